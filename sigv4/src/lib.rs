@@ -1,0 +1,1 @@
+//! AWS Signature Version 4 signing and a small SQS query-API client built on it.

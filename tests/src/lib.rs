@@ -1,0 +1,25 @@
+//! testkit: what every integration test in the workspace shares.
+//!
+//! - [`localstack`]: the LocalStack endpoint (`LOCALSTACK_ENDPOINT`, default
+//!   `http://127.0.0.1:4566`) and a check that fails loudly, saying how to start it, when it is
+//!   not reachable. Tests never skip silently.
+//! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
+//! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
+//!   for raw-byte tests.
+#![forbid(unsafe_code)]
+
+pub mod bins;
+pub mod localstack;
+pub mod net;
+
+/// A name unique to this process and call, for queues, files and docker resources.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
