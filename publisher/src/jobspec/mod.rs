@@ -1,0 +1,1 @@
+//! Bacalhau job specs: template rendering, parsing and validation (being written).
