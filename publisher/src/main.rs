@@ -1,24 +1,9 @@
-//! `edge-node`: placeholder until its issue lands; answers --help and rejects unknown flags.
-use flags::{Arg, Parser};
-use std::process::ExitCode;
-
-const USAGE: &str = "usage: edge-node [--help]";
-
-fn main() -> ExitCode {
-    let mut parser = Parser::from_env();
-    loop {
-        match parser.next() {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(Arg::Long(ref n))) if n == "help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(other)) => return flags::usage_error("edge-node", &flags::Error::unknown(&other)),
-            Err(e) => return flags::usage_error("edge-node", &e),
-        }
-    }
+//! `edge-node`: a Bacalhau-compatible WASM runner. All logic lives in the library (`cli.rs`).
+fn main() -> std::process::ExitCode {
+    publisher::cli::main(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+    )
 }

@@ -1,0 +1,658 @@
+//! `edge-node` command line: tokens → `LowArgs` (what was typed) → `HiArgs` (checked).
+use crate::net::policy::NetworkPolicy;
+use crate::net::resolve::parse_alias;
+use flags::{Arg, Error, Parser};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+edge-node: run WebAssembly modules as a Bacalhau compute node would (WASI preview1 +
+wasi:http/requests.http_request), one node or thousands of simulated nodes in one process.
+
+usage:
+  edge-node run MODULE.wasm [OPTIONS] [-- PARAMS...]
+  edge-node simulate MODULE.wasm --nodes N --region R [OPTIONS] [-- PARAMS...]
+  edge-node job FILE.yaml [-V KEY=VALUE]... [-E REGEX]... [OPTIONS]
+
+node options (run, simulate):
+  --env K=V             add a guest environment variable (repeatable)
+  --hostname H          the node's HOSTNAME (run; default: edge-node)
+  --region R            the node's REGION
+  --memory SIZE         memory limit, e.g. 36mb, 64Mi, 1gb, 65536 (default: the module's own)
+  --network MODE        host (default) | none | http
+  --domain D            allowed domain for --network http, *.example.com wildcards (repeatable)
+simulate:
+  --nodes N             number of simulated nodes
+  --hostname-prefix P   hostnames are P0, P1, ... (default: edge-<region>-)
+job:
+  -V KEY=VALUE          template value (repeatable), as `bacalhau job run -V`
+  -E REGEX              add host environment variables whose names match (repeatable)
+  --mount JOBPATH=DIR   map a path inside the job to a host directory (repeatable;
+                        default: /app/modules=target/modules, relative to the current dir)
+  --nodes N             override the job's count
+common (simulate, job):
+  --stats-file PATH     per-node JSON stats, rewritten every second and at exit
+  --control stdin       read `disconnect`, `reconnect BATCH MS`, `stop` lines from stdin
+  --quiet               drop guest stdout (stderr is still shown)
+  --threads N           scheduler threads (default: one per core)
+  --http-threads N      threads performing guest HTTP requests (default: 64)
+all commands:
+  --host-alias NAME=IP  resolve NAME to IP for guest requests (repeatable; host.docker.internal
+                        falls back to 127.0.0.1 when it does not resolve)
+  -h, --help            show this help
+
+exit status: run: the module's exit code; 1 runtime failure (module not found, bad wasm,
+missing import, memory limit, trap); 2 usage error. simulate/job: 0 when stopped or every node
+exited 0, else 1.";
+
+/// What was typed, before any checking.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LowArgs {
+    pub help: bool,
+    pub command: Option<String>,
+    pub target: Option<String>,
+    pub env: Vec<String>,
+    pub hostname: Option<String>,
+    pub region: Option<String>,
+    pub memory: Option<String>,
+    pub network: Option<String>,
+    pub domains: Vec<String>,
+    pub aliases: Vec<String>,
+    pub nodes: Option<u32>,
+    pub hostname_prefix: Option<String>,
+    pub stats_file: Option<String>,
+    pub control: Option<String>,
+    pub quiet: bool,
+    pub threads: Option<usize>,
+    pub http_threads: Option<usize>,
+    pub vars: Vec<String>,
+    pub env_patterns: Vec<String>,
+    pub mounts: Vec<String>,
+    pub params: Vec<String>,
+}
+
+impl LowArgs {
+    pub fn parse<I, S>(args: I) -> Result<LowArgs, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut p = Parser::new(args);
+        let mut low = LowArgs::default();
+        while let Some(arg) = p.next()? {
+            match arg {
+                Arg::Short('h') => low.help = true,
+                Arg::Short('V') => low.vars.push(p.value()?),
+                Arg::Short('E') => low.env_patterns.push(p.value()?),
+                Arg::Long(ref name) => match name.as_str() {
+                    "help" => low.help = true,
+                    "env" => low.env.push(p.value()?),
+                    "hostname" => low.hostname = Some(p.value()?),
+                    "region" => low.region = Some(p.value()?),
+                    "memory" => low.memory = Some(p.value()?),
+                    "network" => low.network = Some(p.value()?),
+                    "domain" => low.domains.push(p.value()?),
+                    "host-alias" => low.aliases.push(p.value()?),
+                    "nodes" => low.nodes = Some(p.parse()?),
+                    "hostname-prefix" => low.hostname_prefix = Some(p.value()?),
+                    "stats-file" => low.stats_file = Some(p.value()?),
+                    "control" => low.control = Some(p.value()?),
+                    "quiet" => low.quiet = true,
+                    "threads" => low.threads = Some(p.parse()?),
+                    "http-threads" => low.http_threads = Some(p.parse()?),
+                    "var" => low.vars.push(p.value()?),
+                    "env-regex" => low.env_patterns.push(p.value()?),
+                    "mount" => low.mounts.push(p.value()?),
+                    _ => return Err(Error::unknown(&arg)),
+                },
+                Arg::Value(v) if low.command.is_none() => low.command = Some(v),
+                Arg::Value(v) if low.target.is_none() => low.target = Some(v),
+                // Everything after the target is a guest parameter (usually after `--`).
+                Arg::Value(v) => {
+                    low.params.push(v);
+                    low.params.extend(p.rest());
+                }
+                other => return Err(Error::unknown(&other)),
+            }
+        }
+        Ok(low)
+    }
+}
+
+/// Options every node of a run shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeOptions {
+    pub env: Vec<(String, String)>,
+    pub memory: Option<u64>,
+    pub network: NetworkPolicy,
+}
+
+/// Options for runs of many nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetOptions {
+    pub stats_file: Option<PathBuf>,
+    pub control_stdin: bool,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run {
+        module: PathBuf,
+        hostname: String,
+        region: Option<String>,
+        node: NodeOptions,
+        params: Vec<String>,
+    },
+    Simulate {
+        module: PathBuf,
+        nodes: u32,
+        region: String,
+        prefix: String,
+        node: NodeOptions,
+        fleet: FleetOptions,
+        params: Vec<String>,
+    },
+    Job {
+        file: PathBuf,
+        vars: Vec<(String, String)>,
+        env_patterns: Vec<String>,
+        mounts: Vec<(String, PathBuf)>,
+        nodes: Option<u32>,
+        fleet: FleetOptions,
+    },
+}
+
+/// Checked arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiArgs {
+    pub command: Command,
+    pub aliases: Vec<(String, IpAddr)>,
+    pub threads: usize,
+    pub http_threads: usize,
+}
+
+/// `None` means: print the usage and exit 0.
+pub fn parse<I, S>(args: I) -> Result<Option<HiArgs>, Error>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let low = LowArgs::parse(args)?;
+    if low.help {
+        return Ok(None);
+    }
+    HiArgs::from_low(low).map(Some)
+}
+
+impl HiArgs {
+    pub fn from_low(low: LowArgs) -> Result<HiArgs, Error> {
+        let command = low
+            .command
+            .clone()
+            .ok_or_else(|| Error::new("missing command (run, simulate or job)"))?;
+        let aliases = low
+            .aliases
+            .iter()
+            .map(|a| parse_alias(a).map_err(Error::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = low.threads.unwrap_or(cores);
+        let http_threads = low.http_threads.unwrap_or(64);
+        if threads == 0 || http_threads == 0 {
+            return Err(Error::new(
+                "--threads and --http-threads must be at least 1",
+            ));
+        }
+        let target = |what: &str| {
+            low.target
+                .clone()
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::new(format!("missing {what}")))
+        };
+        let fleet = FleetOptions {
+            stats_file: low.stats_file.clone().map(PathBuf::from),
+            control_stdin: match low.control.as_deref() {
+                None => false,
+                Some("stdin") => true,
+                Some(other) => {
+                    return Err(Error::new(format!(
+                        "invalid value '{other}' for '--control': only 'stdin' is supported"
+                    )))
+                }
+            },
+            quiet: low.quiet,
+        };
+        let command = match command.as_str() {
+            "run" => {
+                reject(
+                    &low,
+                    &[
+                        "--nodes",
+                        "--hostname-prefix",
+                        "-V",
+                        "-E",
+                        "--mount",
+                        "--stats-file",
+                        "--control",
+                    ],
+                )?;
+                Command::Run {
+                    module: target("MODULE.wasm")?,
+                    hostname: low.hostname.clone().unwrap_or_else(|| "edge-node".into()),
+                    region: low.region.clone(),
+                    node: node_options(&low)?,
+                    params: low.params.clone(),
+                }
+            }
+            "simulate" => {
+                reject(&low, &["--hostname", "-V", "-E", "--mount"])?;
+                let region = low
+                    .region
+                    .clone()
+                    .ok_or_else(|| Error::new("simulate needs --region"))?;
+                let nodes = low
+                    .nodes
+                    .ok_or_else(|| Error::new("simulate needs --nodes"))?;
+                if nodes == 0 {
+                    return Err(Error::new("--nodes must be at least 1"));
+                }
+                Command::Simulate {
+                    module: target("MODULE.wasm")?,
+                    nodes,
+                    prefix: low
+                        .hostname_prefix
+                        .clone()
+                        .unwrap_or_else(|| format!("edge-{region}-")),
+                    region,
+                    node: node_options(&low)?,
+                    fleet,
+                    params: low.params.clone(),
+                }
+            }
+            "job" => {
+                reject(
+                    &low,
+                    &[
+                        "--env",
+                        "--hostname",
+                        "--region",
+                        "--memory",
+                        "--network",
+                        "--domain",
+                        "--hostname-prefix",
+                    ],
+                )?;
+                if !low.params.is_empty() {
+                    return Err(Error::new(
+                        "job takes its parameters from the job file, not after --",
+                    ));
+                }
+                if low.nodes == Some(0) {
+                    return Err(Error::new("--nodes must be at least 1"));
+                }
+                let vars = low
+                    .vars
+                    .iter()
+                    .map(|v| key_value(v, "-V"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut mounts = Vec::new();
+                for m in &low.mounts {
+                    let (at, dir) = key_value(m, "--mount")?;
+                    if !at.starts_with('/') {
+                        return Err(Error::new(format!(
+                            "invalid mount '{m}': the job path must be absolute"
+                        )));
+                    }
+                    mounts.push((at, PathBuf::from(dir)));
+                }
+                if mounts.is_empty() {
+                    mounts.push(("/app/modules".to_string(), PathBuf::from("target/modules")));
+                }
+                Command::Job {
+                    file: target("FILE.yaml")?,
+                    vars,
+                    env_patterns: low.env_patterns.clone(),
+                    mounts,
+                    nodes: low.nodes,
+                    fleet,
+                }
+            }
+            other => {
+                return Err(Error::new(format!(
+                    "unknown command '{other}' (expected run, simulate or job)"
+                )))
+            }
+        };
+        Ok(HiArgs {
+            command,
+            aliases,
+            threads,
+            http_threads,
+        })
+    }
+}
+
+/// Flags that make no sense for this command are errors, not silently ignored.
+fn reject(low: &LowArgs, names: &[&str]) -> Result<(), Error> {
+    let given = |n: &str| match n {
+        "--nodes" => low.nodes.is_some(),
+        "--hostname-prefix" => low.hostname_prefix.is_some(),
+        "--hostname" => low.hostname.is_some(),
+        "--region" => low.region.is_some(),
+        "--memory" => low.memory.is_some(),
+        "--network" => low.network.is_some(),
+        "--domain" => !low.domains.is_empty(),
+        "--env" => !low.env.is_empty(),
+        "-V" => !low.vars.is_empty(),
+        "-E" => !low.env_patterns.is_empty(),
+        "--mount" => !low.mounts.is_empty(),
+        "--stats-file" => low.stats_file.is_some(),
+        "--control" => low.control.is_some(),
+        _ => false,
+    };
+    match names.iter().find(|n| given(n)) {
+        Some(n) => Err(Error::new(format!(
+            "flag '{n}' does not apply to '{}'",
+            low.command.as_deref().unwrap_or("")
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn key_value(raw: &str, flag: &str) -> Result<(String, String), Error> {
+    match raw.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(Error::new(format!(
+            "invalid value '{raw}' for '{flag}': expected KEY=VALUE"
+        ))),
+    }
+}
+
+fn node_options(low: &LowArgs) -> Result<NodeOptions, Error> {
+    let env = low
+        .env
+        .iter()
+        .map(|e| key_value(e, "--env"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let memory = low.memory.as_deref().map(parse_memory).transpose()?;
+    let network = match low.network.as_deref().unwrap_or("host") {
+        "host" | "full" => NetworkPolicy::Host,
+        "none" => NetworkPolicy::None,
+        "http" => {
+            if low.domains.is_empty() {
+                return Err(Error::new("--network http needs at least one --domain"));
+            }
+            NetworkPolicy::http(low.domains.clone()).map_err(Error::new)?
+        }
+        other => {
+            return Err(Error::new(format!(
+                "invalid value '{other}' for '--network': expected host, none or http"
+            )))
+        }
+    };
+    if !low.domains.is_empty() && !matches!(network, NetworkPolicy::Http { .. }) {
+        return Err(Error::new("--domain only applies to --network http"));
+    }
+    Ok(NodeOptions {
+        env,
+        memory,
+        network,
+    })
+}
+
+/// Memory sizes as job specs write them: plain bytes, or a number with b, k/kb/ki/kib,
+/// m/mb/mi/mib, g/gb/gi/gib (all binary multiples, as docker's and Bacalhau's parsers treat them).
+pub fn parse_memory(raw: &str) -> Result<u64, Error> {
+    let s = raw.trim().to_ascii_lowercase();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let bad = || {
+        Error::new(format!(
+            "invalid memory size '{raw}' (e.g. 36mb, 64Mi, 1gb, 65536)"
+        ))
+    };
+    let num: f64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "ki" | "kib" => 1 << 10,
+        "m" | "mb" | "mi" | "mib" => 1 << 20,
+        "g" | "gb" | "gi" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = num * mult as f64;
+    if !(1.0..=(u64::MAX as f64)).contains(&bytes) {
+        return Err(bad());
+    }
+    Ok(bytes.ceil() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hi(args: &[&str]) -> Result<HiArgs, Error> {
+        parse(args.iter().copied()).map(|h| h.expect("not help"))
+    }
+
+    fn run_of(args: &[&str]) -> (String, Option<String>, NodeOptions, Vec<String>) {
+        match hi(args).expect("valid").command {
+            Command::Run {
+                hostname,
+                region,
+                node,
+                params,
+                ..
+            } => (hostname, region, node, params),
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn help_flag() {
+        assert_eq!(parse(["--help"]).expect("ok"), None);
+        assert_eq!(parse(["run", "-h"]).expect("ok"), None);
+    }
+
+    #[test]
+    fn run_with_params_after_double_dash() {
+        let (host, region, node, params) = run_of(&[
+            "run",
+            "m.wasm",
+            "--hostname",
+            "n1",
+            "--region=eu",
+            "--",
+            "--proxy=x",
+            "-v",
+        ]);
+        assert_eq!((host.as_str(), region.as_deref()), ("n1", Some("eu")));
+        assert_eq!(params, vec!["--proxy=x", "-v"]);
+        assert_eq!(node.network, NetworkPolicy::Host);
+    }
+
+    #[test]
+    fn env_flag() {
+        let (_, _, node, _) = run_of(&["run", "m.wasm", "--env", "A=1", "--env=B=x=y"]);
+        assert_eq!(
+            node.env,
+            vec![("A".into(), "1".into()), ("B".into(), "x=y".into())]
+        );
+        assert!(hi(&["run", "m.wasm", "--env", "A"]).is_err());
+    }
+
+    #[test]
+    fn memory_flag() {
+        assert_eq!(
+            run_of(&["run", "m.wasm", "--memory", "64mb"]).2.memory,
+            Some(64 << 20)
+        );
+        assert_eq!(parse_memory("36MB").expect("ok"), 36 << 20);
+        assert_eq!(parse_memory("64Mi").expect("ok"), 64 << 20);
+        assert_eq!(parse_memory("1gb").expect("ok"), 1 << 30);
+        assert_eq!(parse_memory("65536").expect("ok"), 65536);
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("12xb").is_err());
+        assert!(hi(&["run", "m.wasm", "--memory", "0"]).is_err());
+    }
+
+    #[test]
+    fn network_and_domain_flags() {
+        assert_eq!(
+            run_of(&["run", "m.wasm", "--network", "none"]).2.network,
+            NetworkPolicy::None
+        );
+        let n = run_of(&[
+            "run",
+            "m.wasm",
+            "--network",
+            "http",
+            "--domain",
+            "*.local.lan",
+        ])
+        .2
+        .network;
+        assert!(n.allows("a.local.lan") && !n.allows("x.org"));
+        assert!(hi(&["run", "m.wasm", "--network", "http"]).is_err());
+        assert!(hi(&[
+            "run",
+            "m.wasm",
+            "--network",
+            "http",
+            "--domain",
+            "localhost"
+        ])
+        .is_err());
+        assert!(hi(&["run", "m.wasm", "--domain", "a.b"]).is_err());
+        assert!(hi(&["run", "m.wasm", "--network", "bridge"]).is_err());
+    }
+
+    #[test]
+    fn host_alias_flag() {
+        let h = hi(&["run", "m.wasm", "--host-alias", "proxy=10.0.0.1"]).expect("valid");
+        assert_eq!(
+            h.aliases,
+            vec![(
+                "proxy".to_string(),
+                "10.0.0.1".parse::<IpAddr>().expect("ip")
+            )]
+        );
+        assert!(hi(&["run", "m.wasm", "--host-alias", "proxy"]).is_err());
+    }
+
+    #[test]
+    fn simulate_flags() {
+        let h = hi(&[
+            "simulate",
+            "m.wasm",
+            "--nodes",
+            "3",
+            "--region",
+            "us",
+            "--quiet",
+            "--stats-file",
+            "/tmp/s.json",
+            "--control",
+            "stdin",
+        ])
+        .expect("valid");
+        match h.command {
+            Command::Simulate {
+                nodes,
+                region,
+                prefix,
+                fleet,
+                ..
+            } => {
+                assert_eq!(
+                    (nodes, region.as_str(), prefix.as_str()),
+                    (3, "us", "edge-us-")
+                );
+                assert!(fleet.quiet && fleet.control_stdin);
+                assert_eq!(fleet.stats_file, Some(PathBuf::from("/tmp/s.json")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let h = hi(&[
+            "simulate",
+            "m.wasm",
+            "--nodes",
+            "1",
+            "--region",
+            "eu",
+            "--hostname-prefix",
+            "n-",
+        ])
+        .expect("valid");
+        assert!(matches!(h.command, Command::Simulate { ref prefix, .. } if prefix == "n-"));
+        assert!(hi(&["simulate", "m.wasm", "--region", "us"]).is_err());
+        assert!(hi(&["simulate", "m.wasm", "--nodes", "2"]).is_err());
+        assert!(hi(&["simulate", "m.wasm", "--nodes", "0", "--region", "us"]).is_err());
+        assert!(hi(&["simulate", "m.wasm", "--nodes", "x", "--region", "us"]).is_err());
+        assert!(hi(&[
+            "simulate",
+            "m.wasm",
+            "--nodes",
+            "1",
+            "--region",
+            "us",
+            "--control",
+            "tcp"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn job_flags() {
+        let h = hi(&[
+            "job",
+            "j.yaml",
+            "-V",
+            "REPLICAS=5",
+            "-E",
+            "AWS_.*",
+            "--mount",
+            "/app=/srv",
+            "--nodes",
+            "2",
+        ])
+        .expect("valid");
+        match h.command {
+            Command::Job {
+                vars,
+                env_patterns,
+                mounts,
+                nodes,
+                ..
+            } => {
+                assert_eq!(vars, vec![("REPLICAS".into(), "5".into())]);
+                assert_eq!(env_patterns, vec!["AWS_.*".to_string()]);
+                assert_eq!(mounts, vec![("/app".into(), PathBuf::from("/srv"))]);
+                assert_eq!(nodes, Some(2));
+            }
+            other => panic!("{other:?}"),
+        }
+        let h = hi(&["job", "j.yaml"]).expect("valid");
+        assert!(
+            matches!(h.command, Command::Job { ref mounts, .. } if mounts == &[("/app/modules".to_string(), PathBuf::from("target/modules"))])
+        );
+        assert!(hi(&["job", "j.yaml", "-V", "novalue"]).is_err());
+        assert!(hi(&["job", "j.yaml", "--mount", "app=/x"]).is_err());
+        assert!(hi(&["job", "j.yaml", "--region", "us"]).is_err());
+        assert!(hi(&["job", "j.yaml", "--", "x"]).is_err());
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(hi(&[]).is_err());
+        assert!(hi(&["fly", "x"]).is_err());
+        assert!(hi(&["run"]).is_err());
+        assert!(hi(&["run", "m.wasm", "--bogus"]).is_err());
+        assert!(hi(&["run", "m.wasm", "--nodes", "2"]).is_err());
+        assert!(hi(&["run", "m.wasm", "--threads", "0"]).is_err());
+        let h = hi(&["run", "m.wasm", "--threads", "1", "--http-threads", "4"]).expect("valid");
+        assert_eq!((h.threads, h.http_threads), (1, 4));
+    }
+}

@@ -1,0 +1,221 @@
+//! Running many nodes for the demo: the stats file, the stdin control channel and the
+//! main wait loop shared by `simulate` and `job`.
+use crate::runner::{Running, Shared};
+use crate::sys;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Writes all nodes' stats to `path` atomically (temporary file + rename).
+pub fn write_stats(path: &Path, shared: &Shared) -> std::io::Result<()> {
+    let nodes: Vec<serde_json::Value> = shared.nodes.iter().map(|n| n.to_json()).collect();
+    let updated = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let doc = serde_json::json!({ "updated_unix_ms": updated, "nodes": nodes });
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, doc.to_string())?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A command read from the control channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    Disconnect,
+    Reconnect { batch: usize, pause: Duration },
+    Stop,
+}
+
+pub fn parse_control(line: &str) -> Result<Control, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["disconnect"] => Ok(Control::Disconnect),
+        ["stop"] => Ok(Control::Stop),
+        ["reconnect"] => Ok(Control::Reconnect {
+            batch: 0,
+            pause: Duration::ZERO,
+        }),
+        ["reconnect", batch, ms] => {
+            let batch = batch
+                .parse()
+                .map_err(|_| format!("invalid batch size '{batch}'"))?;
+            let ms: u64 = ms
+                .parse()
+                .map_err(|_| format!("invalid pause '{ms}' (milliseconds)"))?;
+            Ok(Control::Reconnect {
+                batch,
+                pause: Duration::from_millis(ms),
+            })
+        }
+        _ => Err(format!(
+            "unknown control command '{}' (disconnect | reconnect BATCH MS | stop)",
+            line.trim()
+        )),
+    }
+}
+
+/// Applies one control command (reconnect batches are paced on the calling thread).
+pub fn apply(shared: &Shared, cmd: &Control) {
+    match cmd {
+        Control::Disconnect => {
+            for n in &shared.nodes {
+                n.connected.store(false, Ordering::SeqCst);
+            }
+        }
+        Control::Reconnect { batch, pause } => {
+            let size = if *batch == 0 {
+                shared.nodes.len().max(1)
+            } else {
+                *batch
+            };
+            for (i, group) in shared.nodes.chunks(size).enumerate() {
+                if i > 0 && !pause.is_zero() {
+                    std::thread::sleep(*pause);
+                }
+                if shared.stopping() {
+                    return;
+                }
+                for n in group {
+                    n.connected.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        Control::Stop => shared.stop.store(true, Ordering::SeqCst),
+    }
+}
+
+/// Reads control lines from stdin until EOF or `stop`.
+fn control_from_stdin(shared: Arc<Shared>) {
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { return };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_control(&line) {
+            Ok(cmd) => {
+                apply(&shared, &cmd);
+                eprintln!("edge-node: control: {}", line.trim());
+                if cmd == Control::Stop {
+                    return;
+                }
+            }
+            Err(e) => eprintln!("edge-node: {e}"),
+        }
+    }
+}
+
+/// Waits until every node exits, `stop` arrives, or a signal; keeps the stats file fresh.
+/// Returns the process exit code: 0 when stopped or every node exited 0, else 1.
+pub fn supervise(running: Running, stats_file: Option<&Path>, control_stdin: bool) -> u8 {
+    let shared = Arc::clone(&running.shared);
+    if control_stdin {
+        let shared = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || control_from_stdin(shared));
+        if let Err(e) = spawned {
+            eprintln!("edge-node: cannot start the control thread: {e}");
+        }
+    }
+    let mut next_stats = Instant::now();
+    let stopped = loop {
+        if sys::stop_requested() || shared.stopping() {
+            break true;
+        }
+        if shared.all_exited() {
+            break false;
+        }
+        if let Some(path) = stats_file {
+            if Instant::now() >= next_stats {
+                if let Err(e) = write_stats(path, &shared) {
+                    eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
+                }
+                next_stats += Duration::from_secs(1);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    running.join();
+    if let Some(path) = stats_file {
+        if let Err(e) = write_stats(path, &shared) {
+            eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
+        }
+    }
+    let failed = shared
+        .nodes
+        .iter()
+        .filter(|n| n.exited().is_some_and(|c| c != 0))
+        .count();
+    if stopped || failed == 0 {
+        0
+    } else {
+        eprintln!(
+            "edge-node: {failed} of {} nodes exited with a non-zero code",
+            shared.nodes.len()
+        );
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::status::NodeStatus;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn control_lines() {
+        assert_eq!(parse_control("disconnect"), Ok(Control::Disconnect));
+        assert_eq!(parse_control(" stop "), Ok(Control::Stop));
+        assert_eq!(
+            parse_control("reconnect 10 250"),
+            Ok(Control::Reconnect {
+                batch: 10,
+                pause: Duration::from_millis(250)
+            })
+        );
+        assert!(parse_control("reconnect x 1").is_err());
+        assert!(parse_control("explode").is_err());
+    }
+
+    #[test]
+    fn reconnect_in_batches_and_stats_file() {
+        let nodes: Vec<_> = (0..5)
+            .map(|i| {
+                Arc::new(NodeStatus::new(
+                    &format!("h{i}"),
+                    "us",
+                    "j",
+                    &format!("e{i}"),
+                ))
+            })
+            .collect();
+        let shared = Shared {
+            stop: AtomicBool::new(false),
+            nodes,
+        };
+        apply(&shared, &Control::Disconnect);
+        assert!(shared.nodes.iter().all(|n| !n.is_connected()));
+        apply(
+            &shared,
+            &Control::Reconnect {
+                batch: 2,
+                pause: Duration::from_millis(1),
+            },
+        );
+        assert!(shared.nodes.iter().all(|n| n.is_connected()));
+        let path =
+            std::env::temp_dir().join(format!("edge-node-stats-{}.json", std::process::id()));
+        write_stats(&path, &shared).expect("write");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(doc["nodes"].as_array().map(Vec::len), Some(5));
+        assert_eq!(doc["nodes"][4]["execution_id"], "e4");
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -1,0 +1,268 @@
+//! The Bacalhau-compatible WASM host: compiles a module once, instantiates it per simulated
+//! node, and runs all nodes on a few scheduler threads (see `scheduler.rs`).
+pub mod ctx;
+pub mod guest_mem;
+pub mod http_abi;
+pub mod scheduler;
+pub mod status;
+pub mod suspend;
+pub mod wasi;
+
+use crate::error::{Error, ErrorKind};
+use crate::net::client::{Client, HttpPool};
+use crate::net::policy::NetworkPolicy;
+use crate::net::resolve::Resolver;
+use ctx::{NodeCtx, OutputMode};
+use status::NodeStatus;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use wasmi::{Engine, ExternType, Linker, Module};
+
+/// One simulated node: its guest's argv (after the empty argv[0]) and environment.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub status: Arc<NodeStatus>,
+}
+
+/// How every node of one run is hosted.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub policy: NetworkPolicy,
+    /// Linear-memory limit in bytes (rounded up to whole 64 KiB pages), `None` = the module's own.
+    pub memory_limit: Option<u64>,
+    pub output: OutputMode,
+    pub aliases: Vec<(String, IpAddr)>,
+    /// Scheduler threads (default: one per core).
+    pub threads: usize,
+    /// Threads performing guest HTTP requests.
+    pub http_threads: usize,
+}
+
+/// A compiled module, ready to instantiate on any number of nodes.
+pub struct Program {
+    engine: Engine,
+    module: Module,
+}
+
+const PAGE: u64 = 64 * 1024;
+
+impl Program {
+    /// Reads and compiles `path`.
+    pub fn load(path: &Path) -> Result<Program, Error> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::ModuleNotFound,
+                format!("cannot read module {}: {e}", path.display()),
+            )
+        })?;
+        Program::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Program, Error> {
+        let engine = Engine::default();
+        let module = Module::new(&engine, bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::BadWasm,
+                format!("{name} is not a valid WebAssembly module: {e}"),
+            )
+        })?;
+        Ok(Program { engine, module })
+    }
+
+    /// Checks, before any node starts, what would make every instantiation fail, so the user
+    /// gets one clear message: imports this host does not offer (naming them), a missing
+    /// `_start`, an initial memory above the limit.
+    pub fn check(&self, config: &HostConfig) -> Result<(), Error> {
+        for import in self.module.imports() {
+            let (module, name) = (import.module(), import.name());
+            let known = match module {
+                wasi::MODULE => matches!(import.ty(), ExternType::Func(_)),
+                http_abi::MODULE if name == http_abi::FUNC => {
+                    if !config.policy.offers_http() {
+                        return Err(Error::new(
+                            ErrorKind::Link,
+                            format!(
+                                "module imports {module}.{name} but the job's network is None \
+                                 (give --network host or --network http --domain D)"
+                            ),
+                        ));
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !known {
+                return Err(Error::new(
+                    ErrorKind::Link,
+                    format!("module imports {module}.{name}, which a Bacalhau WASM node does not provide"),
+                ));
+            }
+        }
+        let start = self.module.exports().find(|e| e.name() == "_start");
+        if !start.is_some_and(|e| matches!(e.ty(), ExternType::Func(_))) {
+            return Err(Error::new(
+                ErrorKind::Link,
+                "module has no _start function (not a WASI command)",
+            ));
+        }
+        if let Some(limit) = config.memory_limit {
+            for export in self.module.exports() {
+                if let ExternType::Memory(ty) = export.ty() {
+                    let need = ty.minimum().saturating_mul(PAGE);
+                    if need > round_to_pages(limit) {
+                        return Err(Error::new(
+                            ErrorKind::MemoryLimit,
+                            format!("module needs {need} bytes of memory at start but the memory limit is {limit} bytes"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A linker offering WASI preview1 and, when the network allows, `http_request`.
+    fn linker(&self, policy: &NetworkPolicy) -> Result<Linker<NodeCtx>, Error> {
+        let mut linker = Linker::new(&self.engine);
+        let link_err = |e: wasmi::Error| {
+            Error::new(
+                ErrorKind::Link,
+                format!("cannot set up host functions: {e}"),
+            )
+        };
+        wasi::define(&mut linker).map_err(link_err)?;
+        if policy.offers_http() {
+            http_abi::define(&mut linker).map_err(link_err)?;
+        }
+        Ok(linker)
+    }
+}
+
+pub fn round_to_pages(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE).saturating_mul(PAGE)
+}
+
+/// State every thread of a run shares.
+pub struct Shared {
+    pub stop: AtomicBool,
+    pub nodes: Vec<Arc<NodeStatus>>,
+}
+
+impl Shared {
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn all_exited(&self) -> bool {
+        self.nodes.iter().all(|n| n.exited().is_some())
+    }
+}
+
+/// Nodes being run.
+pub struct Running {
+    pub shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    ready: Receiver<Result<(), Error>>,
+    expected_ready: usize,
+}
+
+/// Starts all `nodes` of `program`, spread over the scheduler threads.
+pub fn start(
+    program: Program,
+    config: &HostConfig,
+    nodes: Vec<NodeSpec>,
+) -> Result<Running, Error> {
+    program.check(config)?;
+    let shared = Arc::new(Shared {
+        stop: AtomicBool::new(false),
+        nodes: nodes.iter().map(|n| Arc::clone(&n.status)).collect(),
+    });
+    let pool = Arc::new(
+        HttpPool::start(
+            Client::new(Resolver::new(&config.aliases)),
+            config.http_threads,
+        )
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start HTTP threads: {e}")))?,
+    );
+    let threads = config.threads.clamp(1, nodes.len().max(1));
+    let mut groups: Vec<Vec<NodeSpec>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, node) in nodes.into_iter().enumerate() {
+        groups[i % threads].push(node);
+    }
+    let program = Arc::new(program);
+    let (ready_tx, ready) = channel();
+    let mut handles = Vec::new();
+    for (i, group) in groups.into_iter().enumerate() {
+        let linker = program.linker(&config.policy)?;
+        let job = scheduler::Scheduler::new(
+            Arc::clone(&program),
+            linker,
+            config.clone(),
+            Arc::clone(&pool),
+            Arc::clone(&shared),
+        );
+        let ready_tx = ready_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("sched-{i}"))
+            .spawn(move || job.run(group, &ready_tx))
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, format!("cannot start scheduler thread: {e}"))
+            })?;
+        handles.push(handle);
+    }
+    Ok(Running {
+        shared,
+        threads: handles,
+        ready,
+        expected_ready: threads,
+    })
+}
+
+impl Running {
+    /// Waits until every node is instantiated; the first instantiation error stops the run.
+    pub fn wait_ready(&self) -> Result<(), Error> {
+        for _ in 0..self.expected_ready {
+            match self.ready.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.stop();
+                    return Err(e);
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        "a scheduler thread died while starting nodes",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops (if not yet) and waits for the schedulers.
+    pub fn join(self) {
+        self.stop();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Builds a node's store limits from the run's memory limit.
+pub(crate) fn limits(memory_limit: Option<u64>) -> wasmi::StoreLimits {
+    let mut b = wasmi::StoreLimitsBuilder::new();
+    if let Some(limit) = memory_limit {
+        b = b.memory_size(usize::try_from(round_to_pages(limit)).unwrap_or(usize::MAX));
+    }
+    b.build()
+}

@@ -1,0 +1,277 @@
+//! One scheduler thread: runs its share of the nodes as resumable wasmi calls.
+//!
+//! Node state machine: `Ready` (queued to run, with the value to resume with) → running →
+//! one of `Sleeping` (in the timer heap), `AwaitingHttp` (request in the HTTP pool),
+//! `Exited`. Nothing blocks the thread except waiting for the next timer or HTTP answer.
+use super::ctx::NodeCtx;
+use super::http_abi;
+use super::status::NodeStatus;
+use super::suspend::Suspend;
+use super::{limits, HostConfig, NodeSpec, Program, Shared};
+use crate::error::{Error, ErrorKind};
+use crate::net::client::{Failure, HttpPool, Job, Response};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmi::{Func, Linker, Memory, ResumableCall, ResumableCallHostTrap, Store, Val};
+
+/// How often an idle scheduler looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+struct Node {
+    store: Store<NodeCtx>,
+    start: Func,
+    memory: Option<Memory>,
+    /// The suspended invocation, once `_start` has begun.
+    suspended: Option<ResumableCallHostTrap>,
+}
+
+/// Where a step left the node.
+enum Step {
+    Sleep(Instant),
+    Http,
+    Exit(i32),
+    Trap(String),
+}
+
+enum Event {
+    HttpDone {
+        node: usize,
+        result: Result<Response, Failure>,
+    },
+}
+
+pub struct Scheduler {
+    program: Arc<Program>,
+    linker: Linker<NodeCtx>,
+    config: HostConfig,
+    pool: Arc<HttpPool>,
+    shared: Arc<Shared>,
+}
+
+impl Scheduler {
+    pub fn new(
+        program: Arc<Program>,
+        linker: Linker<NodeCtx>,
+        config: HostConfig,
+        pool: Arc<HttpPool>,
+        shared: Arc<Shared>,
+    ) -> Scheduler {
+        Scheduler {
+            program,
+            linker,
+            config,
+            pool,
+            shared,
+        }
+    }
+
+    fn instantiate(&self, spec: &NodeSpec, epoch: Instant) -> Result<Node, Error> {
+        let ctx = NodeCtx::new(
+            limits(self.config.memory_limit),
+            &spec.args,
+            &spec.env,
+            Arc::clone(&spec.status),
+            Arc::new(self.config.policy.clone()),
+            self.config.output,
+            epoch,
+        );
+        let mut store = Store::new(&self.program.engine, ctx);
+        store.limiter(|ctx| &mut ctx.limits);
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, &self.program.module)
+            .map_err(|e| {
+                let kind = if e.to_string().contains("limit") {
+                    ErrorKind::MemoryLimit
+                } else {
+                    ErrorKind::Link
+                };
+                Error::new(
+                    kind,
+                    format!("{}: cannot instantiate module: {e}", spec.status.hostname),
+                )
+            })?;
+        let start = instance
+            .get_func(&store, "_start")
+            .ok_or_else(|| Error::new(ErrorKind::Link, "module has no _start function"))?;
+        let memory = instance.get_memory(&store, "memory");
+        Ok(Node {
+            store,
+            start,
+            memory,
+            suspended: None,
+        })
+    }
+
+    /// Instantiates `specs`, reports on `ready`, then runs them until they exit or the run stops.
+    pub fn run(self, specs: Vec<NodeSpec>, ready: &Sender<Result<(), Error>>) {
+        let epoch = Instant::now();
+        let mut nodes: Vec<Option<Node>> = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            match self.instantiate(spec, epoch) {
+                Ok(node) => nodes.push(Some(node)),
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let _ = ready.send(Ok(()));
+        let statuses: Vec<Arc<NodeStatus>> = specs.iter().map(|s| Arc::clone(&s.status)).collect();
+        let (tx, rx) = channel::<Event>();
+        let mut queue: VecDeque<(usize, i32)> = (0..nodes.len()).map(|i| (i, 0)).collect();
+        let mut timers: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+        let mut live = nodes.len();
+        while live > 0 && !self.shared.stopping() {
+            while let Some((i, input)) = queue.pop_front() {
+                if self.shared.stopping() {
+                    break;
+                }
+                let Some(node) = nodes[i].as_mut() else {
+                    continue;
+                };
+                match step(node, input) {
+                    Step::Sleep(at) => timers.push(Reverse((at, i))),
+                    Step::Http => {
+                        if !self.submit_http(node, i, &tx) {
+                            queue.push_back((i, http_abi::NETWORK_ERROR as i32));
+                        }
+                    }
+                    Step::Exit(code) => {
+                        finish(&mut nodes[i], &statuses[i], code);
+                        live -= 1;
+                    }
+                    Step::Trap(message) => {
+                        eprintln!("edge-node: {}: {message}", statuses[i].hostname);
+                        finish(&mut nodes[i], &statuses[i], 1);
+                        live -= 1;
+                    }
+                }
+            }
+            if live == 0 {
+                break;
+            }
+            let now = Instant::now();
+            let wait = timers
+                .peek()
+                .map_or(STOP_POLL, |Reverse((at, _))| {
+                    at.saturating_duration_since(now)
+                })
+                .min(STOP_POLL);
+            match rx.recv_timeout(wait) {
+                Ok(ev) => self.handle(ev, &mut nodes, &mut queue),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+            while let Ok(ev) = rx.try_recv() {
+                self.handle(ev, &mut nodes, &mut queue);
+            }
+            let now = Instant::now();
+            while timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+                if let Some(Reverse((_, i))) = timers.pop() {
+                    queue.push_back((i, 0));
+                }
+            }
+        }
+        for node in nodes.iter_mut().flatten() {
+            node.store.data_mut().flush_output();
+        }
+    }
+
+    /// Hands the node's pending request to the HTTP pool; `false` if that is impossible.
+    fn submit_http(&self, node: &mut Node, i: usize, tx: &Sender<Event>) -> bool {
+        let Some(request) = node
+            .store
+            .data_mut()
+            .pending_http
+            .as_mut()
+            .and_then(|p| p.request.take())
+        else {
+            return false;
+        };
+        let max_body = node
+            .store
+            .data()
+            .pending_http
+            .as_ref()
+            .map_or(0, |p| p.max_body);
+        let tx = tx.clone();
+        self.pool.submit(Job {
+            request,
+            max_body,
+            reply: Box::new(move |result| {
+                let _ = tx.send(Event::HttpDone { node: i, result });
+            }),
+        })
+    }
+
+    fn handle(&self, ev: Event, nodes: &mut [Option<Node>], queue: &mut VecDeque<(usize, i32)>) {
+        let Event::HttpDone { node: i, result } = ev;
+        let Some(node) = nodes.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(pending) = node.store.data_mut().pending_http.take() else {
+            return;
+        };
+        let status = Arc::clone(&node.store.data().status);
+        // A request that was in flight when the control channel cut the network fails too.
+        let result = if status.is_connected() {
+            result
+        } else {
+            Err(Failure::Network("disconnected".into()))
+        };
+        let (code, outcome) = match node.memory {
+            Some(memory) => http_abi::complete(memory.data_mut(&mut node.store), &pending, result),
+            None => (
+                http_abi::MEMORY_ERROR,
+                super::status::RequestOutcome::Failed,
+            ),
+        };
+        status.record(outcome);
+        queue.push_back((i, code as i32));
+    }
+}
+
+fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
+    if let Some(mut node) = slot.take() {
+        node.store.data_mut().flush_output();
+    }
+    status.set_exited(code);
+}
+
+/// Runs the node until it suspends or ends; `input` is the result of the host call it was
+/// suspended in (ignored on the first step).
+fn step(node: &mut Node, input: i32) -> Step {
+    let result = match node.suspended.take() {
+        None => node.start.call_resumable(&mut node.store, &[], &mut []),
+        Some(invocation) => invocation.resume(&mut node.store, &[Val::I32(input)], &mut []),
+    };
+    match result {
+        Ok(ResumableCall::Finished) => Step::Exit(0),
+        Ok(ResumableCall::HostTrap(invocation)) => {
+            let error = invocation.host_error();
+            if let Some(code) = error.i32_exit_status() {
+                return Step::Exit(code);
+            }
+            match error.downcast_ref::<Suspend>().copied() {
+                Some(Suspend::Sleep(at)) => {
+                    node.suspended = Some(invocation);
+                    Step::Sleep(at)
+                }
+                Some(Suspend::Http) => {
+                    node.suspended = Some(invocation);
+                    Step::Http
+                }
+                None => Step::Trap(format!("host error: {error}")),
+            }
+        }
+        Ok(ResumableCall::OutOfFuel(_)) => Step::Trap("out of fuel".into()),
+        Err(e) => match e.i32_exit_status() {
+            Some(code) => Step::Exit(code),
+            None => Step::Trap(format!("wasm trap: {e}")),
+        },
+    }
+}
