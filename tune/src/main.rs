@@ -1,24 +1,34 @@
-//! `tune`: placeholder until its issue lands; answers --help and rejects unknown flags.
-use flags::{Arg, Parser};
+//! `tune` binary: parse the command line, run, map the outcome to an exit code.
 use std::process::ExitCode;
-
-const USAGE: &str = "usage: tune [--help]";
+use tune::args::{self, HiArgs, Mode};
 
 fn main() -> ExitCode {
-    let mut parser = Parser::from_env();
-    loop {
-        match parser.next() {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(Arg::Long(ref n))) if n == "help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+    let mode = match args::parse_low(flags::Parser::from_env()).and_then(HiArgs::from_low) {
+        Ok(mode) => mode,
+        Err(e) => return flags::usage_error("tune", &e),
+    };
+    let hi = match mode {
+        Mode::Help => {
+            println!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Mode::Run(hi) => hi,
+    };
+    match tune::run(hi, &mut std::io::stdout().lock()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(flags::EXIT_FAILURE),
+        Err(e) => {
+            let mut msg = format!("tune: error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                // The io::Error is already part of the message; only add deeper causes.
+                if !msg.contains(&s.to_string()) {
+                    msg.push_str(&format!(": {s}"));
+                }
+                source = s.source();
             }
-            Ok(Some(Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(other)) => return flags::usage_error("tune", &flags::Error::unknown(&other)),
-            Err(e) => return flags::usage_error("tune", &e),
+            eprintln!("{msg}");
+            ExitCode::from(flags::EXIT_FAILURE)
         }
     }
 }

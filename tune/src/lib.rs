@@ -1,0 +1,82 @@
+//! `tune`: host tuning for high-density edge-sensor runs, with plan, apply, check and revert.
+//!
+//! The model: a fleet size N gives a [`sizing::Sizing`]; that gives the list of
+//! [`settings::Setting`]s (kernel parameters, the login open-file limit, docker daemon keys),
+//! optionally filtered by name prefix; reading the host turns it into a [`plan::Plan`] where
+//! each setting is met, to change, or skipped with a reason. `plan` prints it, `apply` backs up
+//! and carries it out, `check` verifies it, `revert` undoes it from the backup.
+//!
+//! Everything is resolved through a [`layout::Layout`] (root for files, /proc/sys directory,
+//! backup directory) so the whole cycle runs against a temporary tree in tests, and against a
+//! network namespace's private `net.*` parameters on the real kernel.
+#![deny(unsafe_code)]
+
+pub mod apply;
+pub mod args;
+pub mod atomic_write;
+pub mod backup;
+pub mod check;
+pub mod daemon_json;
+pub mod error;
+pub mod layout;
+pub mod limits;
+pub mod plan;
+pub mod revert;
+pub mod settings;
+pub mod sizing;
+#[allow(unsafe_code)] // the one module with FFI: every call carries a SAFETY comment
+pub mod sys;
+pub mod sysctl;
+pub mod sysctl_conf;
+
+use args::{Command, HiArgs};
+use error::Error;
+use layout::Layout;
+use std::io::Write;
+
+/// Runs one command; `Ok(false)` means "ran fine, answer is no" (check not met).
+pub fn run(args: HiArgs, out: &mut dyn Write) -> Result<bool, Error> {
+    let layout = resolve(&args.layout)?;
+    let euid = sys::effective_uid();
+    if args.command == Command::Revert {
+        revert::run(&layout, euid, out)?;
+        return Ok(true);
+    }
+    if args.command == Command::Apply && !args.dry_run {
+        // Refuse before reading anything: an ordinary user may not even be able to read
+        // daemon.json, and the refusal is the message that helps.
+        layout.require_privilege(euid)?;
+    }
+    let sizing = sizing::Sizing::for_nodes(args.nodes);
+    let selected = settings::filtered(settings::all(&sizing), &args.only);
+    if selected.is_empty() {
+        let _ = writeln!(out, "no setting matches --only {}", args.only.join(","));
+        return Ok(false);
+    }
+    let plan = plan::Plan::build(args.nodes, selected, &layout)?;
+    match args.command {
+        Command::Plan => {
+            let _ = write!(out, "{}", plan.render());
+            Ok(true)
+        }
+        Command::Apply => {
+            let _ = writeln!(out, "{}", plan.render());
+            apply::run(&plan, &layout, euid, args.dry_run, out)?;
+            Ok(true)
+        }
+        Command::Check => check::run(&plan, &layout, out),
+        Command::Revert => Ok(true),
+    }
+}
+
+/// Checks the root exists and resolves it (so `/tmp/..` is recognised as the real root).
+fn resolve(layout: &Layout) -> Result<Layout, Error> {
+    let root = std::fs::canonicalize(&layout.root)
+        .map_err(|e| Error::io("open root directory", &layout.root, e))?;
+    let proc_sys = std::fs::canonicalize(&layout.proc_sys).unwrap_or(layout.proc_sys.clone());
+    Ok(Layout::new(
+        root,
+        Some(proc_sys),
+        Some(layout.backup_dir.clone()),
+    ))
+}
