@@ -1,24 +1,26 @@
-//! `provisioner`: placeholder until its issue lands; answers --help and rejects unknown flags.
-use flags::{Arg, Parser};
+//! `provisioner` entry point: parse, run, map errors to exit codes (2 usage, 1 failure).
+#![forbid(unsafe_code)]
+use provisioner::args::{parse_low, HiArgs, USAGE};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: provisioner [--help]";
-
 fn main() -> ExitCode {
-    let mut parser = Parser::from_env();
-    loop {
-        match parser.next() {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(Arg::Long(ref n))) if n == "help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(other)) => return flags::usage_error("provisioner", &flags::Error::unknown(&other)),
-            Err(e) => return flags::usage_error("provisioner", &e),
+    let low = match parse_low(flags::Parser::from_env()) {
+        Ok(low) => low,
+        Err(e) => return flags::usage_error("provisioner", &e),
+    };
+    if low.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let args = match HiArgs::from_low(low, &|name| std::env::var(name).ok()) {
+        Ok(args) => args,
+        Err(e) => return flags::usage_error("provisioner", &e),
+    };
+    match provisioner::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("provisioner: error: {e}");
+            ExitCode::from(flags::EXIT_FAILURE)
         }
     }
 }

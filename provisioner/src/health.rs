@@ -1,0 +1,138 @@
+//! Readiness checks for core services, as the profile defines them: container running, a
+//! command inside the container (`docker exec`), or an HTTP GET from the host.
+use crate::docker::Docker;
+use crate::error::{Error, ErrorKind};
+use crate::profile::Health;
+use crate::template::Vars;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(250);
+
+/// Waits until `container` passes `health`, or fails with the reason. A container that has
+/// exited fails at once (with its last log lines) rather than after the timeout.
+pub fn wait_healthy(
+    docker: &Docker,
+    container: &str,
+    health: &Health,
+    vars: &Vars,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("no check completed");
+    loop {
+        let state = docker
+            .states(&[container.to_string()])?
+            .into_iter()
+            .next()
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| "missing".into());
+        if state != "running" {
+            if state != "created" && state != "restarting" {
+                return Err(Error::new(ErrorKind::NotRunning {
+                    container: container.to_string(),
+                    logs: docker.log_tail(container, 10),
+                    state,
+                }));
+            }
+        } else {
+            match check_once(docker, container, health, vars) {
+                Ok(()) => return Ok(()),
+                Err(why) => last = why,
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::new(ErrorKind::Unhealthy {
+                service: container.to_string(),
+                detail: format!("gave up after {}s: {last}", timeout.as_secs()),
+            }));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn check_once(
+    docker: &Docker,
+    container: &str,
+    health: &Health,
+    vars: &Vars,
+) -> Result<(), String> {
+    match health {
+        Health::Running => Ok(()),
+        Health::Exec(cmd) => {
+            let mut args = vec!["exec".to_string(), container.to_string()];
+            args.extend(vars.expand_all(cmd));
+            match docker.succeeds(&args) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("`{}` failed", vars.expand_all(cmd).join(" "))),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Health::Http(url) => http_ok(&vars.expand(url)),
+    }
+}
+
+/// GET `url` (plain http only) and require a 2xx status.
+pub fn http_ok(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("health URL must be http://, got {url}"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("no address for {authority}"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let mut head = [0u8; 64];
+    let n = stream
+        .read(&mut head)
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    let status = line.split_whitespace().nth(1).unwrap_or("");
+    if status.starts_with('2') {
+        Ok(())
+    } else {
+        Err(format!(
+            "GET {url} answered {:?}",
+            line.lines().next().unwrap_or("")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn http_check_accepts_2xx_only() {
+        for (reply, ok) in [
+            ("HTTP/1.1 200 OK\r\n\r\n", true),
+            ("HTTP/1.1 503 Busy\r\n\r\n", false),
+        ] {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let server = std::thread::spawn(move || {
+                let (mut s, _) = listener.accept().expect("accept");
+                let mut buf = [0u8; 256];
+                let _ = s.read(&mut buf);
+                s.write_all(reply.as_bytes()).expect("reply");
+            });
+            let result = http_ok(&format!("http://127.0.0.1:{port}/health"));
+            assert_eq!(result.is_ok(), ok, "{result:?}");
+            server.join().expect("server");
+        }
+        assert!(http_ok("https://x/health").is_err());
+    }
+}
