@@ -4,7 +4,7 @@ use crate::backup::Manifest;
 use crate::daemon_json::Document;
 use crate::error::{Error, ErrorKind};
 use crate::layout::{self, Layout};
-use crate::plan::{read_optional, Plan};
+use crate::plan::{read_optional, Plan, SysctlTarget};
 use crate::settings::Kind;
 use crate::{atomic_write, limits, sysctl, sysctl_conf};
 use std::fs;
@@ -77,6 +77,12 @@ fn join(values: &[u64]) -> String {
         .join(" ")
 }
 
+/// Writes a progress line. A closed stdout must not stop a half-done apply: the changes are
+/// what matter, and errors go to stderr.
+fn say(out: &mut dyn Write, line: impl std::fmt::Display) {
+    let _ = writeln!(out, "{line}");
+}
+
 /// Runs apply. `euid` is passed in so the root decision is testable.
 pub fn run(
     plan: &Plan,
@@ -90,41 +96,19 @@ pub fn run(
         .changes()
         .filter_map(|i| i.sysctl.as_ref().map(|t| (i.setting.name.as_str(), t)))
         .collect();
-    let nofile = plan.items.iter().find_map(|i| match i.setting.kind {
-        Kind::Nofile(n) => Some(n),
-        _ => None,
-    });
-    let say = |out: &mut dyn Write, line: String| {
-        // A closed stdout must not stop a half-done apply; the files are what matters.
-        let _ = writeln!(out, "{line}");
-    };
     if dry_run {
-        say(out, "dry run: nothing is changed".to_string());
-        for w in &writes {
-            say(
-                out,
-                format!("would write {}", layout.file(w.path).display()),
-            );
-        }
-        for (name, t) in &sysctls {
-            say(out, format!("would set {name} = {}", join(&t.desired)));
-        }
-        if writes.is_empty() && sysctls.is_empty() {
-            say(out, "nothing to change".to_string());
-        }
+        report_dry_run(layout, &writes, &sysctls, out);
         return Ok(());
     }
     layout.require_privilege(euid)?;
     if writes.is_empty() && sysctls.is_empty() {
-        say(
-            out,
-            "nothing to change: the host already meets the plan".to_string(),
-        );
+        say(out, "nothing to change: the host already meets the plan");
     } else {
         back_up(plan, layout, &writes, out)?;
     }
     for w in &writes {
         let path = layout.file(w.path);
+        // Keep the file's permissions (daemon.json is often 0600); new files get 0644.
         let mode = fs::metadata(&path)
             .map(|m| m.permissions().mode() & 0o7777)
             .unwrap_or(0o644);
@@ -132,71 +116,95 @@ pub fn run(
             .map_err(|e| Error::io("write", &path, e))?;
         say(out, format!("wrote {}", path.display()));
     }
-    let mut failed = 0;
-    for (name, target) in &sysctls {
-        let text = sysctl::format(&target.desired);
-        match sysctl::write(&layout.proc_sys, name, &text) {
-            Ok(()) => say(
-                out,
-                format!(
-                    "set {name} = {} (was {})",
-                    join(&target.desired),
-                    target.raw.trim()
-                ),
-            ),
-            Err(e) => {
-                failed += 1;
-                eprintln!(
-                    "tune: failed to set {name} = {}: {e}",
-                    join(&target.desired)
-                );
-            }
-        }
-    }
-    if let Some(n) = nofile {
-        match limits::raise_own(n) {
-            Ok((before, after)) => {
-                let capped = if after.soft < n {
-                    " (capped by the hard limit: no CAP_SYS_RESOURCE)"
-                } else {
-                    ""
-                };
-                say(
-                    out,
-                    format!(
-                        "open-file limit of this process (soft/hard): {}/{} -> {}/{}{capped}; new logins get {n} from limits.d",
-                        before.soft, before.hard, after.soft, after.hard
-                    ),
-                )
-            }
-            // Not fatal: the persistent limit is the limits.d file; the kernel may cap this
-            // process below it (fs.nr_open skipped, or no CAP_SYS_RESOURCE).
-            Err(e) => eprintln!(
-                "tune: warning: could not raise this process's open-file limit to {n}: {e}"
-            ),
-        }
+    let failed = set_sysctls(layout, &sysctls, out);
+    if let Some(n) = plan.items.iter().find_map(|i| match i.setting.kind {
+        Kind::Nofile(n) => Some(n),
+        _ => None,
+    }) {
+        raise_own_limit(n, out);
     }
     if writes.iter().any(|w| w.path == layout::DAEMON_JSON) {
         say(
             out,
             "docker: daemon.json changed, restart docker to use it (systemctl restart docker); \
-             address pools only apply to networks created afterwards"
-                .to_string(),
+             address pools only apply to networks created afterwards",
         );
     } else if plan
         .items
         .iter()
         .any(|i| matches!(i.setting.kind, Kind::Docker { .. }))
     {
-        say(
-            out,
-            "docker: daemon.json unchanged, no restart needed".to_string(),
-        );
+        say(out, "docker: daemon.json unchanged, no restart needed");
     }
     if failed > 0 {
         return Err(Error::new(ErrorKind::Incomplete { failed }));
     }
     Ok(())
+}
+
+fn report_dry_run(
+    layout: &Layout,
+    writes: &[FileWrite],
+    sysctls: &[(&str, &SysctlTarget)],
+    out: &mut dyn Write,
+) {
+    say(out, "dry run: nothing is changed");
+    for w in writes {
+        say(
+            out,
+            format!("would write {}", layout.file(w.path).display()),
+        );
+    }
+    for (name, t) in sysctls {
+        say(out, format!("would set {name} = {}", join(&t.desired)));
+    }
+    if writes.is_empty() && sysctls.is_empty() {
+        say(out, "nothing to change");
+    }
+}
+
+/// Writes each kernel value, going on past failures; returns how many failed.
+fn set_sysctls(layout: &Layout, sysctls: &[(&str, &SysctlTarget)], out: &mut dyn Write) -> usize {
+    let mut failed = 0;
+    for (name, target) in sysctls {
+        let wanted = join(&target.desired);
+        match sysctl::write(&layout.proc_sys, name, &sysctl::format(&target.desired)) {
+            Ok(()) => say(
+                out,
+                format!("set {name} = {wanted} (was {})", target.raw.trim()),
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("tune: failed to set {name} = {wanted}: {e}");
+            }
+        }
+    }
+    failed
+}
+
+/// Raises this process's open-file limit. Not fatal: the lasting limit is the limits.d file,
+/// and the kernel may cap this process below it (no CAP_SYS_RESOURCE, fs.nr_open skipped).
+fn raise_own_limit(n: u64, out: &mut dyn Write) {
+    match limits::raise_own(n) {
+        Ok((before, after)) => {
+            let capped = if after.soft < n {
+                " (capped by the hard limit)"
+            } else {
+                ""
+            };
+            say(
+                out,
+                format!(
+                    "open-file limit of this process (soft/hard): {}/{} -> {}/{}{capped}; \
+                     new logins get {n} from limits.d",
+                    before.soft, before.hard, after.soft, after.hard
+                ),
+            );
+        }
+        Err(e) => {
+            eprintln!("tune: warning: could not raise this process's open-file limit to {n}: {e}")
+        }
+    }
 }
 
 /// Records every original (kernel values to change, files to replace) and the directories

@@ -1,6 +1,9 @@
 //! `tune check`: does the host meet the plan? Every selected setting must hold its target now,
-//! and every kernel value must also be persisted in the sysctl.d file (else a reboot undoes
-//! it). Skipped settings (missing or read-only here) are listed but do not fail the check.
+//! and every kernel value tune itself changed (those in the backup manifest) must also be
+//! persisted in the sysctl.d file, else a reboot undoes it. A value the host meets on its own
+//! needs no persisting. Skipped settings (missing or read-only here) are listed but do not fail
+//! the check.
+use crate::backup::Manifest;
 use crate::error::Error;
 use crate::layout::{self, Layout};
 use crate::plan::{read_optional, Plan, State};
@@ -11,6 +14,9 @@ use std::io::Write;
 /// The problems found; empty when the host meets the plan.
 pub fn problems(plan: &Plan, layout: &Layout) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
+    let changed_by_tune = Manifest::load(layout)?
+        .map(|m| m.sysctls)
+        .unwrap_or_default();
     let persisted = read_optional(&layout.file(layout::SYSCTL_FILE))?
         .map(|t| sysctl_conf::parse(&t))
         .unwrap_or_default();
@@ -22,6 +28,9 @@ pub fn problems(plan: &Plan, layout: &Layout) -> Result<Vec<String>, Error> {
         let (Some(_), Kind::Sysctl(goal)) = (&item.sysctl, &item.setting.kind) else {
             continue;
         };
+        if !changed_by_tune.iter().any(|s| &s.name == name) {
+            continue;
+        }
         match persisted.iter().rev().find(|(k, _)| k == name) {
             None => out.push(format!(
                 "{name} is not persisted in {} (lost at reboot)",

@@ -96,27 +96,12 @@ impl Plan {
 
     /// The plan as a table: setting, current → target, state, reason.
     pub fn render(&self) -> String {
-        let name_w = self
-            .items
-            .iter()
-            .map(|i| i.setting.name.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        let cur_w = self
-            .items
-            .iter()
-            .map(|i| i.current.len())
-            .max()
-            .unwrap_or(7)
-            .clamp(7, 24);
-        let tgt_w = self
-            .items
-            .iter()
-            .map(|i| i.target.len())
-            .max()
-            .unwrap_or(6)
-            .clamp(6, 24);
+        let width = |f: fn(&Item) -> usize, min: usize| {
+            self.items.iter().map(f).max().unwrap_or(min).max(min)
+        };
+        let name_w = width(|i| i.setting.name.len(), 7);
+        let cur_w = width(|i| i.current.len(), 7);
+        let tgt_w = width(|i| i.target.len(), 6);
         let mut out = format!(
             "{:name_w$}  {:cur_w$}    {:tgt_w$}  {:6}  REASON\n",
             "SETTING", "CURRENT", "TARGET", "ACTION"
