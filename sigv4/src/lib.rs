@@ -1,1 +1,26 @@
 //! AWS Signature Version 4 signing and a small SQS query-API client built on it.
+//!
+//! The signer follows the SigV4 specification for non-S3 services, one file per step:
+//! [`canonical_request`] → [`string_to_sign`] → [`signing_key`] → [`signer`], with
+//! [`date_time`] and [`uri_encode`] as the shared pieces. Each intermediate artifact has a
+//! `Display` that is the exact text AWS specifies, so tests compare every step separately
+//! (byte-identical to botocore's `SigV4Auth`, see `tests/botocore_compare.rs`).
+//!
+//! [`sqs`] is the query-protocol client (`Version=2012-11-05`) the proxy and the puller use:
+//! HTTP/1.1 keep-alive over plain TCP or rustls, a small entity-decoding XML reader, typed
+//! retryable/fatal errors, and the [`Backoff`] helper callers share for retries.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod canonical_request;
+pub mod credentials;
+pub mod date_time;
+pub mod signer;
+pub mod signing_key;
+pub mod sqs;
+pub mod string_to_sign;
+pub mod uri_encode;
+
+pub use backoff::Backoff;
+pub use credentials::{Credentials, CredentialsError};
+pub use signer::{sign_request, SignableRequest, SignedRequest, SigningParams};

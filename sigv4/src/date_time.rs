@@ -1,0 +1,120 @@
+//! UTC calendar formatting for SigV4 (`YYYYMMDDTHHMMSSZ` and `YYYYMMDD`).
+//!
+//! Done by hand (Howard Hinnant's `civil_from_days`) so the crate needs no time library.
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A UTC instant broken into calendar fields, second precision (all SigV4 needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmzDateTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+impl AmzDateTime {
+    /// Times before 1970 (a badly set clock) are clamped to the epoch rather than failing.
+    pub fn from_system_time(time: SystemTime) -> AmzDateTime {
+        let secs = time
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        AmzDateTime::from_unix_seconds(secs)
+    }
+
+    pub fn from_unix_seconds(secs: u64) -> AmzDateTime {
+        let days = (secs / 86_400) as i64;
+        let rem = (secs % 86_400) as u32;
+        let (year, month, day) = civil_from_days(days);
+        AmzDateTime {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem % 3600 / 60,
+            second: rem % 60,
+        }
+    }
+
+    /// `X-Amz-Date` form, e.g. `20150830T123600Z`.
+    pub fn timestamp(&self) -> String {
+        format!(
+            "{}T{:02}{:02}{:02}Z",
+            self.date_stamp(),
+            self.hour,
+            self.minute,
+            self.second
+        )
+    }
+
+    /// Credential-scope date, e.g. `20150830`.
+    pub fn date_stamp(&self) -> String {
+        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Days since 1970-01-01 → (year, month 1..=12, day 1..=31), proleptic Gregorian.
+/// See <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097; // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365
+    let mp = (5 * doy + 2) / 153; // March-based month 0..=11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_the_aws_test_suite_instant() {
+        // 2015-08-30T12:36:00Z
+        let t = AmzDateTime::from_unix_seconds(1_440_938_160);
+        assert_eq!(t.timestamp(), "20150830T123600Z");
+        assert_eq!(t.date_stamp(), "20150830");
+    }
+
+    #[test]
+    fn handles_epoch_leap_days_and_year_ends() {
+        assert_eq!(
+            AmzDateTime::from_unix_seconds(0).timestamp(),
+            "19700101T000000Z"
+        );
+        // 2000-02-29T23:59:59Z (divisible-by-400 leap year)
+        assert_eq!(
+            AmzDateTime::from_unix_seconds(951_868_799).timestamp(),
+            "20000229T235959Z"
+        );
+        // 2024-12-31T23:59:59Z and the next second
+        assert_eq!(
+            AmzDateTime::from_unix_seconds(1_735_689_599).timestamp(),
+            "20241231T235959Z"
+        );
+        assert_eq!(
+            AmzDateTime::from_unix_seconds(1_735_689_600).timestamp(),
+            "20250101T000000Z"
+        );
+        // 2100-03-01 (2100 is not a leap year)
+        assert_eq!(
+            AmzDateTime::from_unix_seconds(4_107_542_400).date_stamp(),
+            "21000301"
+        );
+    }
+
+    #[test]
+    fn pre_epoch_clock_is_clamped() {
+        let t = UNIX_EPOCH - std::time::Duration::from_secs(10);
+        assert_eq!(
+            AmzDateTime::from_system_time(t).timestamp(),
+            "19700101T000000Z"
+        );
+    }
+}

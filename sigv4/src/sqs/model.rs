@@ -1,0 +1,116 @@
+//! The request and result types of the SQS operations.
+
+/// One message of a `SendMessageBatch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchEntry<'a> {
+    /// Distinct within the batch, `[A-Za-z0-9_-]{1,80}`.
+    pub id: &'a str,
+    pub body: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub message_id: String,
+    pub md5_of_body: String,
+}
+
+/// The per-entry result of a batch send: a batch can partly fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    Sent {
+        id: String,
+        message_id: String,
+        md5_of_body: String,
+    },
+    Failed {
+        id: String,
+        code: String,
+        message: String,
+        /// true: the entry itself is bad (do not retry it as is); false: SQS-side, retry.
+        sender_fault: bool,
+    },
+}
+
+impl BatchOutcome {
+    pub fn id(&self) -> &str {
+        match self {
+            BatchOutcome::Sent { id, .. } | BatchOutcome::Failed { id, .. } => id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveOptions {
+    /// 1..=10
+    pub max_messages: u8,
+    /// 0..=20; above 0 is a long poll.
+    pub wait_seconds: u8,
+    pub visibility_timeout: Option<u32>,
+    /// e.g. "All", "ApproximateReceiveCount", "SentTimestamp".
+    pub system_attributes: Vec<String>,
+}
+
+impl Default for ReceiveOptions {
+    fn default() -> ReceiveOptions {
+        ReceiveOptions {
+            max_messages: 10,
+            wait_seconds: 20,
+            visibility_timeout: None,
+            system_attributes: vec!["All".to_string()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub message_id: String,
+    pub receipt_handle: String,
+    /// Entity-decoded: byte for byte what was sent.
+    pub body: String,
+    pub md5_of_body: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Message {
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn approximate_receive_count(&self) -> Option<u32> {
+        self.attribute("ApproximateReceiveCount")?.parse().ok()
+    }
+
+    pub fn sent_timestamp_ms(&self) -> Option<u64> {
+        self.attribute("SentTimestamp")?.parse().ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteEntry<'a> {
+    pub id: &'a str,
+    pub receipt_handle: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted {
+        id: String,
+    },
+    Failed {
+        id: String,
+        code: String,
+        message: String,
+        sender_fault: bool,
+    },
+}
+
+impl DeleteOutcome {
+    pub fn id(&self) -> &str {
+        match self {
+            DeleteOutcome::Deleted { id } | DeleteOutcome::Failed { id, .. } => id,
+        }
+    }
+}
