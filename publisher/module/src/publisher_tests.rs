@@ -1,0 +1,385 @@
+//! The publisher against a simulated host: simulated clocks (sleep advances time instantly)
+//! and a scripted proxy that can be down for chosen periods.
+use super::*;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+const SEC: u64 = 1_000_000_000;
+const EPOCH: u64 = 1_742_992_496 * SEC;
+
+/// What the simulated proxy does at a given moment.
+#[derive(Clone, Copy)]
+enum Answer {
+    Ok,
+    Filtered,
+    Status(u32),
+    Fail(HttpError),
+}
+
+struct FakeHost {
+    now: u64,
+    /// (from, until, answer) in simulated ns; outside every window the proxy answers Ok.
+    script: Vec<(u64, u64, Answer)>,
+    /// (time, body) of every POST the proxy accepted with 2xx.
+    received: Vec<(u64, String)>,
+    posts: usize,
+    health_checks: usize,
+    logs: Vec<String>,
+    stdout: String,
+    /// Time spent in each http call (a real request is not instantaneous).
+    call_cost: u64,
+}
+
+impl FakeHost {
+    fn new(script: &[(u64, u64, Answer)]) -> FakeHost {
+        FakeHost {
+            now: 0,
+            script: script.to_vec(),
+            received: Vec::new(),
+            posts: 0,
+            health_checks: 0,
+            logs: Vec::new(),
+            stdout: String::new(),
+            call_cost: 1_000_000,
+        }
+    }
+
+    fn answer(&self) -> Answer {
+        self.script
+            .iter()
+            .find(|(from, until, _)| (*from..*until).contains(&self.now))
+            .map(|(_, _, a)| *a)
+            .unwrap_or(Answer::Ok)
+    }
+
+    fn sequences(&self) -> Vec<u64> {
+        self.received
+            .iter()
+            .map(|(_, b)| field(b, "sequence").parse().unwrap())
+            .collect()
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.logs.iter().any(|l| l.contains(needle))
+    }
+}
+
+/// The raw JSON text of a top-level field (good enough for our own flat messages).
+fn field(body: &str, name: &str) -> String {
+    let key = alloc::format!("\"{name}\":");
+    let start = body.find(&key).unwrap() + key.len();
+    let rest = &body[start..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"').to_string()
+}
+
+impl Host for FakeHost {
+    fn monotonic_ns(&mut self) -> u64 {
+        self.now
+    }
+    fn realtime_ns(&mut self) -> u64 {
+        EPOCH + self.now
+    }
+    fn sleep_ns(&mut self, ns: u64) {
+        assert!(ns > 0, "sleeping 0 would spin");
+        self.now += ns;
+    }
+    fn http(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> Result<Reply, HttpError> {
+        self.now += self.call_cost;
+        let answer = self.answer();
+        if method == Method::Get {
+            assert!(url.ends_with("/health"), "{url}");
+            self.health_checks += 1;
+        } else {
+            assert!(url.ends_with("/send"), "{url}");
+            assert_eq!(headers, "Content-Type: application/json");
+            self.posts += 1;
+        }
+        match answer {
+            Answer::Ok | Answer::Filtered => {
+                if method == Method::Post {
+                    self.received
+                        .push((self.now, String::from_utf8(body.to_vec()).unwrap()));
+                }
+                Ok(Reply {
+                    status: 200,
+                    filtered: matches!(answer, Answer::Filtered),
+                })
+            }
+            Answer::Status(s) => Ok(Reply {
+                status: s,
+                filtered: false,
+            }),
+            Answer::Fail(e) => Err(e),
+        }
+    }
+    fn log(&mut self, line: &str) {
+        self.logs.push(line.to_string());
+    }
+    fn print(&mut self, text: &str) {
+        self.stdout.push_str(text);
+    }
+}
+
+fn argv(extra: &[&str]) -> Vec<String> {
+    let mut v = alloc::vec![
+        "".to_string(),
+        "--proxy=http://proxy:9091".into(),
+        "--region=us".into()
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn env() -> Vec<String> {
+    [
+        "BACALHAU_JOB_ID=j-1",
+        "BACALHAU_EXECUTION_ID=e-1",
+        "HOSTNAME=edge-us-0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn assert_consecutive(seqs: &[u64], first: u64) {
+    for (i, s) in seqs.iter().enumerate() {
+        assert_eq!(*s, first + i as u64, "sequence gap or reorder in {seqs:?}");
+    }
+}
+
+#[test]
+fn steady_state_sends_one_message_per_interval_with_the_schema() {
+    let mut h = FakeHost::new(&[]);
+    let code = run(
+        &mut h,
+        &argv(&[
+            "--interval=1",
+            "--max-messages=5",
+            "--color=#FF0000",
+            "--emoji=0",
+            "--submission-time=1",
+        ]),
+        &env(),
+    );
+    assert_eq!(code, 0);
+    assert_consecutive(&h.sequences(), 1);
+    assert_eq!(h.received.len(), 5);
+    assert_eq!(h.posts, 5, "no retries when all is well");
+    let first = &h.received[0].1;
+    assert_eq!(
+        *first,
+        "{\"job_id\":\"j-1\",\"execution_id\":\"e-1\",\"hostname\":\"edge-us-0\",\"job_submission_time\":1,\
+         \"icon_name\":\"🚀\",\"timestamp\":\"2025-03-26T12:34:56Z\",\"color\":\"#FF0000\",\"sequence\":1,\"region\":\"us\"}"
+    );
+    let times: Vec<u64> = h.received.iter().map(|(t, _)| *t).collect();
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (SEC - SEC / 100..=SEC + SEC / 100).contains(&gap),
+            "interval drifted: {gap}"
+        );
+    }
+    assert_eq!(field(&h.received[4].1, "timestamp"), "2025-03-26T12:35:00Z");
+}
+
+#[test]
+fn fractional_interval_paces_messages() {
+    let mut h = FakeHost::new(&[]);
+    assert_eq!(
+        run(
+            &mut h,
+            &argv(&["--interval=0.2", "--max-messages=11"]),
+            &env()
+        ),
+        0
+    );
+    let span = h.received[10].0 - h.received[0].0;
+    assert!(
+        (2 * SEC - SEC / 50..=2 * SEC + SEC / 50).contains(&span),
+        "{span}"
+    );
+}
+
+#[test]
+fn outage_loses_nothing_and_flushes_the_backlog_promptly() {
+    let (down, up) = (3 * SEC + SEC / 2, 30 * SEC);
+    let mut h = FakeHost::new(&[(down, up, Answer::Fail(HttpError::NETWORK))]);
+    assert_eq!(
+        run(
+            &mut h,
+            &argv(&["--interval=1", "--max-messages=40"]),
+            &env()
+        ),
+        0
+    );
+    let seqs = h.sequences();
+    assert_consecutive(&seqs, 1);
+    assert_eq!(
+        seqs.len(),
+        40,
+        "every generated message arrives exactly once"
+    );
+    // The ~27 messages held during the outage arrive within the 5 s retry cap of the
+    // proxy's return, back to back, not one per interval.
+    let backlog: Vec<u64> = h
+        .received
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| *t >= up)
+        .collect();
+    let flushed_by = up + 5 * SEC + SEC / 10;
+    let in_flush = backlog.iter().filter(|t| **t <= flushed_by).count();
+    assert!(
+        in_flush >= 26,
+        "only {in_flush} of the backlog flushed promptly"
+    );
+    // Retries back off: far fewer than one attempt per 10 ms of outage.
+    assert!(h.posts < 40 + 40, "too many attempts: {}", h.posts);
+    assert!(
+        h.logged("proxy unreachable (network error): holding 1 message(s) from sequence 5"),
+        "{:?}",
+        h.logs
+    );
+    assert!(h.logged("delivered backlog of"), "{:?}", h.logs);
+}
+
+#[test]
+fn non_2xx_answers_are_retried_until_acknowledged() {
+    let mut h = FakeHost::new(&[(SEC / 2, 4 * SEC, Answer::Status(500))]);
+    assert_eq!(
+        run(&mut h, &argv(&["--interval=1", "--max-messages=8"]), &env()),
+        0
+    );
+    assert_consecutive(&h.sequences(), 1);
+    assert_eq!(h.received.len(), 8);
+    assert!(h.logged("HTTP 500"), "{:?}", h.logs);
+}
+
+#[test]
+fn overflow_drops_the_oldest_and_says_how_many() {
+    let (down, up) = (SEC / 2, 20 * SEC);
+    let mut h = FakeHost::new(&[(down, up, Answer::Fail(HttpError::NETWORK))]);
+    assert_eq!(
+        run(
+            &mut h,
+            &argv(&["--interval=1", "--max-messages=25", "--outbox=5"]),
+            &env()
+        ),
+        0
+    );
+    let seqs = h.sequences();
+    // Message 1 went out before the outage; of the ~19 generated during it only the newest
+    // 5 were kept; everything after the outage arrives.
+    assert_eq!(seqs[0], 1);
+    assert_consecutive(&seqs[1..], seqs[1]);
+    assert_eq!(*seqs.last().unwrap(), 25);
+    let dropped = 25 - seqs.len() as u64;
+    assert!(dropped >= 10, "{seqs:?}");
+    assert!(h.logged("outbox full (5 messages)"), "{:?}", h.logs);
+    let summary = alloc::format!("dropped {dropped} oldest");
+    assert!(h.logged(&summary), "{summary}: {:?}", h.logs);
+}
+
+#[test]
+fn filtered_counts_as_delivered() {
+    let mut h = FakeHost::new(&[(0, u64::MAX, Answer::Filtered)]);
+    assert_eq!(
+        run(&mut h, &argv(&["--interval=1", "--max-messages=4"]), &env()),
+        0
+    );
+    assert_eq!(h.posts, 4, "filtered messages are not re-sent");
+    assert!(h.logged("proxy filtered message 1"), "{:?}", h.logs);
+}
+
+#[test]
+fn health_wait_retries_then_succeeds() {
+    let mut h = FakeHost::new(&[(0, 3 * SEC, Answer::Status(503))]);
+    assert_eq!(
+        run(&mut h, &argv(&["--interval=1", "--max-messages=1"]), &env()),
+        0
+    );
+    assert!(
+        h.health_checks >= 3 && h.health_checks < 20,
+        "{}",
+        h.health_checks
+    );
+    assert!(
+        h.logged("waiting for http://proxy:9091/health (HTTP 503)"),
+        "{:?}",
+        h.logs
+    );
+    assert!(h.received[0].0 >= 3 * SEC);
+}
+
+#[test]
+fn health_timeout_exits_1() {
+    let mut h = FakeHost::new(&[(0, u64::MAX, Answer::Fail(HttpError::NETWORK))]);
+    assert_eq!(run(&mut h, &argv(&["--health-timeout=10"]), &env()), 1);
+    assert_eq!(h.posts, 0);
+    assert!(h.now >= 10 * SEC && h.now < 11 * SEC, "{}", h.now);
+    assert!(
+        h.logged("did not answer 200 within 10000 ms (last: network error)"),
+        "{:?}",
+        h.logs
+    );
+}
+
+#[test]
+fn a_forbidden_host_fails_at_once() {
+    let mut h = FakeHost::new(&[(0, u64::MAX, Answer::Fail(HttpError::NOT_ALLOWED))]);
+    assert_eq!(run(&mut h, &argv(&[]), &env()), 1);
+    assert_eq!(h.health_checks, 1);
+    assert!(h.logged("not allowed"), "{:?}", h.logs);
+}
+
+#[test]
+fn bad_flags_exit_2_and_help_exits_0() {
+    let mut h = FakeHost::new(&[]);
+    assert_eq!(run(&mut h, &argv(&["--bogus"]), &env()), 2);
+    assert!(h.logged("error: unknown flag '--bogus'"), "{:?}", h.logs);
+    assert_eq!(h.health_checks, 0);
+    let mut h = FakeHost::new(&[]);
+    assert_eq!(run(&mut h, &["".to_string(), "--help".to_string()], &[]), 0);
+    assert!(h.stdout.starts_with("usage: sqs-publisher"));
+}
+
+#[test]
+fn random_colour_and_emoji_differ_between_nodes() {
+    let mut colours = Vec::new();
+    for i in 0..8 {
+        let mut h = FakeHost::new(&[]);
+        let env = [
+            alloc::format!("HOSTNAME=edge-us-{i}"),
+            alloc::format!("BACALHAU_EXECUTION_ID=e-{i}"),
+        ];
+        assert_eq!(run(&mut h, &argv(&["--max-messages=1"]), &env), 0);
+        let body = &h.received[0].1;
+        let colour = field(body, "color");
+        assert!(colour.len() == 7 && colour.starts_with('#'), "{colour}");
+        assert!(EMOJIS.contains(&field(body, "icon_name").as_str()));
+        colours.push(colour);
+    }
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 1, "every node picked the same colour");
+}
+
+#[test]
+fn region_and_hostname_from_the_environment() {
+    let mut h = FakeHost::new(&[]);
+    let args = [
+        "".to_string(),
+        "--proxy=http://p".to_string(),
+        "--max-messages=1".to_string(),
+    ];
+    assert_eq!(run(&mut h, &args, &["REGION=eu".to_string()]), 0);
+    assert_eq!(field(&h.received[0].1, "region"), "eu");
+    assert_eq!(field(&h.received[0].1, "hostname"), "unknown");
+}
