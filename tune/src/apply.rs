@@ -4,7 +4,7 @@ use crate::backup::Manifest;
 use crate::daemon_json::Document;
 use crate::error::{Error, ErrorKind};
 use crate::layout::{self, Layout};
-use crate::plan::{read_optional, Plan, SysctlTarget};
+use crate::plan::{read_optional, Plan, State, SysctlTarget};
 use crate::settings::Kind;
 use crate::{atomic_write, limits, sysctl, sysctl_conf};
 use std::fs;
@@ -22,9 +22,15 @@ pub struct FileWrite {
 /// The files the plan needs rewritten (only those whose text changes).
 pub fn file_writes(plan: &Plan, layout: &Layout) -> Result<Vec<FileWrite>, Error> {
     let mut writes = Vec::new();
+    // Persist what tune changes now or changed before (it is in the backup). A value the host
+    // meets on its own is left to the host: pinning it would freeze e.g. a RAM-derived default.
+    let backed_up = Manifest::load(layout)?
+        .map(|m| m.sysctls)
+        .unwrap_or_default();
     let updates: Vec<(String, String)> = plan
         .items
         .iter()
+        .filter(|i| i.state == State::Change || backed_up.iter().any(|b| b.name == i.setting.name))
         .filter_map(|i| {
             i.sysctl
                 .as_ref()

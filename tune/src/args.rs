@@ -20,6 +20,7 @@ commands:
            the real host (--root / or /proc/sys). Applying again keeps the first backup.
   check    exit 0 when the host meets the plan, 1 listing what does not
   revert   restore every backed-up value and file exactly, remove what apply created
+           (give it the same --root/--proc-sys/--backup-dir as apply)
 
 options:
   --nodes N          fleet size to size for (default 300, 1..=100000)

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     DaemonJson { path: PathBuf, reason: String },
     /// The backup manifest is unreadable or does not match what `tune` writes.
     Manifest { path: PathBuf, reason: String },
+    /// `--only` selected no setting.
+    NoMatch { only: String },
     /// Some settings could not be written (apply went on with the rest).
     Incomplete { failed: usize },
 }
@@ -80,6 +82,11 @@ impl fmt::Display for Error {
                     path.display()
                 )
             }
+            ErrorKind::NoMatch { only } => write!(
+                f,
+                "no setting matches --only {only} (names: sysctl names such as net.core.somaxconn, \
+                 limits.nofile, docker.<key>; see `tune plan`)"
+            ),
             ErrorKind::Incomplete { failed } => write!(
                 f,
                 "{failed} setting(s) could not be applied (see above); the backup is kept, \

@@ -50,8 +50,9 @@ pub fn run(args: HiArgs, out: &mut dyn Write) -> Result<bool, Error> {
     let sizing = sizing::Sizing::for_nodes(args.nodes);
     let selected = settings::filtered(settings::all(&sizing), &args.only);
     if selected.is_empty() {
-        let _ = writeln!(out, "no setting matches --only {}", args.only.join(","));
-        return Ok(false);
+        return Err(Error::new(error::ErrorKind::NoMatch {
+            only: args.only.join(","),
+        }));
     }
     let plan = plan::Plan::build(args.nodes, selected, &layout)?;
     match args.command {

@@ -33,6 +33,17 @@ fn usage_errors_exit_2_with_a_message() {
 }
 
 #[test]
+fn only_matching_nothing_is_an_error() {
+    let out = tune(&["plan", "--only", "kernel.nothing"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("no setting matches --only kernel.nothing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_root_that_does_not_exist_is_a_clear_runtime_error() {
     let out = tune(&["plan", "--root", "/nonexistent/tune-root"]);
     assert_exit(&out, 1);
