@@ -38,36 +38,40 @@ use std::io::Write;
 pub fn run(args: HiArgs, out: &mut dyn Write) -> Result<bool, Error> {
     let layout = resolve(&args.layout)?;
     let euid = sys::effective_uid();
-    if args.command == Command::Revert {
-        revert::run(&layout, euid, out)?;
-        return Ok(true);
-    }
-    if args.command == Command::Apply && !args.dry_run {
-        // Refuse before reading anything: an ordinary user may not even be able to read
-        // daemon.json, and the refusal is the message that helps.
-        layout.require_privilege(euid)?;
-    }
-    let sizing = sizing::Sizing::for_nodes(args.nodes);
-    let selected = settings::filtered(settings::all(&sizing), &args.only);
-    if selected.is_empty() {
-        return Err(Error::new(error::ErrorKind::NoMatch {
-            only: args.only.join(","),
-        }));
-    }
-    let plan = plan::Plan::build(args.nodes, selected, &layout)?;
     match args.command {
         Command::Plan => {
+            let plan = build_plan(&args, &layout)?;
             let _ = write!(out, "{}", plan.render());
             Ok(true)
         }
         Command::Apply => {
+            if !args.dry_run {
+                // Refuse before reading anything: an ordinary user may not even be able to
+                // read daemon.json, and the refusal is the message that helps.
+                layout.require_privilege(euid)?;
+            }
+            let plan = build_plan(&args, &layout)?;
             let _ = writeln!(out, "{}", plan.render());
             apply::run(&plan, &layout, euid, args.dry_run, out)?;
             Ok(true)
         }
-        Command::Check => check::run(&plan, &layout, out),
-        Command::Revert => Ok(true),
+        Command::Check => check::run(&build_plan(&args, &layout)?, &layout, out),
+        Command::Revert => {
+            revert::run(&layout, euid, out)?;
+            Ok(true)
+        }
     }
+}
+
+/// Sizes the settings for `--nodes`, keeps those `--only` selects, and reads the host.
+fn build_plan(args: &HiArgs, layout: &Layout) -> Result<plan::Plan, Error> {
+    let sizing = sizing::Sizing::for_nodes(args.nodes);
+    let selected = settings::filtered(settings::all(&sizing), &args.only);
+    if selected.is_empty() {
+        let only = args.only.join(",");
+        return Err(Error::new(error::ErrorKind::NoMatch { only }));
+    }
+    plan::Plan::build(args.nodes, selected, layout)
 }
 
 /// Checks the root exists and resolves it (so `/tmp/..` is recognised as the real root).
