@@ -23,6 +23,8 @@ pub enum ErrorKind {
     DaemonJson { path: PathBuf, reason: String },
     /// The backup manifest is unreadable or does not match what `tune` writes.
     Manifest { path: PathBuf, reason: String },
+    /// Another tune apply or revert holds the lock on this root.
+    Busy { root: PathBuf },
     /// `--only` selected no setting.
     NoMatch { only: String },
     /// Some settings could not be written (apply went on with the rest).
@@ -82,6 +84,11 @@ impl fmt::Display for Error {
                     path.display()
                 )
             }
+            ErrorKind::Busy { root } => write!(
+                f,
+                "another `tune apply` or `tune revert` is running on {}; try again when it ends",
+                root.display()
+            ),
             ErrorKind::NoMatch { only } => write!(
                 f,
                 "no setting matches --only {only} (names: sysctl names such as net.core.somaxconn, \

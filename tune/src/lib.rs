@@ -50,6 +50,11 @@ pub fn run(args: HiArgs, out: &mut dyn Write) -> Result<bool, Error> {
                 // read daemon.json, and the refusal is the message that helps.
                 layout.require_privilege(euid)?;
             }
+            let _lock = if args.dry_run {
+                None
+            } else {
+                Some(lock(&layout)?)
+            };
             let plan = build_plan(&args, &layout)?;
             let _ = writeln!(out, "{}", plan.render());
             apply::run(&plan, &layout, euid, args.dry_run, out)?;
@@ -57,6 +62,7 @@ pub fn run(args: HiArgs, out: &mut dyn Write) -> Result<bool, Error> {
         }
         Command::Check => check::run(&build_plan(&args, &layout)?, &layout, out),
         Command::Revert => {
+            let _lock = lock(&layout)?;
             revert::run(&layout, euid, out)?;
             Ok(true)
         }
@@ -72,6 +78,21 @@ fn build_plan(args: &HiArgs, layout: &Layout) -> Result<plan::Plan, Error> {
         return Err(Error::new(error::ErrorKind::NoMatch { only }));
     }
     plan::Plan::build(args.nodes, selected, layout)
+}
+
+/// Serialises apply and revert on one root: two at once would each take the other's writes
+/// for originals. The lock is flock(2) on the root directory itself, so it creates no file
+/// (revert must leave the tree exactly as it was) and vanishes with the process.
+fn lock(layout: &Layout) -> Result<std::fs::File, Error> {
+    let dir = std::fs::File::open(&layout.root)
+        .map_err(|e| Error::io("open root directory", &layout.root, e))?;
+    match sys::try_lock_exclusive(&dir) {
+        Ok(true) => Ok(dir),
+        Ok(false) => Err(Error::new(error::ErrorKind::Busy {
+            root: layout.root.clone(),
+        })),
+        Err(e) => Err(Error::io("lock", &layout.root, e)),
+    }
 }
 
 /// Checks the root exists and resolves it (so `/tmp/..` is recognised as the real root).

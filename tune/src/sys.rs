@@ -62,3 +62,16 @@ pub fn set_open_file_limit(limit: OpenFileLimit) -> io::Result<()> {
     syscall!(setrlimit(libc::RLIMIT_NOFILE, &lim))?;
     Ok(())
 }
+
+/// Takes an exclusive advisory lock on an open file or directory without waiting (flock(2)).
+/// `Ok(false)` when another process holds it. The lock lasts until `file` is closed.
+pub fn try_lock_exclusive(file: &std::fs::File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to `file`, which the caller keeps open for the call; flock
+    // only takes an integer descriptor and flags and touches no memory of ours.
+    match syscall!(flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -267,3 +267,23 @@ fn a_root_without_proc_or_etc_works_from_scratch() {
         "created files and directories must all go"
     );
 }
+
+#[test]
+fn a_second_apply_on_the_same_root_waits_its_turn() {
+    let dir = fake_root("busy");
+    let root = dir.path();
+    let before = snapshot(root);
+    let held = fs::File::open(root).expect("open root");
+    assert!(
+        tune::sys::try_lock_exclusive(&held).expect("flock"),
+        "lock taken by the test"
+    );
+    for command in ["apply", "revert"] {
+        let out = tune_in(root, command, &[]);
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains("another `tune apply` or `tune revert` is running"));
+    }
+    assert_eq!(snapshot(root), before);
+    drop(held);
+    assert_exit(&tune_in(root, "apply", &[]), 0);
+}
