@@ -3,7 +3,8 @@
 //! What is signed is what botocore's `SigV4Auth.add_auth` signs for a non-S3 service:
 //! every header given (except the few in `canonical_request::UNSIGNED_HEADERS`), plus `host`
 //! when missing, `x-amz-date`, and `x-amz-security-token` for session credentials. Any
-//! `authorization`, `x-amz-date` or `x-amz-security-token` the caller passed is replaced.
+//! `authorization` or `x-amz-date` the caller passed is replaced, and so is
+//! `x-amz-security-token` when the credentials carry a token.
 //! The payload hash is not sent as a header (only S3 wants `x-amz-content-sha256`).
 //!
 //! One deliberate difference from botocore: when the request carries a `Date` header,
@@ -69,16 +70,20 @@ pub fn sign_request_cached(
     let timestamp = when.timestamp();
     let date = when.date_stamp();
 
-    // The headers as they will go on the wire, minus what we replace.
-    let replaced = [
-        header::AUTHORIZATION,
-        header::X_AMZ_DATE,
-        header::X_AMZ_SECURITY_TOKEN,
-    ];
+    // The headers as they will go on the wire, minus what we replace. A caller's
+    // x-amz-security-token is replaced only when we have a token of our own (botocore does
+    // the same: without session credentials it is just another header).
+    let has_token = params.credentials.session_token.is_some();
+    let replaced = |name: &str| {
+        let name = name.trim();
+        name.eq_ignore_ascii_case(header::AUTHORIZATION)
+            || name.eq_ignore_ascii_case(header::X_AMZ_DATE)
+            || (has_token && name.eq_ignore_ascii_case(header::X_AMZ_SECURITY_TOKEN))
+    };
     let mut headers: Vec<(String, String)> = request
         .headers
         .iter()
-        .filter(|(n, _)| !replaced.iter().any(|r| n.trim().eq_ignore_ascii_case(r)))
+        .filter(|(n, _)| !replaced(n))
         .cloned()
         .collect();
     let mut headers_to_add = Vec::new();
