@@ -153,8 +153,16 @@ fn from_json(v: &Value) -> Result<Manifest, String> {
     };
     let mut m = Manifest::default();
     for e in list("sysctls")? {
+        let name = text(e, "name")?;
+        // Names become paths under /proc/sys: nothing that could leave it.
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(format!("'{name}' is not a kernel parameter name"));
+        }
         m.sysctls.push(SysctlBackup {
-            name: text(e, "name")?,
+            name,
             raw: text(e, "raw")?,
         });
     }
@@ -220,6 +228,9 @@ mod tests {
         let bad_copy = json!({"format": FORMAT, "sysctls": [], "created_dirs": [],
             "files": [{"path": "p", "existed": true, "mode": 420, "copy": "../../etc/passwd"}]});
         assert!(from_json(&bad_copy).is_err());
+        let bad_name = json!({"format": FORMAT, "files": [], "created_dirs": [],
+            "sysctls": [{"name": "net/../../etc/passwd", "raw": "x"}]});
+        assert!(from_json(&bad_name).is_err());
         let no_list = json!({"format": FORMAT, "sysctls": 3, "files": [], "created_dirs": []});
         assert!(from_json(&no_list).is_err());
     }
