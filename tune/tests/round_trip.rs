@@ -269,7 +269,7 @@ fn a_root_without_proc_or_etc_works_from_scratch() {
 }
 
 #[test]
-fn a_second_apply_on_the_same_root_waits_its_turn() {
+fn apply_and_revert_refuse_while_another_holds_the_root() {
     let dir = fake_root("busy");
     let root = dir.path();
     let before = snapshot(root);
