@@ -41,6 +41,7 @@ options:
   --json                status: print JSON
   --workspace DIR       images: workspace to build from [the one provisioner was built in]
   --no-cargo            images: reuse target/static binaries instead of running cargo
+  --only A,B            images: build only these of standin, proxy, puller, runner
   -h, --help            print this help
 
 environment: ORCHESTRATOR_IMAGE, WEB_SERVICES_IMAGE, PROXY_IMAGE, PULLER_IMAGE, EDGE_IMAGE
@@ -69,6 +70,7 @@ pub struct LowArgs {
     pub json: bool,
     pub workspace: Option<PathBuf>,
     pub no_cargo: bool,
+    pub only: Option<String>,
 }
 
 /// The validated command.
@@ -111,6 +113,8 @@ pub struct HiArgs {
     pub json: bool,
     pub workspace: PathBuf,
     pub no_cargo: bool,
+    /// Images to build (`images --only`); empty means all.
+    pub only: Vec<String>,
 }
 
 /// Tokenizes `parser` into [`LowArgs`].
@@ -139,6 +143,7 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
                 "json" => low.json = true,
                 "workspace" => low.workspace = Some(PathBuf::from(parser.value()?)),
                 "no-cargo" => low.no_cargo = true,
+                "only" => low.only = Some(parser.value()?),
                 _ => return Err(Error::unknown(&arg)),
             },
             Arg::Value(v) => low.positional.push(v),
@@ -213,7 +218,12 @@ impl HiArgs {
             .profile
             .or_else(|| env("PROVISIONER_PROFILE").filter(|p| !p.trim().is_empty()))
             .unwrap_or_else(|| "bacalhau".to_string());
+        let only = match &low.only {
+            Some(list) => parse_only(list)?,
+            None => Vec::new(),
+        };
         Ok(HiArgs {
+            only,
             command,
             project,
             profile,
@@ -314,6 +324,22 @@ fn validate_project(project: &str) -> Result<(), Error> {
             "invalid --project '{project}': use letters, digits, '_', '.', '-' (max 64), starting with a letter or digit"
         )))
     }
+}
+
+fn parse_only(list: &str) -> Result<Vec<String>, Error> {
+    list.split(',')
+        .map(str::trim)
+        .map(|name| {
+            if crate::images::NAMES.contains(&name) {
+                Ok(name.to_string())
+            } else {
+                Err(Error::new(format!(
+                    "--only: unknown image '{name}' (expected {})",
+                    crate::images::NAMES.join(", ")
+                )))
+            }
+        })
+        .collect()
 }
 
 fn parse_ports(text: &str) -> Result<[u16; 3], Error> {
@@ -484,6 +510,12 @@ mod tests {
         assert_eq!(a.endpoint_url.as_deref(), Some("http://e"));
         assert!(a.force);
         assert!(parse(&["images", "--no-cargo"]).no_cargo);
+        assert_eq!(
+            parse(&["images", "--only", "standin,runner"]).only,
+            vec!["standin", "runner"]
+        );
+        assert!(parse(&["images"]).only.is_empty());
+        assert!(parse_with(&["images", "--only", "nginx"], &[]).is_err());
     }
 
     #[test]

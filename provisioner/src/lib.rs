@@ -35,7 +35,12 @@ use error::Error;
 /// Runs one validated command.
 pub fn run(args: HiArgs) -> Result<(), Error> {
     if args.command == Command::Images {
-        return images::build_all(&docker::Docker::default(), &args.workspace, !args.no_cargo);
+        return images::build_all(
+            &docker::Docker::default(),
+            &args.workspace,
+            !args.no_cargo,
+            &args.only,
+        );
     }
     let ctx = Context::new(args)?;
     match ctx.args.command.clone() {

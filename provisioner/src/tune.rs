@@ -9,11 +9,19 @@ use std::process::Command;
 pub const TUNE_THRESHOLD: u64 = 500;
 
 pub fn check_capacity(edges: u64, force: bool) -> Result<(), Error> {
+    check_capacity_with(edges, force, run_tune_check)
+}
+
+/// [`check_capacity`] with the `tune check` call injected (for tests).
+fn check_capacity_with(
+    edges: u64,
+    force: bool,
+    check: impl FnOnce(u64) -> Result<(), String>,
+) -> Result<(), Error> {
     if edges <= TUNE_THRESHOLD {
         return Ok(());
     }
-    let verdict = run_tune_check(edges);
-    match verdict {
+    match check(edges) {
         Ok(()) => Ok(()),
         Err(why) if force => {
             eprintln!("provisioner: warning: {why}; continuing because of --force");
@@ -21,7 +29,7 @@ pub fn check_capacity(edges: u64, force: bool) -> Result<(), Error> {
         }
         Err(why) => Err(Error::new(ErrorKind::NotTuned(format!(
             "{edges} edge nodes is above {TUNE_THRESHOLD}: {why}. Run `tune check --nodes {edges}` to see what is \
-             missing and `sudo tune apply` to fix it (it can be undone with `tune revert`), or pass --force"
+             missing and `sudo tune apply --nodes {edges}` to fix it (undo with `sudo tune revert`), or pass --force"
         )))),
     }
 }
@@ -69,6 +77,29 @@ mod tests {
 
     #[test]
     fn small_networks_need_no_check() {
-        assert!(check_capacity(TUNE_THRESHOLD, false).is_ok());
+        let never = |_| -> Result<(), String> { panic!("tune must not run for small fleets") };
+        assert!(check_capacity_with(TUNE_THRESHOLD, false, never).is_ok());
+    }
+
+    #[test]
+    fn untuned_host_is_refused_unless_forced() {
+        let untuned = |_| Err("nf_conntrack_max too low".to_string());
+        let err = check_capacity_with(600, false, untuned).expect_err("refused");
+        let text = err.to_string();
+        for want in [
+            "600",
+            "nf_conntrack_max too low",
+            "tune check --nodes 600",
+            "--force",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in {text}");
+        }
+        assert!(check_capacity_with(600, true, untuned).is_ok());
+        assert!(check_capacity_with(600, false, |n| if n == 600 {
+            Ok(())
+        } else {
+            Err(String::new())
+        })
+        .is_ok());
     }
 }
