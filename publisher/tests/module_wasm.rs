@@ -114,9 +114,8 @@ fn parse(bytes: &[u8]) -> Module {
                 }
             }
             5 => {
-                if r.leb_u32() > 0 {
-                    m.memory_min_pages = Some(r.limits().0);
-                }
+                let memories = r.leb_u32();
+                m.memory_min_pages = (memories > 0).then(|| r.limits().0);
             }
             7 => {
                 for _ in 0..r.leb_u32() {
