@@ -54,17 +54,12 @@ fn strip_port(d: &str) -> &str {
     }
 }
 
-/// `*.example.com` matches any subdomain (not the apex); a leading `.` means the domain and
-/// its subdomains; anything else must match exactly.
+/// Bacalhau's simple glob: no `*` = exact match; `*.example.com` = ends with `.example.com`;
+/// `api.*` = starts with `api.`; `api.*.org` = both. Only the first `*` counts.
 fn domain_matches(pattern: &str, host: &str) -> bool {
-    if let Some(suffix) = pattern.strip_prefix("*.") {
-        host.len() > suffix.len() + 1
-            && host.ends_with(suffix)
-            && host[..host.len() - suffix.len()].ends_with('.')
-    } else if let Some(suffix) = pattern.strip_prefix('.') {
-        host == suffix || (host.ends_with(pattern))
-    } else {
-        host == pattern
+    match pattern.split_once('*') {
+        None => host == pattern,
+        Some((prefix, suffix)) => host.starts_with(prefix) && host.ends_with(suffix),
     }
 }
 
@@ -87,6 +82,8 @@ mod tests {
         assert!(p.allows("proxy.local"));
         assert!(p.allows("10.0.0.1"));
         assert!(!p.allows("10.0.0.2"));
+        let p = NetworkPolicy::http(vec!["api.*.org".into()]).expect("valid");
+        assert!(p.allows("api.eu.org") && !p.allows("web.eu.org") && !p.allows("api.eu.com"));
     }
 
     #[test]
