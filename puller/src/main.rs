@@ -1,24 +1,50 @@
-//! `puller`: placeholder until its issue lands; answers --help and rejects unknown flags.
-use flags::{Arg, Parser};
+//! `puller`: drains an SQS queue into stdout or a JSON-lines file, at least once, with loss
+//! accounting per publisher instance. See `args::USAGE` and the modules:
+//!
+//! - [`args`]: flags and environment → [`args::Config`]
+//! - [`run`]: threads and the control loop; [`poller`]: one receive → deliver → delete loop
+//! - [`sink`], [`format`], [`dead_letter`]: where messages go and how they look
+//! - [`sensor`], [`accounting`], [`sequences`], [`latency`]: what the messages say about loss
+//! - [`report`], [`metrics`]: the summary line, final report, `--report-json`, Prometheus text
+//! - [`shutdown`], [`sys`]: the stop switch and the only libc calls
+mod accounting;
+mod args;
+mod dead_letter;
+mod error;
+mod format;
+mod latency;
+mod metrics;
+mod poller;
+mod report;
+mod run;
+mod sensor;
+mod sequences;
+mod shutdown;
+mod sink;
+mod sys;
+mod time;
+
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: puller [--help]";
-
 fn main() -> ExitCode {
-    let mut parser = Parser::from_env();
-    loop {
-        match parser.next() {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(Arg::Long(ref n))) if n == "help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+    let config = match args::parse() {
+        Ok(args::Command::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(args::Command::Run(config)) => *config,
+        Err(e) => return flags::usage_error("puller", &e),
+    };
+    match run::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("puller: error: {e}");
+            if let error::ErrorKind::Sqs(_) = e.kind() {
+                eprintln!(
+                    "puller: hint: check --queue-url, --endpoint-url, --region and the credentials"
+                );
             }
-            Ok(Some(Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(other)) => return flags::usage_error("puller", &flags::Error::unknown(&other)),
-            Err(e) => return flags::usage_error("puller", &e),
+            ExitCode::from(flags::EXIT_FAILURE)
         }
     }
 }

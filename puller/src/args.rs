@@ -1,0 +1,508 @@
+//! Command-line parsing in two steps: [`LowArgs`] records what was typed (flags, then the
+//! environment fallbacks), [`Config`] is the validated configuration the puller runs with.
+use crate::format::Format;
+use crate::sink::SinkSpec;
+use flags::{parse_value, Arg, Error, Parser};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: puller --queue-url URL [options]
+
+Drains an SQS queue with N concurrent long polls, writes every message to a sink and deletes
+it (DeleteMessageBatch) only after the sink accepted it: at-least-once, nothing dropped.
+
+Queue:
+  --queue-url URL           queue to drain [env SQS_QUEUE_URL]
+  --endpoint-url URL        send requests here, keeping the queue's path (e.g. LocalStack)
+                            [env AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL]
+  --region NAME             signing region [env AWS_REGION, AWS_DEFAULT_REGION; us-east-1]
+Consumption:
+  --concurrency N           long-poll loops, one thread and connection each, 1..=256
+                            [env NUM_WORKERS; 4]
+  --wait-seconds S          long-poll wait, 0..=20 [env SQS_WAIT_TIME; 20]
+  --max-messages N          messages per receive, 1..=10 [env MAX_MESSAGES; 10]
+  --visibility-timeout S    seconds a received message stays hidden, 0..=43200
+                            [env SQS_VISIBILITY_TIMEOUT; the queue's setting]
+  --max-receives N          a message the sink refused is left for redelivery; once it was
+                            received N times it goes to the dead-letter file [5]
+  --dead-letter PATH        dead-letter file, JSON lines [./puller-dead-letter.jsonl]
+  --require-schema          refuse bodies that are not sensor messages (default: deliver
+                            and count them)
+Output:
+  --sink SINK               stdout, or jsonl:PATH (append-only JSON lines) [stdout]
+  --format FORMAT           auto, pretty or json; auto = pretty when stdout is a terminal
+                            [auto]; a jsonl sink is always json
+  --fsync                   fsync the jsonl file before deleting (survives power loss)
+Reporting:
+  --summary-interval S      one-line summary to stderr every S seconds, 0 = off [5]
+  --metrics-port PORT       serve Prometheus text at http://0.0.0.0:PORT/metrics
+  --report-json PATH        write the final accounting as JSON on exit
+Stopping (SIGINT/SIGTERM always stop gracefully: in-flight batches are delivered and
+deleted, then the final report is printed and the exit status is 0):
+  --exit-when-idle S        stop once no message arrived for S seconds
+  --stop-after N            stop after at least N messages were delivered
+  -h, --help                print this help
+";
+
+/// What the command line (and environment) said, unvalidated.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LowArgs {
+    pub help: bool,
+    pub queue_url: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub concurrency: Option<usize>,
+    pub wait_seconds: Option<u8>,
+    pub max_messages: Option<u8>,
+    pub visibility_timeout: Option<u32>,
+    pub max_receives: Option<u32>,
+    pub dead_letter: Option<PathBuf>,
+    pub require_schema: bool,
+    pub sink: Option<SinkSpec>,
+    pub format: Option<FormatChoice>,
+    pub fsync: bool,
+    pub summary_interval: Option<u64>,
+    pub metrics_port: Option<u16>,
+    pub report_json: Option<PathBuf>,
+    pub exit_when_idle: Option<u64>,
+    pub stop_after: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatChoice {
+    Auto,
+    Pretty,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub queue_url: String,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub concurrency: usize,
+    pub wait_seconds: u8,
+    pub max_messages: u8,
+    pub visibility_timeout: Option<u32>,
+    pub max_receives: u32,
+    pub dead_letter: PathBuf,
+    pub require_schema: bool,
+    pub sink: SinkSpec,
+    pub format: Format,
+    pub fsync: bool,
+    pub summary_interval: Option<Duration>,
+    pub metrics_port: Option<u16>,
+    pub report_json: Option<PathBuf>,
+    pub exit_when_idle: Option<Duration>,
+    pub stop_after: Option<u64>,
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Run(Box<Config>),
+}
+
+/// Parses this process's arguments and environment.
+pub fn parse() -> Result<Command, Error> {
+    let low = LowArgs::parse(Parser::from_env(), &|name| std::env::var(name).ok())?;
+    if low.help {
+        return Ok(Command::Help);
+    }
+    Config::from_low(low, crate::sys::stdout_is_tty()).map(|c| Command::Run(Box::new(c)))
+}
+
+impl LowArgs {
+    /// Reads flags from `parser`, then fills what is still unset from `env` (so flags win).
+    pub fn parse(
+        mut parser: Parser,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<LowArgs, Error> {
+        let mut low = LowArgs::default();
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Arg::Short('h') => low.help = true,
+                Arg::Long(name) => match name.as_str() {
+                    "help" => low.help = true,
+                    "queue-url" => low.queue_url = Some(parser.value()?),
+                    "endpoint-url" => low.endpoint_url = Some(parser.value()?),
+                    "region" => low.region = Some(parser.value()?),
+                    "concurrency" => low.concurrency = Some(parser.parse()?),
+                    "wait-seconds" => low.wait_seconds = Some(parser.parse()?),
+                    "max-messages" => low.max_messages = Some(parser.parse()?),
+                    "visibility-timeout" => low.visibility_timeout = Some(parser.parse()?),
+                    "max-receives" => low.max_receives = Some(parser.parse()?),
+                    "dead-letter" => low.dead_letter = Some(PathBuf::from(parser.value()?)),
+                    "require-schema" => low.require_schema = true,
+                    "sink" => {
+                        low.sink = Some(SinkSpec::parse(&parser.value()?).map_err(Error::new)?)
+                    }
+                    "format" => low.format = Some(parse_format(&parser.value()?)?),
+                    "fsync" => low.fsync = true,
+                    "summary-interval" => low.summary_interval = Some(parser.parse()?),
+                    "metrics-port" => low.metrics_port = Some(parser.parse()?),
+                    "report-json" => low.report_json = Some(PathBuf::from(parser.value()?)),
+                    "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
+                    "stop-after" => low.stop_after = Some(parser.parse()?),
+                    _ => return Err(Error::unknown(&Arg::Long(name))),
+                },
+                other => return Err(Error::unknown(&other)),
+            }
+        }
+        low.apply_env(env)?;
+        Ok(low)
+    }
+
+    /// The environment fallbacks, including the original event-puller's knobs.
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+        let get = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if self.queue_url.is_none() {
+            self.queue_url = get("SQS_QUEUE_URL");
+        }
+        if self.region.is_none() {
+            self.region = get("AWS_REGION");
+        }
+        if self.concurrency.is_none() {
+            self.concurrency = get("NUM_WORKERS")
+                .map(|v| parse_value("NUM_WORKERS", &v))
+                .transpose()?;
+        }
+        if self.wait_seconds.is_none() {
+            self.wait_seconds = get("SQS_WAIT_TIME")
+                .map(|v| parse_value("SQS_WAIT_TIME", &v))
+                .transpose()?;
+        }
+        if self.max_messages.is_none() {
+            self.max_messages = get("MAX_MESSAGES")
+                .map(|v| parse_value("MAX_MESSAGES", &v))
+                .transpose()?;
+        }
+        if self.visibility_timeout.is_none() {
+            self.visibility_timeout = get("SQS_VISIBILITY_TIMEOUT")
+                .map(|v| parse_value("SQS_VISIBILITY_TIMEOUT", &v))
+                .transpose()?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_format(text: &str) -> Result<FormatChoice, Error> {
+    match text {
+        "auto" => Ok(FormatChoice::Auto),
+        "pretty" => Ok(FormatChoice::Pretty),
+        "json" => Ok(FormatChoice::Json),
+        _ => Err(Error::new(format!(
+            "invalid value '{text}' for '--format' (expected auto, pretty or json)"
+        ))),
+    }
+}
+
+/// Checks `value` lies in `range`, naming the flag otherwise.
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    flag: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, Error> {
+    if value < min || value > max {
+        return Err(Error::new(format!(
+            "'{flag}' must be between {min} and {max} (got {value})"
+        )));
+    }
+    Ok(value)
+}
+
+impl Config {
+    /// Validates `low`; `stdout_is_tty` decides `--format auto` for the stdout sink.
+    pub fn from_low(low: LowArgs, stdout_is_tty: bool) -> Result<Config, Error> {
+        let queue_url = low.queue_url.ok_or_else(|| {
+            Error::new("missing queue: pass --queue-url URL or set SQS_QUEUE_URL")
+        })?;
+        if !(queue_url.starts_with("http://") || queue_url.starts_with("https://")) {
+            return Err(Error::new(format!(
+                "'--queue-url' must be an http(s) URL such as \
+                 https://sqs.us-east-1.amazonaws.com/123456789012/name (got '{queue_url}')"
+            )));
+        }
+        let sink = low.sink.unwrap_or(SinkSpec::Stdout);
+        let format = match (&sink, low.format.unwrap_or(FormatChoice::Auto)) {
+            (SinkSpec::Jsonl(_), FormatChoice::Pretty) => {
+                return Err(Error::new(
+                    "a jsonl sink is always json; drop '--format pretty'",
+                ))
+            }
+            (SinkSpec::Jsonl(_), _) | (_, FormatChoice::Json) => Format::Json,
+            (_, FormatChoice::Pretty) => Format::Pretty,
+            (SinkSpec::Stdout, FormatChoice::Auto) if stdout_is_tty => Format::Pretty,
+            (SinkSpec::Stdout, FormatChoice::Auto) => Format::Json,
+        };
+        if low.fsync && sink == SinkSpec::Stdout {
+            return Err(Error::new(
+                "'--fsync' needs a jsonl sink (--sink jsonl:PATH)",
+            ));
+        }
+        let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        Ok(Config {
+            queue_url,
+            endpoint_url: low.endpoint_url,
+            region: low.region,
+            concurrency: in_range("--concurrency", low.concurrency.unwrap_or(4), 1, 256)?,
+            wait_seconds: in_range("--wait-seconds", low.wait_seconds.unwrap_or(20), 0, 20)?,
+            max_messages: in_range("--max-messages", low.max_messages.unwrap_or(10), 1, 10)?,
+            visibility_timeout: low
+                .visibility_timeout
+                .map(|v| in_range("--visibility-timeout", v, 0, 43_200))
+                .transpose()?,
+            max_receives: in_range("--max-receives", low.max_receives.unwrap_or(5), 1, 1000)?,
+            dead_letter: low
+                .dead_letter
+                .unwrap_or_else(|| "puller-dead-letter.jsonl".into()),
+            require_schema: low.require_schema,
+            sink,
+            format,
+            fsync: low.fsync,
+            summary_interval: seconds(low.summary_interval.unwrap_or(5)),
+            metrics_port: low.metrics_port,
+            report_json: low.report_json,
+            exit_when_idle: match low.exit_when_idle {
+                Some(0) => return Err(Error::new("'--exit-when-idle' must be at least 1 second")),
+                other => other.map(Duration::from_secs),
+            },
+            stop_after: match low.stop_after {
+                Some(0) => return Err(Error::new("'--stop-after' must be at least 1")),
+                other => other,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Q: &str = "http://127.0.0.1:4566/000000000000/q";
+
+    fn low_env(args: &[&str], env: &[(&str, &str)]) -> Result<LowArgs, Error> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        LowArgs::parse(Parser::new(args.iter().copied()), &lookup)
+    }
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        config_env(args, &[])
+    }
+
+    fn config_env(args: &[&str], env: &[(&str, &str)]) -> Result<Config, Error> {
+        let mut all = vec!["--queue-url", Q];
+        all.extend_from_slice(args);
+        Config::from_low(low_env(&all, env)?, false)
+    }
+
+    fn err(args: &[&str]) -> String {
+        config(args).expect_err("should be rejected").to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).expect("config");
+        assert_eq!(c.queue_url, Q);
+        assert_eq!((c.concurrency, c.wait_seconds, c.max_messages), (4, 20, 10));
+        assert_eq!((c.visibility_timeout, c.max_receives), (None, 5));
+        assert_eq!(c.dead_letter, PathBuf::from("puller-dead-letter.jsonl"));
+        assert_eq!((c.sink.clone(), c.format), (SinkSpec::Stdout, Format::Json));
+        assert_eq!(c.summary_interval, Some(Duration::from_secs(5)));
+        assert_eq!(
+            (c.metrics_port, c.exit_when_idle, c.stop_after),
+            (None, None, None)
+        );
+        assert!(!c.require_schema && !c.fsync && c.report_json.is_none());
+    }
+
+    #[test]
+    fn help() {
+        assert!(low_env(&["--help"], &[]).expect("parse").help);
+        assert!(low_env(&["-h"], &[]).expect("parse").help);
+    }
+
+    #[test]
+    fn queue_url_flag_env_and_missing() {
+        let low = low_env(&[], &[("SQS_QUEUE_URL", Q)]).expect("parse");
+        assert_eq!(low.queue_url.as_deref(), Some(Q));
+        let low = low_env(&["--queue-url", "http://x/1/flag"], &[("SQS_QUEUE_URL", Q)]).expect("p");
+        assert_eq!(
+            low.queue_url.as_deref(),
+            Some("http://x/1/flag"),
+            "flag beats env"
+        );
+        let e = Config::from_low(LowArgs::default(), false)
+            .expect_err("missing")
+            .to_string();
+        assert!(e.contains("SQS_QUEUE_URL"), "{e}");
+        let e = Config::from_low(low_env(&["--queue-url", "q"], &[]).expect("p"), false);
+        assert!(e
+            .expect_err("not a url")
+            .to_string()
+            .contains("http(s) URL"));
+    }
+
+    #[test]
+    fn endpoint_url_and_region() {
+        let c = config(&[
+            "--endpoint-url",
+            "http://127.0.0.1:4566",
+            "--region",
+            "eu-west-1",
+        ])
+        .expect("config");
+        assert_eq!(c.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        let c = config_env(&[], &[("AWS_REGION", "ap-south-1")]).expect("config");
+        assert_eq!(c.region.as_deref(), Some("ap-south-1"));
+    }
+
+    #[test]
+    fn concurrency() {
+        assert_eq!(config(&["--concurrency", "16"]).expect("c").concurrency, 16);
+        assert_eq!(
+            config_env(&[], &[("NUM_WORKERS", "8")])
+                .expect("c")
+                .concurrency,
+            8
+        );
+        assert!(err(&["--concurrency", "0"]).contains("between 1 and 256"));
+        assert!(err(&["--concurrency", "x"]).contains("'--concurrency'"));
+        let e = config_env(&[], &[("NUM_WORKERS", "lots")])
+            .expect_err("bad env")
+            .to_string();
+        assert!(e.contains("NUM_WORKERS"), "{e}");
+    }
+
+    #[test]
+    fn wait_seconds() {
+        assert_eq!(config(&["--wait-seconds", "0"]).expect("c").wait_seconds, 0);
+        assert_eq!(
+            config_env(&[], &[("SQS_WAIT_TIME", "5")])
+                .expect("c")
+                .wait_seconds,
+            5
+        );
+        assert!(err(&["--wait-seconds", "21"]).contains("between 0 and 20"));
+    }
+
+    #[test]
+    fn max_messages() {
+        assert_eq!(config(&["--max-messages", "3"]).expect("c").max_messages, 3);
+        assert_eq!(
+            config_env(&[], &[("MAX_MESSAGES", "7")])
+                .expect("c")
+                .max_messages,
+            7
+        );
+        assert!(err(&["--max-messages", "11"]).contains("between 1 and 10"));
+        assert!(err(&["--max-messages", "0"]).contains("between 1 and 10"));
+    }
+
+    #[test]
+    fn visibility_timeout() {
+        assert_eq!(
+            config(&["--visibility-timeout", "30"])
+                .expect("c")
+                .visibility_timeout,
+            Some(30)
+        );
+        let c = config_env(&[], &[("SQS_VISIBILITY_TIMEOUT", "9")]).expect("c");
+        assert_eq!(c.visibility_timeout, Some(9));
+        assert!(err(&["--visibility-timeout", "43201"]).contains("43200"));
+    }
+
+    #[test]
+    fn max_receives_and_dead_letter() {
+        let c = config(&["--max-receives", "2", "--dead-letter", "/tmp/dl"]).expect("c");
+        assert_eq!(
+            (c.max_receives, c.dead_letter),
+            (2, PathBuf::from("/tmp/dl"))
+        );
+        assert!(err(&["--max-receives", "0"]).contains("'--max-receives'"));
+    }
+
+    #[test]
+    fn require_schema() {
+        assert!(config(&["--require-schema"]).expect("c").require_schema);
+    }
+
+    #[test]
+    fn sink_format_and_fsync() {
+        let c = config(&["--sink", "jsonl:/tmp/out.jsonl", "--fsync"]).expect("c");
+        assert_eq!(c.sink, SinkSpec::Jsonl("/tmp/out.jsonl".into()));
+        assert_eq!((c.format, c.fsync), (Format::Json, true));
+        assert_eq!(
+            config(&["--format", "pretty"]).expect("c").format,
+            Format::Pretty
+        );
+        assert!(err(&["--sink", "jsonl:/x", "--format", "pretty"]).contains("always json"));
+        assert!(err(&["--format", "yaml"]).contains("auto, pretty or json"));
+        assert!(err(&["--sink", "s3:x"]).contains("unknown sink"));
+        assert!(err(&["--fsync"]).contains("jsonl sink"));
+    }
+
+    #[test]
+    fn format_auto_follows_the_terminal() {
+        let low = low_env(&["--queue-url", Q], &[]).expect("parse");
+        assert_eq!(
+            Config::from_low(low.clone(), true).expect("c").format,
+            Format::Pretty
+        );
+        assert_eq!(
+            Config::from_low(low, false).expect("c").format,
+            Format::Json
+        );
+        let low = low_env(&["--queue-url", Q, "--format", "json"], &[]).expect("parse");
+        assert_eq!(Config::from_low(low, true).expect("c").format, Format::Json);
+    }
+
+    #[test]
+    fn summary_interval() {
+        let c = config(&["--summary-interval", "0"]).expect("c");
+        assert_eq!(c.summary_interval, None);
+        let c = config(&["--summary-interval", "2"]).expect("c");
+        assert_eq!(c.summary_interval, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn metrics_port_and_report_json() {
+        let c = config(&["--metrics-port", "9100", "--report-json", "/tmp/r.json"]).expect("c");
+        assert_eq!(
+            (c.metrics_port, c.report_json),
+            (Some(9100), Some("/tmp/r.json".into()))
+        );
+        assert!(err(&["--metrics-port", "70000"]).contains("'--metrics-port'"));
+    }
+
+    #[test]
+    fn exit_when_idle_and_stop_after() {
+        let c = config(&["--exit-when-idle", "3", "--stop-after", "100"]).expect("c");
+        assert_eq!(
+            (c.exit_when_idle, c.stop_after),
+            (Some(Duration::from_secs(3)), Some(100))
+        );
+        assert!(err(&["--exit-when-idle", "0"]).contains("at least 1"));
+        assert!(err(&["--stop-after", "0"]).contains("at least 1"));
+    }
+
+    #[test]
+    fn unknown_flags_and_values() {
+        assert!(err(&["--bogus"]).contains("unknown flag '--bogus'"));
+        assert!(err(&["stray"]).contains("unexpected argument 'stray'"));
+        assert!(err(&["--queue-url"]).contains("needs a value"));
+    }
+}

@@ -1,0 +1,189 @@
+//! How one delivered message is written: `pretty` for people at a terminal, `json` (one object
+//! per line, the body byte-for-byte as a string) for machines and files.
+use crate::sensor::{Body, Rgb};
+use crate::time::format_rfc3339_ms;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pretty,
+    Json,
+}
+
+/// One received message plus what the puller learned about it.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub message_id: &'a str,
+    pub body: &'a str,
+    pub class: &'a Body,
+    pub received_ms: u64,
+    pub receive_count: Option<u32>,
+    pub sent_timestamp_ms: Option<u64>,
+}
+
+/// The line for `record`, without the trailing newline.
+pub fn line(format: Format, record: &Record<'_>) -> String {
+    match format {
+        Format::Json => json_line(record),
+        Format::Pretty => pretty_line(record),
+    }
+}
+
+/// `{"body": "...", "message_id": "...", "received_at": "...Z", "received_at_ms": n, ...}`.
+/// The body stays a string so a reader recovers the exact bytes that were sent.
+fn json_line(r: &Record<'_>) -> String {
+    let mut object = serde_json::Map::new();
+    object.insert("body".into(), r.body.into());
+    object.insert("message_id".into(), r.message_id.into());
+    object.insert(
+        "received_at".into(),
+        format_rfc3339_ms(r.received_ms).into(),
+    );
+    object.insert("received_at_ms".into(), r.received_ms.into());
+    if let Some(n) = r.receive_count {
+        object.insert("receive_count".into(), n.into());
+    }
+    if let Some(ms) = r.sent_timestamp_ms {
+        object.insert("sent_timestamp_ms".into(), ms.into());
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
+/// Width of the body excerpt shown for bodies that are not sensor messages.
+const EXCERPT_CHARS: usize = 120;
+
+/// `us  edge-us-1            🚀 ██ #FF5733  seq     42  +2s`: region, hostname, emoji, the
+/// message's colour as a 24-bit ANSI swatch, sequence and end-to-end latency.
+fn pretty_line(r: &Record<'_>) -> String {
+    match r.class {
+        Body::Sensor(m) => {
+            let latency = (r.received_ms / 1000) as i64 - m.timestamp_secs;
+            let icon = if m.icon_name.is_empty() {
+                "?"
+            } else {
+                m.icon_name.as_str()
+            };
+            format!(
+                "{:<4} {:<20} {} {} seq {:>6}  {:+}s",
+                printable(&m.region),
+                printable(&m.hostname),
+                printable(icon),
+                swatch(m.color),
+                m.sequence,
+                latency
+            )
+        }
+        Body::SchemaLess(reason) => {
+            format!(
+                "-    [not a sensor message: {}] {}",
+                printable(reason),
+                excerpt(r.body)
+            )
+        }
+        Body::NonJson(_) => format!("-    [not JSON] {}", excerpt(r.body)),
+    }
+}
+
+/// Two cells painted in the colour (`ESC[48;2;R;G;Bm`, reset after), then its hex code.
+fn swatch(color: Option<Rgb>) -> String {
+    match color {
+        Some(Rgb(red, green, blue)) => {
+            format!("\x1b[48;2;{red};{green};{blue}m  \x1b[0m #{red:02X}{green:02X}{blue:02X}")
+        }
+        None => "   (no colour)".to_string(),
+    }
+}
+
+/// The body's start, with control characters escaped.
+fn excerpt(body: &str) -> String {
+    let mut out = printable(&body.chars().take(EXCERPT_CHARS).collect::<String>());
+    if body.chars().count() > EXCERPT_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// Escapes control characters so a message cannot move the cursor or recolour the operator's
+/// terminal: only the swatch the puller itself draws may use escape sequences.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensor::tests::sample;
+
+    fn record<'a>(body: &'a str, class: &'a Body) -> Record<'a> {
+        Record {
+            message_id: "m-1",
+            body,
+            class,
+            received_ms: 1_742_992_499_500,
+            receive_count: Some(1),
+            sent_timestamp_ms: None,
+        }
+    }
+
+    #[test]
+    fn json_keeps_the_body_byte_for_byte() {
+        let body = "{\"a\": \"\\u00e9 é\"}\n\t";
+        let class = Body::classify(body);
+        let out = line(Format::Json, &record(body, &class));
+        assert!(!out.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(v["body"], body);
+        assert_eq!(v["message_id"], "m-1");
+        assert_eq!(v["received_at"], "2025-03-26T12:34:59.500Z");
+        assert_eq!(v["received_at_ms"], 1_742_992_499_500u64);
+        assert_eq!(v["receive_count"], 1);
+    }
+
+    #[test]
+    fn pretty_shows_region_host_icon_swatch_sequence_latency() {
+        let body = sample("e", 42);
+        let class = Body::classify(&body);
+        let out = line(Format::Pretty, &record(&body, &class));
+        assert!(out.starts_with("us   edge-us-1"), "{out}");
+        assert!(out.contains("🚀"), "{out}");
+        assert!(
+            out.contains("\x1b[48;2;255;87;51m  \x1b[0m #FF5733"),
+            "{out}"
+        );
+        assert!(out.contains("seq     42"), "{out}");
+        assert!(out.ends_with("+3s"), "{out}");
+    }
+
+    #[test]
+    fn pretty_escapes_control_characters_from_messages() {
+        let body = "\x1b[2Jgotcha";
+        let class = Body::classify(body);
+        let out = line(Format::Pretty, &record(body, &class));
+        assert!(!out.contains('\x1b'), "{out:?}");
+        assert!(out.contains("[not JSON]"), "{out}");
+        let host = sample("e", 1).replace("edge-us-1", "evil\\u001b[31m");
+        let class = Body::classify(&host);
+        let out = line(Format::Pretty, &record(&host, &class));
+        assert_eq!(
+            out.matches('\x1b').count(),
+            2,
+            "only the swatch escapes: {out:?}"
+        );
+    }
+
+    #[test]
+    fn pretty_truncates_long_bodies() {
+        let body = "x".repeat(500);
+        let class = Body::classify(&body);
+        let out = line(Format::Pretty, &record(&body, &class));
+        assert!(out.len() < 200 && out.ends_with('…'), "{out}");
+    }
+}

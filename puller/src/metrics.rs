@@ -1,0 +1,194 @@
+//! `--metrics-port`: the accounting counters in Prometheus text format (version 0.0.4), served
+//! by one blocking thread. Scrapes are rare and tiny, so no event loop is needed; each
+//! connection gets a short timeout so a stuck client cannot block the next scrape for long.
+use crate::accounting::Accounting;
+use crate::run::Shared;
+use std::fmt::Write as _;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Renders the counters.
+pub fn render(acc: &Accounting) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    metric(
+        "puller_messages_total",
+        "counter",
+        "Messages delivered to the sink.",
+        acc.messages,
+    );
+    metric(
+        "puller_sequence_gaps",
+        "gauge",
+        "Sequences missing between the lowest and highest seen, over all publisher instances.",
+        acc.gaps(),
+    );
+    metric(
+        "puller_duplicates_total",
+        "counter",
+        "Sensor messages whose sequence was already seen.",
+        acc.duplicates(),
+    );
+    metric(
+        "puller_non_json_total",
+        "counter",
+        "Delivered bodies that are not JSON.",
+        acc.non_json,
+    );
+    metric(
+        "puller_schema_less_total",
+        "counter",
+        "Delivered JSON bodies that are not sensor messages.",
+        acc.schema_less,
+    );
+    metric(
+        "puller_refused_total",
+        "counter",
+        "Messages the sink refused (left for redelivery).",
+        acc.rejected,
+    );
+    metric(
+        "puller_dead_lettered_total",
+        "counter",
+        "Messages written to the dead-letter file and deleted.",
+        acc.dead_lettered,
+    );
+    metric(
+        "puller_sink_failures_total",
+        "counter",
+        "Batches the sink failed to write.",
+        acc.sink_failures,
+    );
+    metric(
+        "puller_delete_failures_total",
+        "counter",
+        "Messages that could not be deleted (will be redelivered).",
+        acc.delete_failures,
+    );
+    metric(
+        "puller_receive_errors_total",
+        "counter",
+        "Failed receive calls (retried).",
+        acc.receive_errors,
+    );
+    metric(
+        "puller_instances",
+        "gauge",
+        "Publisher instances seen.",
+        acc.instances.len() as u64,
+    );
+    out.push_str("# HELP puller_region_messages_total Messages delivered per region.\n");
+    out.push_str("# TYPE puller_region_messages_total counter\n");
+    for (region, n) in &acc.per_region {
+        let _ = writeln!(
+            out,
+            "puller_region_messages_total{{region=\"{}\"}} {n}",
+            label(region)
+        );
+    }
+    let latency = acc.latency();
+    out.push_str(
+        "# HELP puller_latency_seconds End-to-end latency (receive time - message timestamp).\n",
+    );
+    out.push_str("# TYPE puller_latency_seconds summary\n");
+    for q in [0.5, 0.99] {
+        if let Some(v) = latency.quantile(q) {
+            let _ = writeln!(out, "puller_latency_seconds{{quantile=\"{q}\"}} {v}");
+        }
+    }
+    let _ = writeln!(out, "puller_latency_seconds_count {}", latency.count());
+    out
+}
+
+/// Escapes a label value as the exposition format requires.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Binds 0.0.0.0:`port` now (so a bad port fails at startup) and serves in a thread.
+pub fn start(port: u16, shared: Arc<Shared>) -> io::Result<()> {
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on 0.0.0.0:{port}: {e}")))?;
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if let Err(e) = answer(stream, &shared) {
+                    eprintln!("puller: warning: metrics request failed: {e}");
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Reads the request head and answers: /metrics → counters, anything else → 404.
+fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 || head.len() > 16 * 1024 {
+            return Ok(());
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let request_line = String::from_utf8_lossy(&head);
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, body) = match (method, path.split('?').next().unwrap_or("")) {
+        ("GET", "/metrics") => ("200 OK", shared.with_accounting(|a| render(a))),
+        ("GET", _) => ("404 Not Found", "not found; try /metrics\n".to_string()),
+        _ => ("405 Method Not Allowed", "only GET\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensor::tests::sample;
+    use crate::sensor::Body;
+
+    #[test]
+    fn renders_counters_regions_and_latency() {
+        let mut acc = Accounting::default();
+        for s in [1, 3, 3] {
+            acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497);
+        }
+        acc.delivered(&Body::classify("x"), 0);
+        let text = render(&acc);
+        for want in [
+            "puller_messages_total 4\n",
+            "puller_sequence_gaps 1\n",
+            "puller_duplicates_total 1\n",
+            "puller_non_json_total 1\n",
+            "puller_region_messages_total{region=\"us\"} 3\n",
+            "puller_latency_seconds{quantile=\"0.5\"} 1\n",
+            "# TYPE puller_messages_total counter\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,180 @@
+//! What a message body is: a sensor message (the publisher's schema), some other JSON, or not
+//! JSON at all. Only sensor messages take part in loss accounting; the others are still
+//! delivered (unless `--require-schema`) and counted.
+use crate::time::parse_rfc3339_secs;
+use serde_json::{Map, Value};
+
+/// A colour as 8-bit RGB, from the schema's `#RRGGBB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// `#RRGGBB` (case-insensitive); anything else is not a colour.
+    pub fn parse(text: &str) -> Option<Rgb> {
+        let hex = text.strip_prefix('#')?;
+        if hex.len() != 6 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+        Some(Rgb(channel(0)?, channel(2)?, channel(4)?))
+    }
+}
+
+/// The fields of a sensor message the puller uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorMessage {
+    pub job_id: String,
+    /// Empty when the publisher ran outside Bacalhau; accounting then keys on hostname + job.
+    pub execution_id: String,
+    pub hostname: String,
+    pub job_submission_time: Option<i64>,
+    pub icon_name: String,
+    /// `timestamp` in whole Unix seconds.
+    pub timestamp_secs: i64,
+    /// `None` when the field is absent or not `#RRGGBB` (shown without a swatch).
+    pub color: Option<Rgb>,
+    pub sequence: u64,
+    pub region: String,
+}
+
+impl SensorMessage {
+    /// The publisher instance this message came from: the execution id, else hostname + job.
+    pub fn instance_key(&self) -> String {
+        if self.execution_id.is_empty() {
+            format!("{}/{}", self.hostname, self.job_id)
+        } else {
+            self.execution_id.clone()
+        }
+    }
+}
+
+/// A classified body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Sensor(SensorMessage),
+    /// Valid JSON that is not a sensor message; says which field was missing or wrong.
+    SchemaLess(String),
+    /// Not JSON; the parser's complaint.
+    NonJson(String),
+}
+
+impl Body {
+    pub fn classify(body: &str) -> Body {
+        match serde_json::from_str::<Value>(body) {
+            Err(e) => Body::NonJson(e.to_string()),
+            Ok(Value::Object(fields)) => match sensor_from(&fields) {
+                Ok(message) => Body::Sensor(message),
+                Err(reason) => Body::SchemaLess(reason),
+            },
+            Ok(_) => Body::SchemaLess("not a JSON object".to_string()),
+        }
+    }
+}
+
+/// Required: job_id, hostname, timestamp (RFC 3339), sequence (≥ 1), region. Optional (shown
+/// or used when present): execution_id, icon_name, color, job_submission_time.
+fn sensor_from(fields: &Map<String, Value>) -> Result<SensorMessage, String> {
+    let text = |name: &str| -> Result<String, String> {
+        match fields.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("field '{name}' is not a string")),
+            None => Err(format!("field '{name}' is missing")),
+        }
+    };
+    let optional_text = |name: &str| match fields.get(name) {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let sequence = match fields.get("sequence").map(Value::as_u64) {
+        Some(Some(n)) if n >= 1 => n,
+        Some(_) => return Err("field 'sequence' is not a positive integer".to_string()),
+        None => return Err("field 'sequence' is missing".to_string()),
+    };
+    let timestamp = text("timestamp")?;
+    let timestamp_secs = parse_rfc3339_secs(&timestamp)
+        .ok_or_else(|| format!("field 'timestamp' is not RFC 3339: {timestamp:?}"))?;
+    Ok(SensorMessage {
+        job_id: text("job_id")?,
+        execution_id: optional_text("execution_id"),
+        hostname: text("hostname")?,
+        job_submission_time: fields.get("job_submission_time").and_then(Value::as_i64),
+        icon_name: optional_text("icon_name"),
+        timestamp_secs,
+        color: fields
+            .get("color")
+            .and_then(Value::as_str)
+            .and_then(Rgb::parse),
+        sequence,
+        region: text("region")?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A body exactly as the publisher sends it.
+    pub(crate) fn sample(execution: &str, sequence: u64) -> String {
+        format!(
+            r##"{{"job_id":"j-1","execution_id":"{execution}","hostname":"edge-us-1","job_submission_time":1711449600,"icon_name":"🚀","timestamp":"2025-03-26T12:34:56Z","color":"#FF5733","sequence":{sequence},"region":"us"}}"##
+        )
+    }
+
+    #[test]
+    fn full_message_is_a_sensor_message() {
+        let Body::Sensor(m) = Body::classify(&sample("e-1", 42)) else {
+            panic!("not sensor")
+        };
+        assert_eq!(m.sequence, 42);
+        assert_eq!(m.color, Some(Rgb(0xFF, 0x57, 0x33)));
+        assert_eq!(m.icon_name, "🚀");
+        assert_eq!(m.timestamp_secs, 1_742_992_496);
+        assert_eq!(m.instance_key(), "e-1");
+        assert_eq!(m.job_submission_time, Some(1_711_449_600));
+    }
+
+    #[test]
+    fn missing_execution_id_keys_on_hostname_and_job() {
+        let Body::Sensor(m) = Body::classify(&sample("", 1)) else {
+            panic!("not sensor")
+        };
+        assert_eq!(m.instance_key(), "edge-us-1/j-1");
+    }
+
+    #[test]
+    fn bad_colour_keeps_the_message() {
+        let body = sample("e", 1).replace("#FF5733", "red");
+        let Body::Sensor(m) = Body::classify(&body) else {
+            panic!("not sensor")
+        };
+        assert_eq!(m.color, None);
+    }
+
+    #[test]
+    fn non_json_and_schema_less_are_told_apart() {
+        assert!(matches!(Body::classify("hello"), Body::NonJson(_)));
+        assert!(matches!(Body::classify(""), Body::NonJson(_)));
+        assert_eq!(
+            Body::classify("[1]"),
+            Body::SchemaLess("not a JSON object".into())
+        );
+        assert_eq!(
+            Body::classify(r#"{"a":1}"#),
+            Body::SchemaLess("field 'sequence' is missing".into())
+        );
+        let zero = sample("e", 1).replace("\"sequence\":1", "\"sequence\":0");
+        assert!(matches!(Body::classify(&zero), Body::SchemaLess(r) if r.contains("sequence")));
+        let bad_time = sample("e", 1).replace("2025-03-26T12:34:56Z", "yesterday");
+        assert!(
+            matches!(Body::classify(&bad_time), Body::SchemaLess(r) if r.contains("timestamp"))
+        );
+    }
+
+    #[test]
+    fn colours() {
+        assert_eq!(Rgb::parse("#00ff7F"), Some(Rgb(0, 255, 127)));
+        for bad in ["00FF7F", "#00FF7", "#00FF7G", "#", "#00FF7F0"] {
+            assert_eq!(Rgb::parse(bad), None, "{bad}");
+        }
+    }
+}
