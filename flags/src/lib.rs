@@ -47,7 +47,9 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
 
     /// The error for a flag the binary does not know.
@@ -87,20 +89,37 @@ impl Parser {
         S: Into<String>,
     {
         let args: Vec<String> = args.into_iter().map(Into::into).collect();
-        Parser { args: args.into_iter(), pending: None, last_flag: None, only_values: false }
+        Parser {
+            args: args.into_iter(),
+            pending: None,
+            last_flag: None,
+            only_values: false,
+        }
     }
 
     /// A parser over this process's arguments (program name skipped). Arguments that are not
     /// valid UTF-8 are replaced lossily; no binary here takes non-UTF-8 paths.
     pub fn from_env() -> Parser {
-        Parser::new(std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()))
+        Parser::new(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
     }
 
     /// The next token, or `None` at the end.
+    // Not an Iterator: a malformed token is an error the caller must see, not an item.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<Arg>, Error> {
         if let Some(value) = self.pending.take() {
-            let flag = self.last_flag.as_ref().map(Arg::display).unwrap_or_default();
-            return Err(Error::new(format!("flag '{flag}' does not take a value (got '{value}')")));
+            let flag = self
+                .last_flag
+                .as_ref()
+                .map(Arg::display)
+                .unwrap_or_default();
+            return Err(Error::new(format!(
+                "flag '{flag}' does not take a value (got '{value}')"
+            )));
         }
         let Some(raw) = self.args.next() else {
             return Ok(None);
@@ -139,7 +158,11 @@ impl Parser {
         if let Some(value) = self.pending.take() {
             return Ok(value);
         }
-        let flag = self.last_flag.as_ref().map(Arg::display).unwrap_or_default();
+        let flag = self
+            .last_flag
+            .as_ref()
+            .map(Arg::display)
+            .unwrap_or_default();
         match self.args.next() {
             Some(v) => Ok(v),
             None => Err(Error::new(format!("flag '{flag}' needs a value"))),
@@ -152,7 +175,11 @@ impl Parser {
         T: FromStr,
         T::Err: fmt::Display,
     {
-        let flag = self.last_flag.as_ref().map(Arg::display).unwrap_or_default();
+        let flag = self
+            .last_flag
+            .as_ref()
+            .map(Arg::display)
+            .unwrap_or_default();
         let raw = self.value()?;
         parse_value(&flag, &raw)
     }
@@ -171,7 +198,8 @@ where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    raw.parse::<T>().map_err(|e| Error::new(format!("invalid value '{raw}' for '{what}': {e}")))
+    raw.parse::<T>()
+        .map_err(|e| Error::new(format!("invalid value '{raw}' for '{what}': {e}")))
 }
 
 /// Reads environment variable `name` and parses it; `Ok(None)` when unset or empty.
@@ -189,7 +217,9 @@ where
 /// Parses a boolean environment value the way demo.sh did (`true`/`1`/`yes` are true).
 pub fn env_flag(name: &str) -> bool {
     matches!(
-        std::env::var(name).map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        std::env::var(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref(),
         Ok("true" | "1" | "yes" | "on")
     )
 }
@@ -242,10 +272,7 @@ mod tests {
 
     #[test]
     fn double_dash_ends_flags() {
-        assert_eq!(
-            tokens(&["--", "--port"]),
-            vec![Arg::Value("--port".into())]
-        );
+        assert_eq!(tokens(&["--", "--port"]), vec![Arg::Value("--port".into())]);
     }
 
     #[test]
@@ -273,6 +300,9 @@ mod tests {
 
     #[test]
     fn unknown_flag_message() {
-        assert_eq!(Error::unknown(&Arg::Long("bogus".into())).to_string(), "unknown flag '--bogus'");
+        assert_eq!(
+            Error::unknown(&Arg::Long("bogus".into())).to_string(),
+            "unknown flag '--bogus'"
+        );
     }
 }
