@@ -1,0 +1,126 @@
+//! The live view: per region the nodes up, the current version's colour and emoji,
+//! messages/s, and what the puller has received. Redrawn in place on a terminal; a plain
+//! status line every few seconds otherwise.
+use crate::summary::{swatch, Row};
+use std::fmt::Write;
+use std::time::Duration;
+
+/// One region's line in the live view.
+#[derive(Debug, Clone, Default)]
+pub struct RegionLine {
+    pub region: String,
+    pub nodes_up: usize,
+    pub nodes_total: usize,
+    pub version: i64,
+    pub color: String,
+    pub icon: String,
+    /// Messages answered 2xx (acknowledged or filtered) per second, over the last refresh.
+    pub delivered_per_sec: f64,
+    pub held: u64,
+    pub received: u64,
+    pub received_per_sec: f64,
+}
+
+/// The whole screen, as text.
+pub fn render(step: &str, elapsed: Duration, lines: &[RegionLine], color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "edge sensors demo  {:>5.0}s  step: {step}",
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "{:<7} {:>9}  {:<10} {:>9} {:>8} {:>10} {:>8}",
+        "region", "nodes up", "version", "sent/s", "held", "received", "recv/s"
+    );
+    for l in lines {
+        let mark = if color {
+            format!("{} {}", swatch(&l.color), l.icon)
+        } else {
+            l.icon.clone()
+        };
+        let _ = writeln!(
+            out,
+            "{:<7} {:>4}/{:<4}  v{:<2} {:<6} {:>9.1} {:>8} {:>10} {:>8.1}",
+            l.region,
+            l.nodes_up,
+            l.nodes_total,
+            l.version,
+            mark,
+            l.delivered_per_sec,
+            l.held,
+            l.received,
+            l.received_per_sec,
+        );
+    }
+    out
+}
+
+/// Clears the terminal and draws `screen` at the top left.
+pub fn redraw(screen: &str) {
+    print!("\x1b[H\x1b[2J{screen}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+}
+
+/// A one-line status for logs and non-terminal output.
+pub fn status_line(elapsed: Duration, lines: &[RegionLine]) -> String {
+    let parts: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {}/{} up v{} {:.0}/s held {} recv {}",
+                l.region,
+                l.nodes_up,
+                l.nodes_total,
+                l.version,
+                l.delivered_per_sec,
+                l.held,
+                l.received
+            )
+        })
+        .collect();
+    format!("[{:>4.0}s] {}", elapsed.as_secs_f64(), parts.join(" | "))
+}
+
+/// Rows worth a swatch in the final table: only those with any traffic.
+pub fn visible(rows: &[Row]) -> Vec<Row> {
+    rows.iter().filter(|r| r.nodes > 0).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_each_region() {
+        let lines = vec![
+            RegionLine {
+                region: "us".into(),
+                nodes_up: 3,
+                nodes_total: 3,
+                version: 2,
+                icon: "⚡".into(),
+                ..Default::default()
+            },
+            RegionLine {
+                region: "eu".into(),
+                nodes_up: 0,
+                nodes_total: 3,
+                version: 1,
+                held: 12,
+                ..Default::default()
+            },
+        ];
+        let screen = render("disconnect eu", Duration::from_secs(12), &lines, false);
+        assert!(screen.contains("disconnect eu"));
+        assert!(screen.contains("us") && screen.contains("⚡") && screen.contains("3/3"));
+        assert!(screen.contains("0/3") && screen.contains("12"));
+        let line = status_line(Duration::from_secs(3), &lines);
+        assert!(
+            line.contains("eu 0/3 up v1") && line.contains("held 12"),
+            "{line}"
+        );
+    }
+}
