@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::fleet;
 use crate::ids::new_id;
 use crate::job;
+use crate::net::client::REQUEST_TIMEOUT;
 use crate::runner::ctx::OutputMode;
 use crate::runner::status::NodeStatus;
 use crate::runner::{self, HostConfig, NodeSpec, Program};
@@ -13,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const BIN: &str = "edge-node";
+
+/// Overrides the 30 s request timeout, in milliseconds; meant for tests of the timeout code.
+const TIMEOUT_ENV: &str = "EDGE_NODE_HTTP_TIMEOUT_MS";
 
 /// Parses the command line and runs it; the whole binary.
 pub fn main(args: Vec<String>) -> ExitCode {
@@ -24,11 +28,15 @@ pub fn main(args: Vec<String>) -> ExitCode {
         }
         Err(e) => return flags::usage_error(BIN, &e),
     };
+    let timeout = match flags::env_value::<u64>(TIMEOUT_ENV) {
+        Ok(ms) => ms.map_or(REQUEST_TIMEOUT, Duration::from_millis),
+        Err(e) => return flags::usage_error(BIN, &e),
+    };
     if let Err(e) = sys::install_stop_signals() {
         eprintln!("{BIN}: cannot install signal handlers: {e}");
         return ExitCode::from(flags::EXIT_FAILURE);
     }
-    match execute(hi) {
+    match execute(hi, timeout) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("{BIN}: error: {e}");
@@ -62,7 +70,12 @@ fn merge(env: &mut Vec<(String, String)>, extra: &[(String, String)]) {
     }
 }
 
-fn host_config(hi: &HiArgs, node: &NodeOptions, output: OutputMode) -> HostConfig {
+fn host_config(
+    hi: &HiArgs,
+    node: &NodeOptions,
+    output: OutputMode,
+    timeout: Duration,
+) -> HostConfig {
     HostConfig {
         policy: node.network.clone(),
         memory_limit: node.memory,
@@ -70,6 +83,7 @@ fn host_config(hi: &HiArgs, node: &NodeOptions, output: OutputMode) -> HostConfi
         aliases: hi.aliases.clone(),
         threads: hi.threads,
         http_threads: hi.http_threads,
+        http_timeout: timeout,
     }
 }
 
@@ -81,7 +95,7 @@ fn fleet_output(fleet: &FleetOptions) -> OutputMode {
     }
 }
 
-fn execute(hi: HiArgs) -> Result<u8, Error> {
+fn execute(hi: HiArgs, timeout: Duration) -> Result<u8, Error> {
     match &hi.command {
         Command::Run {
             module,
@@ -112,7 +126,7 @@ fn execute(hi: HiArgs) -> Result<u8, Error> {
             };
             let running = runner::start(
                 program,
-                &host_config(&hi, node, OutputMode::Direct),
+                &host_config(&hi, node, OutputMode::Direct, timeout),
                 vec![spec],
             )?;
             running.wait_ready()?;
@@ -153,7 +167,7 @@ fn execute(hi: HiArgs) -> Result<u8, Error> {
                 .collect();
             run_fleet(
                 program,
-                &host_config(&hi, node, fleet_output(fleet)),
+                &host_config(&hi, node, fleet_output(fleet), timeout),
                 specs,
                 fleet,
             )
@@ -183,7 +197,7 @@ fn execute(hi: HiArgs) -> Result<u8, Error> {
             };
             run_fleet(
                 program,
-                &host_config(&hi, &node, fleet_output(fleet)),
+                &host_config(&hi, &node, fleet_output(fleet), timeout),
                 plan.nodes,
                 fleet,
             )

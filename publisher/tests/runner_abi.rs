@@ -220,3 +220,23 @@ fn host_alias_and_docker_host_name_resolve() {
         .write_temp("docker");
     assert_eq!(code(&run_module(&guest, &[], &[])), 0);
 }
+
+#[test]
+fn silent_server_is_timeout_3() {
+    // Accepts the connection, never answers. The 30 s timeout is shortened for the test.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hold = std::thread::spawn(move || listener.accept().map(|(conn, _)| conn));
+    let guest = AbiCall::new(0, &format!("http://{addr}/slow"))
+        .guest()
+        .write_temp("slow");
+    let started = std::time::Instant::now();
+    let out = support::edge_node()
+        .args(["run", guest.to_str().expect("utf-8")])
+        .env("EDGE_NODE_HTTP_TIMEOUT_MS", "300")
+        .output()
+        .expect("spawn");
+    assert_eq!(code(&out), 3);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    drop(hold.join());
+}

@@ -48,11 +48,12 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(resolver: Resolver) -> Client {
+    /// A client whose requests time out after `timeout` (Bacalhau: [`REQUEST_TIMEOUT`]).
+    pub fn new(resolver: Resolver, timeout: Duration) -> Client {
         Client {
             resolver,
             idle: Mutex::new(HashMap::new()),
-            timeout: REQUEST_TIMEOUT,
+            timeout,
         }
     }
 

@@ -42,6 +42,8 @@ pub struct HostConfig {
     pub threads: usize,
     /// Threads performing guest HTTP requests.
     pub http_threads: usize,
+    /// Whole-request timeout (Bacalhau's 30 s unless overridden for tests).
+    pub http_timeout: std::time::Duration,
 }
 
 /// A compiled module, ready to instantiate on any number of nodes.
@@ -185,7 +187,7 @@ pub fn start(
     });
     let pool = Arc::new(
         HttpPool::start(
-            Client::new(Resolver::new(&config.aliases)),
+            Client::new(Resolver::new(&config.aliases), config.http_timeout),
             config.http_threads,
         )
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start HTTP threads: {e}")))?,
