@@ -118,7 +118,9 @@ impl Credentials {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             CredentialsError::new(format!(
                 "no AWS credentials: {ENV_ACCESS_KEY_ID}/{ENV_SECRET_ACCESS_KEY} are not set and \
-                 the shared credentials file {} could not be read: {e}",
+                 the shared credentials file {} ({ENV_SHARED_CREDENTIALS_FILE}, default \
+                 ~/.aws/credentials; profile {profile:?} from {ENV_PROFILE}, default \
+                 \"default\") could not be read: {e}",
                 path.display()
             ))
         })?;
@@ -271,6 +273,8 @@ mod tests {
         for needle in [
             ENV_ACCESS_KEY_ID,
             ENV_SECRET_ACCESS_KEY,
+            ENV_SHARED_CREDENTIALS_FILE,
+            ENV_PROFILE,
             "/nonexistent-home/.aws/credentials",
         ] {
             assert!(err.contains(needle), "{needle} missing from: {err}");

@@ -372,3 +372,30 @@ fn client_is_send_and_debug_hides_secrets() {
         "{shown}"
     );
 }
+
+#[test]
+fn https_endpoints_speak_tls_and_a_non_tls_peer_is_a_fatal_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = [0u8; 3];
+        stream.read_exact(&mut first).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        first
+    });
+    let mut config = SqsConfig::new(
+        "us-east-1",
+        Some(format!("https://127.0.0.1:{port}")),
+        Credentials::new("a", "b", None),
+    );
+    config.io_timeout = Duration::from_secs(5);
+    let err = SqsClient::new(config).send_message(QUEUE, "x").unwrap_err();
+    let first = server.join().unwrap();
+    assert_eq!(first[0], 0x16, "a TLS handshake record was sent first");
+    assert_eq!(first[1], 0x03, "TLS record version");
+    assert!(matches!(err.kind(), ErrorKind::Protocol(_)), "{err}");
+    assert!(!err.is_retryable(), "{err}");
+}

@@ -8,7 +8,8 @@ use super::model::{
     BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
 };
 use super::query::{check_batch, check_message, QueryBody};
-use super::transport::{Transport, Url};
+use super::transport::Transport;
+use super::url::Url;
 use super::xml::{self, Element};
 use crate::signer::{sign_request_cached, SignableRequest, SigningParams};
 use crate::signing_key::SigningKeyCache;

@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use super::error::{Error, ErrorKind};
-use super::transport::Url;
+use super::url::Url;
 use crate::credentials::Credentials;
 
 pub const DEFAULT_REGION: &str = "us-east-1";

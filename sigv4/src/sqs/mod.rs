@@ -13,6 +13,7 @@ mod error;
 mod model;
 mod query;
 mod transport;
+mod url;
 pub mod xml;
 
 pub use client::SqsClient;

@@ -13,106 +13,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::error::ErrorKind;
+use super::url::{Scheme, Url};
 
 const MAX_HEAD_LINE: u64 = 16 * 1024;
 const MAX_HEADERS: usize = 128;
 /// Ten 1 MiB messages, XML-escaped, fit easily.
 const MAX_BODY: usize = 64 * 1024 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    Http,
-    Https,
-}
-
-/// An absolute `http(s)://host[:port]/path` URL (no query or fragment: SQS never needs one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    pub scheme: Scheme,
-    /// Without brackets for IPv6.
-    pub host: String,
-    pub port: u16,
-    pub path: String,
-}
-
-impl Url {
-    pub fn parse(url: &str) -> Result<Url, String> {
-        let (scheme, rest) = if let Some(r) = url.strip_prefix("http://") {
-            (Scheme::Http, r)
-        } else if let Some(r) = url.strip_prefix("https://") {
-            (Scheme::Https, r)
-        } else {
-            return Err("must start with http:// or https://".to_string());
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if path.contains(['?', '#']) {
-            return Err("must not have a query or fragment".to_string());
-        }
-        // The path goes on the request line verbatim: only visible ASCII is allowed there.
-        if !path.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("path must be percent-encoded ASCII".to_string());
-        }
-        let default_port = match scheme {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let close = v6.find(']').ok_or("unclosed [ in host")?;
-            let port = match &v6[close + 1..] {
-                "" => None,
-                p => Some(p.strip_prefix(':').ok_or("junk after ]")?),
-            };
-            (&v6[..close], port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        let port = match port {
-            None => default_port,
-            Some(p) => p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?,
-        };
-        if host.is_empty() || host.contains(['@', ' ']) {
-            return Err(format!("bad host {host:?}"));
-        }
-        Ok(Url {
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port,
-            path: path.to_string(),
-        })
-    }
-
-    /// The `Host` header value: port only when not the scheme's default (as botocore does).
-    pub fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default_port = match self.scheme {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        };
-        if self.port == default_port {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-
-    pub fn origin(&self) -> String {
-        let scheme = match self.scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        };
-        format!("{scheme}://{}", self.authority())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -307,6 +213,10 @@ fn is_timeout(e: &io::Error) -> bool {
 fn io_kind(e: &io::Error, doing: &str) -> ErrorKind {
     if is_timeout(e) {
         ErrorKind::Timeout(format!("{doing}: {e}"))
+    } else if e.kind() == io::ErrorKind::InvalidData {
+        // rustls reports handshake and certificate failures (and we report over-long header
+        // lines) as InvalidData: retrying will not fix those.
+        ErrorKind::Protocol(format!("{doing}: {e}"))
     } else {
         ErrorKind::Io(format!("{doing}: {e}"))
     }
