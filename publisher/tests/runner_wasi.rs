@@ -233,6 +233,12 @@ fn link_errors_name_the_import() {
     let out = run_module(&m.write_temp("mystery"), &[], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("env.mystery"));
+    let mut m = Module::new();
+    m.wasi("fd_teleport", &[I32]);
+    m.start(0, Body::new());
+    let out = run_module(&m.write_temp("teleport"), &[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wasi_snapshot_preview1.fd_teleport"));
     // With network None the http import does not exist: a module needing it cannot link.
     let guest = AbiCall::new(0, "http://127.0.0.1/")
         .guest()

@@ -84,7 +84,7 @@ impl Program {
         for import in self.module.imports() {
             let (module, name) = (import.module(), import.name());
             let known = match module {
-                wasi::MODULE => matches!(import.ty(), ExternType::Func(_)),
+                wasi::MODULE => matches!(import.ty(), ExternType::Func(_)) && wasi::provides(name),
                 http_abi::MODULE if name == http_abi::FUNC => {
                     if !config.policy.offers_http() {
                         return Err(Error::new(

@@ -19,7 +19,7 @@ pub const ESPIPE: i32 = 70;
 
 /// Every preview1 function with its parameter types (all return an errno `i32`, except
 /// `proc_exit`). `I` = i32, `L` = i64.
-const PREVIEW1: &[(&str, &str)] = &[
+pub const PREVIEW1: &[(&str, &str)] = &[
     ("args_get", "II"),
     ("args_sizes_get", "II"),
     ("environ_get", "II"),
@@ -66,6 +66,11 @@ const PREVIEW1: &[(&str, &str)] = &[
     ("sock_send", "IIIII"),
     ("sock_shutdown", "II"),
 ];
+
+/// Whether `name` is a preview1 function this host defines.
+pub fn provides(name: &str) -> bool {
+    name == "proc_exit" || PREVIEW1.iter().any(|(n, _)| *n == name)
+}
 
 /// The guest's exported memory, if it has one.
 pub fn memory(caller: &Caller<'_, NodeCtx>) -> Option<Memory> {
