@@ -53,6 +53,7 @@ pub struct Program {
 }
 
 const PAGE: u64 = 64 * 1024;
+const SCHEDULER_STACK: usize = 32 << 20;
 
 impl Program {
     /// Reads and compiles `path`.
@@ -212,6 +213,11 @@ pub fn start(
         let ready_tx = ready_tx.clone();
         let handle = std::thread::Builder::new()
             .name(format!("sched-{i}"))
+            // Headroom for wasmi's native recursion (host calls, deep guest call chains) in
+            // unoptimised builds; only a couple of these threads exist and untouched stack
+            // costs no memory. (The `auto-dispatch` feature keeps debug builds off the
+            // tail-call dispatcher, whose stack grows per instruction without optimisation.)
+            .stack_size(SCHEDULER_STACK)
             .spawn(move || job.run(group, &ready_tx))
             .map_err(|e| {
                 Error::new(ErrorKind::Io, format!("cannot start scheduler thread: {e}"))
