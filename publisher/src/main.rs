@@ -1,4 +1,5 @@
 //! `edge-node`: a Bacalhau-compatible WASM runner. All logic lives in the library (`cli.rs`).
+#![forbid(unsafe_code)]
 fn main() -> std::process::ExitCode {
     publisher::cli::main(
         std::env::args_os()

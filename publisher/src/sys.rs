@@ -1,5 +1,6 @@
 //! The crate's only libc use: SIGTERM/SIGINT set a flag the main loop polls, so a stop by
 //! signal flushes stats and exits 0 just like the `stop` control command.
+#![allow(unsafe_code)]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
