@@ -130,6 +130,7 @@ fn execute(hi: HiArgs, timeout: Duration) -> Result<u8, Error> {
                 vec![spec],
             )?;
             running.wait_ready()?;
+            running.go();
             while status.exited().is_none() && !sys::stop_requested() {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -215,6 +216,7 @@ fn run_fleet(
     let running = runner::start(program, config, specs)?;
     running.wait_ready()?;
     println!("ready {count}");
+    running.go();
     Ok(fleet::supervise(
         running,
         fleet.stats_file.as_deref(),

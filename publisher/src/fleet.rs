@@ -197,6 +197,7 @@ mod tests {
             .collect();
         let shared = Shared {
             stop: AtomicBool::new(false),
+            go: AtomicBool::new(true),
             nodes,
         };
         apply(&shared, &Control::Disconnect);

@@ -154,12 +154,22 @@ pub fn round_to_pages(bytes: u64) -> u64 {
 /// State every thread of a run shares.
 pub struct Shared {
     pub stop: AtomicBool,
+    /// Set once every node is instantiated: the schedulers wait for it, so "ready" is printed
+    /// before any guest runs (and before any guest output).
+    pub go: AtomicBool,
     pub nodes: Vec<Arc<NodeStatus>>,
 }
 
 impl Shared {
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Blocks a scheduler until the run is released or stopped.
+    pub fn wait_for_go(&self) {
+        while !self.go.load(Ordering::SeqCst) && !self.stopping() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     pub fn all_exited(&self) -> bool {
@@ -184,6 +194,7 @@ pub fn start(
     program.check(config)?;
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
+        go: AtomicBool::new(false),
         nodes: nodes.iter().map(|n| Arc::clone(&n.status)).collect(),
     });
     let pool = Arc::new(
@@ -251,6 +262,11 @@ impl Running {
             }
         }
         Ok(())
+    }
+
+    /// Lets the instantiated nodes run (call after [`Running::wait_ready`]).
+    pub fn go(&self) {
+        self.shared.go.store(true, Ordering::SeqCst);
     }
 
     pub fn stop(&self) {

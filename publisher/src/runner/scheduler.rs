@@ -120,6 +120,7 @@ impl Scheduler {
             }
         }
         let _ = ready.send(Ok(()));
+        self.shared.wait_for_go();
         let statuses: Vec<Arc<NodeStatus>> = specs.iter().map(|s| Arc::clone(&s.status)).collect();
         let (tx, rx) = channel::<Event>();
         let mut queue: VecDeque<(usize, i32)> = (0..nodes.len()).map(|i| (i, 0)).collect();
