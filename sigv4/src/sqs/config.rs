@@ -40,24 +40,8 @@ impl SqsConfig {
     /// endpoint: arg, else AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else None.
     /// credentials: env, then shared credentials file; error names what was looked for.
     pub fn from_env(region: Option<&str>, endpoint_url: Option<&str>) -> Result<SqsConfig, Error> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let region = region
-            .map(str::to_string)
-            .or_else(|| env("AWS_REGION"))
-            .or_else(|| env("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        let endpoint_url = endpoint_url
-            .map(str::to_string)
-            .or_else(|| env("AWS_ENDPOINT_URL_SQS"))
-            .or_else(|| env("AWS_ENDPOINT_URL"));
-        if let Some(ep) = &endpoint_url {
-            Url::parse(ep).map_err(|why| {
-                Error::new(
-                    ErrorKind::InvalidInput(format!("endpoint url {ep:?}: {why}")),
-                    "reading sqs configuration",
-                )
-            })?;
-        }
+        let (region, endpoint_url) =
+            resolve_region_and_endpoint(region, endpoint_url, &|name| std::env::var(name).ok())?;
         let credentials = Credentials::from_environment().map_err(|e| {
             Error::new(
                 ErrorKind::Credentials(e.to_string()),
@@ -65,5 +49,86 @@ impl SqsConfig {
             )
         })?;
         Ok(SqsConfig::new(region, endpoint_url, credentials))
+    }
+}
+
+/// The region and endpoint parts of [`SqsConfig::from_env`], with an injectable environment.
+fn resolve_region_and_endpoint(
+    region: Option<&str>,
+    endpoint_url: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<String>), Error> {
+    let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let region = region
+        .map(str::to_string)
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_string());
+    let endpoint_url = endpoint_url
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_SQS"))
+        .or_else(|| env("AWS_ENDPOINT_URL"));
+    if let Some(ep) = &endpoint_url {
+        Url::parse(ep).map_err(|why| {
+            Error::new(
+                ErrorKind::InvalidInput(format!("endpoint url {ep:?}: {why}")),
+                "reading sqs configuration",
+            )
+        })?;
+    }
+    Ok((region, endpoint_url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn region_precedence() {
+        let all = env_of(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "ap-south-1"),
+        ]);
+        let r = |arg, env: &dyn Fn(&str) -> Option<String>| {
+            resolve_region_and_endpoint(arg, None, env).unwrap().0
+        };
+        assert_eq!(r(Some("us-west-2"), &all), "us-west-2");
+        assert_eq!(r(None, &all), "eu-west-1");
+        assert_eq!(
+            r(None, &env_of(&[("AWS_DEFAULT_REGION", "ap-south-1")])),
+            "ap-south-1"
+        );
+        assert_eq!(r(None, &env_of(&[("AWS_REGION", " ")])), "us-east-1");
+        assert_eq!(r(None, &env_of(&[])), "us-east-1");
+    }
+
+    #[test]
+    fn endpoint_precedence_and_validation() {
+        let all = env_of(&[
+            ("AWS_ENDPOINT_URL_SQS", "http://sqs-only:1"),
+            ("AWS_ENDPOINT_URL", "http://any:2"),
+        ]);
+        let e = |arg, env: &dyn Fn(&str) -> Option<String>| {
+            resolve_region_and_endpoint(None, arg, env).map(|(_, e)| e)
+        };
+        assert_eq!(
+            e(Some("http://arg:3"), &all).unwrap().as_deref(),
+            Some("http://arg:3")
+        );
+        assert_eq!(e(None, &all).unwrap().as_deref(), Some("http://sqs-only:1"));
+        let general = env_of(&[("AWS_ENDPOINT_URL", "http://any:2")]);
+        assert_eq!(e(None, &general).unwrap().as_deref(), Some("http://any:2"));
+        assert_eq!(e(None, &env_of(&[])).unwrap(), None);
+        let err = e(Some("localhost:4566"), &env_of(&[])).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
     }
 }
