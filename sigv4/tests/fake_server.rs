@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sigv4::sqs::{ErrorKind, SqsClient, SqsConfig};
+use sigv4::sqs::{BatchEntry, ErrorKind, ReceiveOptions, SqsClient, SqsConfig};
 use sigv4::Credentials;
 
 /// What the server does with the next request it reads.
@@ -398,4 +398,86 @@ fn https_endpoints_speak_tls_and_a_non_tls_peer_is_a_fatal_error() {
     assert_eq!(first[1], 0x03, "TLS record version");
     assert!(matches!(err.kind(), ErrorKind::Protocol(_)), "{err}");
     assert!(!err.is_retryable(), "{err}");
+}
+
+#[test]
+fn unreachable_endpoint_is_retryable_and_fast() {
+    // Not LocalStack: a port nothing listens on.
+    let port = edge_tests::net::free_port();
+    let mut c = SqsClient::new(SqsConfig::new(
+        "us-east-1",
+        Some(format!("http://127.0.0.1:{port}")),
+        Credentials::new("test", "test", None),
+    ));
+    let started = Instant::now();
+    let err = c
+        .send_message(
+            "http://sqs.us-east-1.localhost.localstack.cloud/000000000000/q",
+            "x",
+        )
+        .expect_err("nothing listens there");
+    assert!(err.is_retryable(), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn invalid_batches_fail_before_any_io() {
+    // The endpoint is unreachable: an InvalidInput error proves no I/O was attempted.
+    let port = edge_tests::net::free_port();
+    let mut c = SqsClient::new(SqsConfig::new(
+        "us-east-1",
+        Some(format!("http://127.0.0.1:{port}")),
+        Credentials::new("test", "test", None),
+    ));
+    let q = "http://localhost/000000000000/q";
+    let big = "x".repeat(600 * 1024);
+    let cases: Vec<Vec<BatchEntry>> = vec![
+        vec![],
+        (0..11).map(|_| BatchEntry { id: "a", body: "x" }).collect(),
+        vec![
+            BatchEntry {
+                id: "dup",
+                body: "x",
+            },
+            BatchEntry {
+                id: "dup",
+                body: "y",
+            },
+        ],
+        vec![BatchEntry {
+            id: "has space",
+            body: "x",
+        }],
+        vec![
+            BatchEntry {
+                id: "a",
+                body: &big,
+            },
+            BatchEntry {
+                id: "b",
+                body: &big,
+            },
+        ],
+    ];
+    for entries in cases {
+        let err = c
+            .send_message_batch(q, &entries)
+            .expect_err("invalid batch");
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+    }
+    let err = c
+        .receive_message(
+            q,
+            &ReceiveOptions {
+                max_messages: 11,
+                ..ReceiveOptions::default()
+            },
+        )
+        .expect_err("too many");
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
 }
