@@ -105,7 +105,10 @@ pub fn read_response(stream: &mut impl Read) -> std::io::Result<Response> {
         if n == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                format!("connection closed before a full response head ({} bytes)", buf.len()),
+                format!(
+                    "connection closed before a full response head ({} bytes)",
+                    buf.len()
+                ),
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -118,7 +121,10 @@ pub fn read_response(stream: &mut impl Read) -> std::io::Result<Response> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad status line {status_line:?}"))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bad status line {status_line:?}"),
+            )
         })?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
@@ -148,7 +154,11 @@ pub fn read_response(stream: &mut impl Read) -> std::io::Result<Response> {
             body.extend_from_slice(&chunk[..n]);
         },
     }
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
