@@ -259,6 +259,28 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
 }
 
+/// `memcmp`, which core's slice and string comparisons lower to. The module links no libc,
+/// and rustup's prebuilt wasm32-wasip1 `compiler_builtins` leaves the mem functions to
+/// wasi-libc, so without this the link fails with "undefined symbol: memcmp". (Copies and
+/// fills need nothing: with bulk memory they compile to `memory.copy`/`memory.fill`.)
+/// Volatile reads keep LLVM from recognising the loop as a memcmp call to itself.
+///
+/// # Safety
+/// `a` and `b` must be valid for reads of `n` bytes (the C contract).
+#[no_mangle]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: i < n and the caller guarantees both ranges are readable.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return x as i32 - y as i32;
+        }
+        i += 1;
+    }
+    0
+}
+
 /// A bump allocator. The module allocates at start-up (argv, environ, the message template)
 /// and afterwards only grows the outbox while the proxy is away; nothing else allocates in
 /// the steady state (logging uses a stack buffer). Freeing or growing the most recent block
