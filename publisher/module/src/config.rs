@@ -73,7 +73,7 @@ pub enum Parsed {
 const NS_PER_SEC: u64 = 1_000_000_000;
 
 impl LowArgs {
-    /// Reads `args` (argv without argv[0]).
+    /// Reads `args` (argv without `argv[0]`).
     pub fn parse(args: &[String]) -> Result<LowArgs, String> {
         let mut low = LowArgs::default();
         let mut i = 0;
@@ -247,7 +247,7 @@ pub fn env_lookup<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
     })
 }
 
-/// Convenience for tests and the entry point: `args` is argv without argv[0].
+/// Convenience for tests and the entry point: `args` is argv without `argv[0]`.
 pub fn parse(args: &[String], region_env: Option<&str>) -> Result<Parsed, String> {
     Config::from_low(LowArgs::parse(args)?, region_env)
 }

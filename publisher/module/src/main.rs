@@ -7,7 +7,7 @@
 //! outbox and are re-sent oldest first (see [`publisher`]).
 //!
 //! Build: `scripts/build-wasm` (wasm32-wasip1, `no_std`, no dependencies, ~20 KB). On wasm32
-//! the crate is `no_std` and exports its own `_start` ([`sys`] holds every WASI import and
+//! the crate is `no_std` and exports its own `_start` (`sys.rs` holds every WASI import and
 //! all `unsafe`). Natively it only builds for `cargo test`, which exercises everything but
 //! the WASI glue against a simulated host.
 #![cfg_attr(target_arch = "wasm32", no_std, no_main)]

@@ -2,13 +2,13 @@
 //!
 //! The link to the proxy is an explicit state machine:
 //!
-//! ```text
-//!            failure                      failure
-//!   Up ─────────────────▶ Down ◀─────────────────── Draining
-//!    ▲                     │ success                   │ outbox empty
-//!    │                     ▼                           │
-//!    └──────────────── Draining ◀──────────────────────┘ (logs once per outage)
-//! ```
+//! | state      | event                  | next       | logged                          |
+//! |------------|------------------------|------------|---------------------------------|
+//! | `Up`       | a send fails           | `Down`     | "proxy unreachable (why): holding N" |
+//! | `Down`     | retry due, send fails  | `Down`     | nothing (backoff grows)         |
+//! | `Down`     | a send succeeds        | `Draining` | "proxy reachable again"         |
+//! | `Draining` | a send fails           | `Down`     | "proxy unreachable ..."         |
+//! | `Draining` | outbox empty           | `Up`       | "delivered backlog of N; dropped M" |
 //!
 //! Every message gets the next sequence when it is generated and goes to the back of the
 //! outbox; only the oldest is ever sent, and it leaves the outbox only when the proxy
@@ -31,7 +31,7 @@ const RETRY_MIN_NS: u64 = 200 * MS;
 const RETRY_MAX_NS: u64 = 5_000 * MS;
 const HEALTH_RETRY_MIN_NS: u64 = 250 * MS;
 
-/// Runs the module; returns the process exit code. `args` is the full argv (argv[0] is
+/// Runs the module; returns the process exit code. `args` is the full argv (`argv[0]` is
 /// ignored: Bacalhau passes ""), `env` the `KEY=value` environment.
 pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
     let region_env = config::env_lookup(env, "REGION");
@@ -127,7 +127,7 @@ fn describe(line: &mut LogLine, failure: Failure) {
     };
 }
 
-/// GET <proxy>/health until it answers 200, for at most `--health-timeout`.
+/// `GET <proxy>/health` until it answers 200, for at most `--health-timeout`.
 fn wait_for_health(host: &mut impl Host, cfg: &Config, rng: &mut Rng) -> Result<(), u32> {
     let mut url = cfg.proxy.clone();
     url.push_str("/health");
