@@ -377,3 +377,66 @@ fn job_file_runs_count_nodes_of_its_region() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn busy_guests_are_preempted_so_others_run_and_stop_works() {
+    // Node guests spin forever without ever calling the host: only fuel-based preemption
+    // lets the single scheduler thread run the other node and notice the stop.
+    let server = Server::start(ack);
+    let url = server.url("/send");
+    let mut m = Module::new();
+    let http = m.http();
+    m.data(256, url.as_bytes());
+    let body = Body::new()
+        .poke(20, 64)
+        .poke(24, 64)
+        .i32(1)
+        .i32(256)
+        .i32(url.len() as i32)
+        .i32(0)
+        .i32(0)
+        .i32(0)
+        .i32(0)
+        .i32(4096)
+        .i32(20)
+        .i32(8192)
+        .i32(24)
+        .i32(16)
+        .call(http)
+        .drop_()
+        .loop_()
+        .br(0)
+        .end();
+    m.start(0, body);
+    let guest = m.write_temp("spin");
+    let stats = temp_path("stats.json");
+    let mut child = edge_node()
+        .args([
+            "simulate",
+            guest.to_str().expect("utf-8"),
+            "--nodes",
+            "3",
+            "--region",
+            "us",
+        ])
+        .args([
+            "--threads",
+            "1",
+            "--stats-file",
+            stats.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_ready(&mut child);
+    // Every node got its turn: each posted once although the others never suspend again.
+    wait_stats(&stats, "each busy node posted", |ns| {
+        ns.iter().all(|v| n(v, "acked") == 1)
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert_eq!(wait_exit(&mut child), 0);
+}

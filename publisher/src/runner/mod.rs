@@ -68,7 +68,11 @@ impl Program {
     }
 
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Program, Error> {
-        let engine = Engine::default();
+        // Fuel metering lets a scheduler take the thread back from a guest that computes
+        // without sleeping, so one busy node cannot stall the thousands sharing its thread.
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config);
         let module = Module::new(&engine, bytes).map_err(|e| {
             Error::new(
                 ErrorKind::BadWasm,

@@ -15,21 +15,38 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmi::{Func, Linker, Memory, ResumableCall, ResumableCallHostTrap, Store, Val};
+use wasmi::{
+    Func, Linker, Memory, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store, Val,
+};
 
 /// How often an idle scheduler looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(50);
+/// Fuel per turn: roughly a few milliseconds of interpretation, after which a guest that has
+/// not suspended goes to the back of the ready queue.
+const FUEL_SLICE: u64 = 5_000_000;
+/// Fuel for the module's own start function during instantiation.
+const START_FUEL: u64 = 1_000_000_000;
+
+/// A guest stopped mid-run, and why.
+enum Suspended {
+    /// In a host call (sleep, HTTP): resume with that call's result.
+    Host(ResumableCallHostTrap),
+    /// Its time slice ran out: resume as it was.
+    Fuel(ResumableCallOutOfFuel),
+}
 
 struct Node {
     store: Store<NodeCtx>,
     start: Func,
     memory: Option<Memory>,
     /// The suspended invocation, once `_start` has begun.
-    suspended: Option<ResumableCallHostTrap>,
+    suspended: Option<Suspended>,
 }
 
 /// Where a step left the node.
 enum Step {
+    /// Time slice used up; runnable again at once.
+    Yield,
     Sleep(Instant),
     Http,
     Exit(i32),
@@ -80,6 +97,8 @@ impl Scheduler {
         );
         let mut store = Store::new(&self.program.engine, ctx);
         store.limiter(|ctx| &mut ctx.limits);
+        // Fuel is always enabled on our engine, so this cannot fail.
+        let _ = store.set_fuel(START_FUEL);
         let instance = self
             .linker
             .instantiate_and_start(&mut store, &self.program.module)
@@ -127,7 +146,12 @@ impl Scheduler {
         let mut timers: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
         let mut live = nodes.len();
         while live > 0 && !self.shared.stopping() {
-            while let Some((i, input)) = queue.pop_front() {
+            // One round over what is runnable now; nodes that yield go to the next round, after
+            // timers and HTTP answers have been looked at.
+            for _ in 0..queue.len() {
+                let Some((i, input)) = queue.pop_front() else {
+                    break;
+                };
                 if self.shared.stopping() {
                     break;
                 }
@@ -135,6 +159,7 @@ impl Scheduler {
                     continue;
                 };
                 match step(node, input) {
+                    Step::Yield => queue.push_back((i, 0)),
                     Step::Sleep(at) => timers.push(Reverse((at, i))),
                     Step::Http => {
                         if !self.submit_http(node, i, &tx) {
@@ -155,17 +180,19 @@ impl Scheduler {
             if live == 0 {
                 break;
             }
-            let now = Instant::now();
-            let wait = timers
-                .peek()
-                .map_or(STOP_POLL, |Reverse((at, _))| {
-                    at.saturating_duration_since(now)
-                })
-                .min(STOP_POLL);
-            match rx.recv_timeout(wait) {
-                Ok(ev) => self.handle(ev, &mut nodes, &mut queue),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {}
+            if queue.is_empty() {
+                let now = Instant::now();
+                let wait = timers
+                    .peek()
+                    .map_or(STOP_POLL, |Reverse((at, _))| {
+                        at.saturating_duration_since(now)
+                    })
+                    .min(STOP_POLL);
+                match rx.recv_timeout(wait) {
+                    Ok(ev) => self.handle(ev, &mut nodes, &mut queue),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {}
+                }
             }
             while let Ok(ev) = rx.try_recv() {
                 self.handle(ev, &mut nodes, &mut queue);
@@ -246,9 +273,13 @@ fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
 /// Runs the node until it suspends or ends; `input` is the result of the host call it was
 /// suspended in (ignored on the first step).
 fn step(node: &mut Node, input: i32) -> Step {
+    let _ = node.store.set_fuel(FUEL_SLICE);
     let result = match node.suspended.take() {
         None => node.start.call_resumable(&mut node.store, &[], &mut []),
-        Some(invocation) => invocation.resume(&mut node.store, &[Val::I32(input)], &mut []),
+        Some(Suspended::Host(invocation)) => {
+            invocation.resume(&mut node.store, &[Val::I32(input)], &mut [])
+        }
+        Some(Suspended::Fuel(invocation)) => invocation.resume(&mut node.store, &mut []),
     };
     match result {
         Ok(ResumableCall::Finished) => Step::Exit(0),
@@ -259,17 +290,20 @@ fn step(node: &mut Node, input: i32) -> Step {
             }
             match error.downcast_ref::<Suspend>().copied() {
                 Some(Suspend::Sleep(at)) => {
-                    node.suspended = Some(invocation);
+                    node.suspended = Some(Suspended::Host(invocation));
                     Step::Sleep(at)
                 }
                 Some(Suspend::Http) => {
-                    node.suspended = Some(invocation);
+                    node.suspended = Some(Suspended::Host(invocation));
                     Step::Http
                 }
                 None => Step::Trap(format!("host error: {error}")),
             }
         }
-        Ok(ResumableCall::OutOfFuel(_)) => Step::Trap("out of fuel".into()),
+        Ok(ResumableCall::OutOfFuel(invocation)) => {
+            node.suspended = Some(Suspended::Fuel(invocation));
+            Step::Yield
+        }
         Err(e) => match e.i32_exit_status() {
             Some(code) => Step::Exit(code),
             None => Step::Trap(format!("wasm trap: {e}")),
