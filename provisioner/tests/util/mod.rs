@@ -38,6 +38,15 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Both output streams of a container (the runner logs to stderr).
+pub fn logs(container: &str) -> String {
+    Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .map(|o| text(&o))
+        .unwrap_or_default()
+}
+
 pub fn image_exists(tag: &str) -> bool {
     Command::new("docker")
         .args(["image", "inspect", tag])

@@ -1,0 +1,140 @@
+//! The data path through what `up` wires together: edge nodes on the runner image
+//! (`edge-node run publisher.wasm`, the built-in `standin` profile's edge command unchanged)
+//! reach their region's proxy port on the host through the bridge gateway.
+//!
+//! `edge_nodes_publish_to_their_regions_proxy_port` puts a recording HTTP stub on the proxy
+//! ports, so it checks the runner → proxy leg without depending on the proxy binary.
+//! `runner_proxy_localstack_end_to_end` uses our proxy image against LocalStack.
+mod util;
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use util::{ensure_images, text, Project};
+
+fn require_module() {
+    let module = edge_tests::bins::workspace_root().join("target/modules/publisher.wasm");
+    assert!(
+        module.exists(),
+        "{} is missing: run scripts/build-wasm first",
+        module.display()
+    );
+}
+
+/// A recorded request: (listening port, method, path, body).
+type Seen = (u16, String, String, String);
+
+/// Serves `/health` and `/send` like the proxy on every connection (keep-alive aware) and
+/// reports each request on `tx`.
+fn serve_stub(listener: TcpListener, tx: mpsc::Sender<Seen>) {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let _ = handle(stream, port, &tx);
+            });
+        }
+    });
+}
+
+fn handle(stream: TcpStream, port: u16, tx: &mpsc::Sender<Seen>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header)?;
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                if k.trim().eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body)?;
+        let reply = if path == "/health" {
+            r#"{"status":"healthy"}"#
+        } else {
+            r#"{"message_id":"stub"}"#
+        };
+        let _ = tx.send((
+            port,
+            method,
+            path,
+            String::from_utf8_lossy(&body).into_owned(),
+        ));
+        write!(writer, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}", reply.len())?;
+    }
+}
+
+#[test]
+fn edge_nodes_publish_to_their_regions_proxy_port() {
+    require_module();
+    ensure_images(&["standin", "runner"]);
+    let (tx, rx) = mpsc::channel();
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        let listener = TcpListener::bind("0.0.0.0:0").expect("bind stub");
+        ports.push(listener.local_addr().expect("addr").port());
+        serve_stub(listener, tx.clone());
+    }
+    // Proxies are stand-ins without published ports: the stubs own the proxy ports.
+    let standin = |role: &str| json!({"image": "edge-sensors/standin:local", "command": ["serve", "--role", role]});
+    let mut proxy = standin("proxy");
+    proxy["ports"] = json!([]);
+    proxy["health"] = json!({"exec": ["/standin", "health"]});
+    let mut p =
+        Project::new(&json!({"base": "standin", "proxy": proxy, "puller": standin("puller")}));
+    // The stubs own the proxy ports (the stand-in proxies publish nothing).
+    p.ports = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = p.run(&["up", "--replicas", "1", "--batch", "1"]);
+    assert!(out.status.success(), "up failed:\n{}", text(&out));
+
+    // Each region's node must POST /send with its own hostname and region to its own port.
+    let mut want: Vec<(u16, &str)> = ports.iter().copied().zip(["us", "eu", "as"]).collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen_health = false;
+    while !want.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (port, method, path, body) = rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!(
+                "no /send from {want:?} within 90 s; logs:\n{}",
+                util::logs(&format!("{}-edge-us-0001", p.name))
+            )
+        });
+        seen_health |= path == "/health";
+        if method != "POST" || path != "/send" {
+            continue;
+        }
+        let msg: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}"));
+        if let Some(i) = want.iter().position(|(p, _)| *p == port) {
+            let region = want[i].1;
+            assert_eq!(msg["hostname"], format!("edge-{region}-0001"), "{body}");
+            assert_eq!(msg["region"], region, "{body}");
+            want.remove(i);
+        }
+    }
+    assert!(seen_health, "the publisher checks /health before sending");
+}
