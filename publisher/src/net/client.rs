@@ -60,12 +60,34 @@ impl Client {
     /// Sends `req` and reads the answer. A body longer than `max_body` is cut there, silently,
     /// as Bacalhau's host does (it reads through a limit reader).
     pub fn send(&self, req: &Request, max_body: usize) -> Result<Response, Failure> {
+        self.send_by(req, max_body, Instant::now() + self.timeout)
+    }
+
+    /// As [`Client::send`], with the timeout counted from `started` (when the guest called),
+    /// so time spent queued for a worker thread counts too.
+    pub fn send_started(
+        &self,
+        req: &Request,
+        max_body: usize,
+        started: Instant,
+    ) -> Result<Response, Failure> {
+        self.send_by(req, max_body, started + self.timeout)
+    }
+
+    fn send_by(
+        &self,
+        req: &Request,
+        max_body: usize,
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
+        if Instant::now() >= deadline {
+            return Err(Failure::Timeout);
+        }
         if req.url.scheme == Scheme::Https {
             return Err(Failure::Network(
                 "https is not supported by this runner (http only)".into(),
             ));
         }
-        let deadline = Instant::now() + self.timeout;
         let wire = encode_request(req);
         // A pooled connection may have been closed by the server while idle; if it fails before
         // any answer byte arrived, the request never reached the application, so one retry on a
@@ -382,6 +404,8 @@ fn set_deadline(conn: &TcpStream, deadline: Instant) -> Result<(), Exchange> {
 pub struct Job {
     pub request: Request,
     pub max_body: usize,
+    /// When the guest made the call: the 30 s timeout runs from here.
+    pub started: Instant,
     pub reply: Box<dyn FnOnce(Result<Response, Failure>) + Send>,
 }
 
@@ -421,7 +445,7 @@ fn worker(client: &Client, rx: &Mutex<Receiver<Job>>) {
             },
             Err(_) => return,
         };
-        let result = client.send(&job.request, job.max_body);
+        let result = client.send_started(&job.request, job.max_body, job.started);
         (job.reply)(result);
     }
 }

@@ -230,6 +230,7 @@ impl Scheduler {
         self.pool.submit(Job {
             request,
             max_body,
+            started: Instant::now(),
             reply: Box::new(move |result| {
                 let _ = tx.send(Event::HttpDone { node: i, result });
             }),
