@@ -36,6 +36,12 @@ pub struct Accounting {
     pub delete_failures: u64,
     pub delete_retries: u64,
     pub receive_errors: u64,
+    /// ReceiveMessage calls that succeeded, and how many messages they returned in all
+    /// (their ratio is the average batch size, the main lever on throughput).
+    pub receive_calls: u64,
+    pub received: u64,
+    /// DeleteMessageBatch calls made.
+    pub delete_calls: u64,
     pub instances: BTreeMap<String, Instance>,
 }
 

@@ -67,9 +67,15 @@ impl<'a> Poller<'a> {
             match self.client.receive_message(url, &self.options) {
                 Ok(messages) => {
                     self.backoff.reset();
+                    let n = messages.len() as u64;
+                    self.shared.with_accounting(|a| {
+                        a.receive_calls += 1;
+                        a.received += n;
+                    });
                     if !messages.is_empty() {
                         shutdown.saw_messages();
                         self.handle_batch(&messages);
+                        shutdown.saw_messages();
                     }
                 }
                 Err(e) if e.is_retryable() => {
@@ -225,6 +231,7 @@ impl<'a> Poller<'a> {
                     receipt_handle: &messages[i].receipt_handle,
                 })
                 .collect();
+            self.shared.with_accounting(|a| a.delete_calls += 1);
             match self.client.delete_message_batch(&url, &entries) {
                 Ok(outcomes) => {
                     let mut done: HashSet<usize> = HashSet::new();

@@ -49,12 +49,19 @@ pub fn rate(count: u64, elapsed: Duration) -> f64 {
 }
 
 /// The multi-line report printed to stderr on exit.
-pub fn final_report(acc: &Accounting, elapsed: Duration, stop_reason: &str) -> String {
+/// `busy`: start to last handled batch, the time the rate is computed over.
+pub fn final_report(
+    acc: &Accounting,
+    elapsed: Duration,
+    busy: Duration,
+    stop_reason: &str,
+) -> String {
     let mut out = format!(
-        "puller: stopped ({stop_reason}) after {:.1}s: {} messages, {:.0}/s\n",
+        "puller: stopped ({stop_reason}) after {:.1}s: {} messages, {:.0}/s over {:.1}s busy\n",
         elapsed.as_secs_f64(),
         acc.messages,
-        rate(acc.messages, elapsed)
+        rate(acc.messages, busy),
+        busy.as_secs_f64()
     );
     let _ = writeln!(
         out,
@@ -121,7 +128,13 @@ fn instance_row(key: &str, i: &Instance) -> String {
 }
 
 /// The `--report-json` document.
-pub fn report_json(acc: &Accounting, elapsed: Duration, stop_reason: &str) -> Value {
+/// `busy` is the time from start to the last handled batch.
+pub fn report_json(
+    acc: &Accounting,
+    elapsed: Duration,
+    busy: Duration,
+    stop_reason: &str,
+) -> Value {
     let latency = acc.latency();
     let instances: Vec<Value> = acc
         .instances
@@ -150,7 +163,8 @@ pub fn report_json(acc: &Accounting, elapsed: Duration, stop_reason: &str) -> Va
         "stop_reason": stop_reason,
         "elapsed_seconds": elapsed.as_secs_f64(),
         "messages": acc.messages,
-        "messages_per_second": rate(acc.messages, elapsed),
+        "busy_seconds": busy.as_secs_f64(),
+        "messages_per_second": rate(acc.messages, busy),
         "per_region": acc.per_region,
         "gaps": acc.gaps(),
         "duplicates": acc.duplicates(),
@@ -162,6 +176,9 @@ pub fn report_json(acc: &Accounting, elapsed: Duration, stop_reason: &str) -> Va
         "delete_failures": acc.delete_failures,
         "delete_retries": acc.delete_retries,
         "receive_errors": acc.receive_errors,
+        "receive_calls": acc.receive_calls,
+        "received": acc.received,
+        "delete_calls": acc.delete_calls,
         "latency_p50_seconds": latency.quantile(0.5),
         "latency_p99_seconds": latency.quantile(0.99),
         "instances": instances,
@@ -197,16 +214,38 @@ mod tests {
 
     #[test]
     fn final_report_lists_instances_and_missing_ranges() {
-        let text = final_report(&accounting(), Duration::from_secs(2), "SIGTERM received");
-        assert!(text.starts_with("puller: stopped (SIGTERM received) after 2.0s: 5 messages"));
+        let text = final_report(
+            &accounting(),
+            Duration::from_secs(3),
+            Duration::from_secs(2),
+            "SIGTERM received",
+        );
+        assert!(
+            text.starts_with(
+                "puller: stopped (SIGTERM received) after 3.0s: 5 messages, 2/s over 2.0s busy"
+            ),
+            "{text}"
+        );
         assert!(text.contains("exec-1"), "{text}");
         assert!(text.contains("missing 3-4"), "{text}");
     }
 
     #[test]
     fn report_json_schema() {
-        let v = report_json(&accounting(), Duration::from_secs(2), "idle");
+        let v = report_json(
+            &accounting(),
+            Duration::from_secs(4),
+            Duration::from_secs(2),
+            "idle",
+        );
         assert_eq!(v["messages"], 5);
+        assert_eq!(
+            (
+                v["busy_seconds"].as_f64(),
+                v["messages_per_second"].as_f64()
+            ),
+            (Some(2.0), Some(2.5))
+        );
         assert_eq!(
             (v["gaps"].as_u64(), v["duplicates"].as_u64()),
             (Some(2), Some(1))

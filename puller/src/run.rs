@@ -146,10 +146,11 @@ fn finish(shared: &Shared, elapsed: Duration) -> Result<(), Error> {
         .as_ref()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "done".into());
+    let busy = shared.shutdown.busy_for();
     let (text, json) = shared.with_accounting(|a| {
         (
-            report::final_report(a, elapsed, &why),
-            report::report_json(a, elapsed, &why),
+            report::final_report(a, elapsed, busy, &why),
+            report::report_json(a, elapsed, busy, &why),
         )
     });
     eprint!("{text}");

@@ -75,6 +75,12 @@ impl Shutdown {
         self.last_message_ms.fetch_max(ms, Ordering::SeqCst);
     }
 
+    /// From start until the last batch was handled: the drain time benchmarks divide by
+    /// (the idle wait of --exit-when-idle excluded).
+    pub fn busy_for(&self) -> Duration {
+        Duration::from_millis(self.last_message_ms.load(Ordering::SeqCst))
+    }
+
     /// How long since the last message (or since start when none came yet).
     pub fn idle_for(&self) -> Duration {
         let last = Duration::from_millis(self.last_message_ms.load(Ordering::SeqCst));
