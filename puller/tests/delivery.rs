@@ -183,3 +183,53 @@ fn refused_messages_stay_queued_until_the_receive_threshold() {
     assert!(output.stdout.is_empty(), "nothing delivered to the sink");
     queue.assert_empty();
 }
+
+#[test]
+fn sink_write_failure_leaves_messages_for_redelivery_then_dead_letters_them() {
+    let mut queue = Queue::new("puller-full");
+    let sent = vec![
+        sensor_body("exec-d", "edge-us-9", "us", 1),
+        "second".to_string(),
+    ];
+    queue.send_all(&sent);
+    let dir = scratch("puller-full");
+    let (dead, report) = (dir.join("dead.jsonl"), dir.join("report.json"));
+    let (dead_arg, report_arg) = (dead.display().to_string(), report.display().to_string());
+    // /dev/full opens fine and fails every write with ENOSPC: a sink that cannot accept.
+    let args = [
+        "--sink",
+        "jsonl:/dev/full",
+        "--max-receives",
+        "2",
+        "--visibility-timeout",
+        "1",
+        "--dead-letter",
+        &dead_arg,
+        "--report-json",
+        &report_arg,
+    ];
+    queue.drain(&args, 4);
+    let dead_letters = records(&dead);
+    assert_eq!(
+        multiset(&bodies(&dead_letters)),
+        multiset(&sent),
+        "both dead-lettered, not lost"
+    );
+    for record in &dead_letters {
+        assert_eq!(
+            record["receive_count"], 2,
+            "first failure left it queued: {record}"
+        );
+        let reason = record["reason"].as_str().unwrap_or_default();
+        assert!(reason.starts_with("sink write failed"), "{reason}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(report["messages"], 0, "nothing counted as delivered");
+    assert_eq!(report["dead_lettered"], 2);
+    assert!(
+        report["sink_failures"].as_u64().is_some_and(|n| n >= 2),
+        "{report}"
+    );
+    queue.assert_empty();
+}
