@@ -6,6 +6,7 @@
 #   bench/runner/run.sh                         # 10,000 nodes, 30 s measured after 10 s warm-up
 #   NODES=2000 DURATION=20 bench/runner/run.sh
 #   MODULE=target/modules/publisher.wasm bench/runner/run.sh   # the real sensor module
+#   EXTRA="--http-threads 16 --threads 2" bench/runner/run.sh   # extra edge-node flags
 #
 # Without MODULE it uses a hand-encoded guest (POST {"sequence":N}, sleep 1 s via poll_oneoff).
 set -euo pipefail
@@ -44,7 +45,8 @@ fi
 
 ulimit -n 65536 2>/dev/null || true
 START=$(date +%s.%N)
-target/release/edge-node simulate "$GUEST" --nodes "$NODES" --region us --quiet \
+# shellcheck disable=SC2086 # EXTRA is a list of flags
+target/release/edge-node simulate "$GUEST" --nodes "$NODES" --region us --quiet ${EXTRA:-} \
     --stats-file "$TMP/stats.json" -- "${PARAMS[@]}" >"$TMP/node.out" 2>"$TMP/node.err" &
 NODE_PID=$!
 for _ in $(seq 600); do grep -q ready "$TMP/node.out" && break; sleep 0.1; done
