@@ -440,3 +440,48 @@ fn busy_guests_are_preempted_so_others_run_and_stop_works() {
     assert!(status.success());
     assert_eq!(wait_exit(&mut child), 0);
 }
+
+#[test]
+fn guest_output_is_prefixed_per_node_after_ready() {
+    let mut m = Module::new();
+    let fd_write = m.wasi("fd_write", &[I32; 4]);
+    m.data(100, b"hello\npartial");
+    // iovec at 32: (100, 13) -> "hello\npartial" without a final newline.
+    let b = Body::new()
+        .poke(32, 100)
+        .poke(36, 13)
+        .i32(1)
+        .i32(32)
+        .i32(1)
+        .i32(48)
+        .call(fd_write)
+        .drop_();
+    m.start(0, b);
+    let guest = m.write_temp("hello");
+    let out = edge_node()
+        .args([
+            "simulate",
+            guest.to_str().expect("utf-8"),
+            "--nodes",
+            "2",
+            "--region",
+            "us",
+        ])
+        .output()
+        .expect("spawn");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"ready 2"), "{stdout}");
+    for host in ["edge-us-0", "edge-us-1"] {
+        assert!(
+            lines.contains(&format!("[{host}] hello").as_str()),
+            "{stdout}"
+        );
+        // An unterminated last line is flushed, prefixed, when the node exits.
+        assert!(
+            lines.contains(&format!("[{host}] partial").as_str()),
+            "{stdout}"
+        );
+    }
+}
