@@ -71,6 +71,16 @@ pub fn plan(
     let module = map_mount(entry_module, mounts).map(Ok).unwrap_or_else(|| {
         jobspec::resolve_module_path(task, None).map_err(|e| job_err(file, e))
     })?;
+    if !module.is_file() {
+        return Err(job_err(
+            file,
+            format!(
+                "entryModule {entry_module} maps to {}, which does not exist \
+                 (build it with scripts/build-wasm, or map the job path with --mount JOBPATH=DIR)",
+                module.display()
+            ),
+        ));
+    }
     let network = match &task.network {
         Network::None => NetworkPolicy::None,
         Network::Host => NetworkPolicy::Host,
