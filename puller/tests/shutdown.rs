@@ -9,7 +9,7 @@ use util::{bodies, multiset, records, scratch, signal, wait_exit, wait_until, Qu
 #[test]
 fn graceful_shutdown_under_load_loses_nothing() {
     let mut queue = Queue::new("puller-term");
-    let sent: Vec<String> = (0..3000).map(|i| format!("message {i}")).collect();
+    let sent: Vec<String> = (0..1500).map(|i| format!("message {i}")).collect();
     queue.send_all(&sent);
     let dir = scratch("puller-term");
     let (first_sink, second_sink) = (dir.join("first.jsonl"), dir.join("second.jsonl"));
