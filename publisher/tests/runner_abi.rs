@@ -240,3 +240,39 @@ fn silent_server_is_timeout_3() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     drop(hold.join());
 }
+
+fn answer_redirect(seen: &Seen) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    match seen.path.as_str() {
+        "/old" => (302, vec![("Location".into(), "/new".into())], Vec::new()),
+        "/loop" => (307, vec![("Location".into(), "/loop".into())], Vec::new()),
+        _ => (200, vec![], b"moved".to_vec()),
+    }
+}
+
+#[test]
+fn redirects_are_followed_like_gos_client() {
+    let server = Server::start(answer_redirect);
+    let mut call = AbiCall::new(1, &server.url("/old"));
+    call.body = "x".into();
+    call.exit_with_status = true;
+    let out = run_module(&call.guest().write_temp("redirect"), &[], &[]);
+    assert_eq!(code(&out), 200);
+    assert_eq!(out.stdout, b"moved");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[1].method.as_str(), seen[1].body.len()),
+        ("GET", 0),
+        "302 after POST is a GET"
+    );
+    // Endless redirects end as a network error after 10 hops.
+    let out = run_module(
+        &AbiCall::new(0, &server.url("/loop"))
+            .guest()
+            .write_temp("loop"),
+        &[],
+        &[],
+    );
+    assert_eq!(code(&out), 2);
+    assert_eq!(server.seen().len(), 2 + 11);
+}

@@ -4,6 +4,7 @@
 //!
 //! Plain `http://` only: the guests talk to proxies on a private network. An `https://` URL is
 //! answered with a network error (documented in the README).
+use super::redirect::{follow, MAX_REDIRECTS};
 use super::resolve::Resolver;
 use super::url::{Scheme, Url};
 use std::collections::HashMap;
@@ -74,7 +75,31 @@ impl Client {
         self.send_by(req, max_body, started + self.timeout)
     }
 
+    /// Sends `req`, following redirects as Go's client does, until `deadline`.
     fn send_by(
+        &self,
+        req: &Request,
+        max_body: usize,
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
+        let mut resp = self.send_once(req, max_body, deadline)?;
+        let mut current = req.clone();
+        for _ in 0..MAX_REDIRECTS {
+            let Some(next) = follow(&current, &resp) else {
+                return Ok(resp);
+            };
+            resp = self.send_once(&next, max_body, deadline)?;
+            current = next;
+        }
+        match follow(&current, &resp) {
+            Some(_) => Err(Failure::Network(format!(
+                "stopped after {MAX_REDIRECTS} redirects"
+            ))),
+            None => Ok(resp),
+        }
+    }
+
+    fn send_once(
         &self,
         req: &Request,
         max_body: usize,

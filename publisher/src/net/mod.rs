@@ -2,5 +2,6 @@
 //! keep-alive HTTP/1.1 client that performs the guests' `http_request` calls.
 pub mod client;
 pub mod policy;
+pub mod redirect;
 pub mod resolve;
 pub mod url;
