@@ -6,9 +6,9 @@
 //! it loses nothing while the proxy is away: unacknowledged messages stay in a bounded
 //! outbox and are re-sent oldest first (see [`publisher`]).
 //!
-//! Build: `scripts/build-wasm` (wasm32-wasip1, `no_std`, no dependencies, ~20 KB). On wasm32
-//! the crate is `no_std` and exports its own `_start` (`sys.rs` holds every WASI import and
-//! all `unsafe`). Natively it only builds for `cargo test`, which exercises everything but
+//! Build: `scripts/build-wasm` (wasm32-wasip1, no dependencies, ~28 KB, one 64 KiB memory
+//! page per instance). On wasm32 the crate is `no_std` and exports its own `_start`
+//! (`sys.rs` holds every WASI import and all `unsafe`). Natively it only builds for `cargo test`, which exercises everything but
 //! the WASI glue against a simulated host.
 #![cfg_attr(target_arch = "wasm32", no_std, no_main)]
 // Natively only the tests drive the logic (the entry point is wasm32-only).
