@@ -1,6 +1,6 @@
 //! `edge-node` commands: turn checked arguments into nodes and run them.
 use crate::args::{self, Command, FleetOptions, HiArgs, NodeOptions};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::fleet;
 use crate::ids::new_id;
 use crate::job;
@@ -131,12 +131,20 @@ fn execute(hi: HiArgs, timeout: Duration) -> Result<u8, Error> {
             )?;
             running.wait_ready()?;
             running.go();
-            while status.exited().is_none() && !sys::stop_requested() {
+            while status.exited().is_none() && !sys::stop_requested() && running.schedulers_alive()
+            {
                 std::thread::sleep(Duration::from_millis(20));
             }
             running.join();
-            // A stop signal before the module exits is a clean stop (0), as for `simulate`.
-            Ok(status.exited().map_or(0, |c| (c & 0xff) as u8))
+            match status.exited() {
+                Some(code) => Ok((code & 0xff) as u8),
+                // A stop signal before the module exits is a clean stop (0), as for `simulate`.
+                None if sys::stop_requested() => Ok(0),
+                None => Err(Error::new(
+                    ErrorKind::Io,
+                    "the node scheduler ended unexpectedly",
+                )),
+            }
         }
         Command::Simulate {
             module,

@@ -127,7 +127,7 @@ pub fn supervise(running: Running, stats_file: Option<&Path>, control_stdin: boo
         if sys::stop_requested() || shared.stopping() {
             break true;
         }
-        if shared.all_exited() {
+        if shared.all_exited() || !running.schedulers_alive() {
             break false;
         }
         if let Some(path) = stats_file {
@@ -145,6 +145,10 @@ pub fn supervise(running: Running, stats_file: Option<&Path>, control_stdin: boo
         if let Err(e) = write_stats(path, &shared) {
             eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
         }
+    }
+    if !stopped && !shared.all_exited() {
+        eprintln!("edge-node: the node schedulers ended while nodes were still running (a bug)");
+        return 1;
     }
     let failed = shared
         .nodes

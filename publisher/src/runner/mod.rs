@@ -277,6 +277,12 @@ impl Running {
         self.shared.stop.store(true, Ordering::SeqCst);
     }
 
+    /// `false` once every scheduler thread has ended (all its nodes exited, the run stopped,
+    /// or — a bug — a thread panicked), so callers never wait on nodes nobody runs.
+    pub fn schedulers_alive(&self) -> bool {
+        self.threads.iter().any(|t| !t.is_finished())
+    }
+
     /// Stops (if not yet) and waits for the schedulers.
     pub fn join(self) {
         self.stop();
