@@ -25,8 +25,8 @@ simulate:
   --nodes N             number of simulated nodes
   --hostname-prefix P   hostnames are P0, P1, ... (default: edge-<region>-)
 job:
-  -V KEY=VALUE          template value (repeatable), as `bacalhau job run -V`
-  -E REGEX              add host environment variables whose names match (repeatable)
+  -V, --var KEY=VALUE   template value (repeatable), as `bacalhau job run -V`
+  -E, --env-regex REGEX add host environment variables whose names match (repeatable)
   --mount JOBPATH=DIR   map a path inside the job to a host directory (repeatable;
                         default: /app/modules=target/modules, relative to the current dir)
   --nodes N             override the job's count
