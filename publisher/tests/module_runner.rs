@@ -263,3 +263,47 @@ fn a_proxy_that_never_answers_exits_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_deploy_job_file_runs_its_count_of_sensors_with_the_seed_identity() {
+    let proxy = FakeProxy::start(0);
+    let root = edge_tests::bins::workspace_root();
+    let modules = module().parent().expect("modules dir").to_path_buf();
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-node"))
+        .current_dir(&root)
+        .arg("job")
+        .arg(root.join("jobs/deploy-us-v2.yaml"))
+        .args([
+            "-V",
+            "REPLICAS=2",
+            "-V",
+            "INTERVAL=0.1",
+            "-V",
+            "MAX_MESSAGES=3",
+        ])
+        .arg("-V")
+        .arg(format!("US_PROXY={}", proxy.url()))
+        .arg("--mount")
+        .arg(format!("/app/modules={}", modules.display()))
+        .output()
+        .expect("run edge-node job");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let bodies = proxy.bodies();
+    assert_eq!(bodies.len(), 6, "2 nodes x 3 messages");
+    let mut per_host: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for b in &bodies {
+        assert_eq!(b["region"], "us");
+        assert_eq!(b["color"], "#800080");
+        assert_eq!(b["icon_name"], "⚡");
+        assert_eq!(b["job_submission_time"], 2);
+        per_host
+            .entry(b["hostname"].as_str().unwrap().to_string())
+            .or_default()
+            .push(b["sequence"].as_u64().unwrap());
+    }
+    assert_eq!(per_host.len(), 2, "{per_host:?}");
+    for seqs in per_host.values() {
+        assert_eq!(seqs, &[1, 2, 3]);
+    }
+}
