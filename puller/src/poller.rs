@@ -72,10 +72,12 @@ impl<'a> Poller<'a> {
                         a.receive_calls += 1;
                         a.received += n;
                     });
-                    if !messages.is_empty() {
-                        shutdown.saw_messages();
+                    if messages.is_empty() {
+                        shutdown.empty_receive();
+                    } else {
+                        shutdown.batch_started();
                         self.handle_batch(&messages);
-                        shutdown.saw_messages();
+                        shutdown.batch_finished();
                     }
                 }
                 Err(e) if e.is_retryable() => {

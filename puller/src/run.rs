@@ -112,7 +112,11 @@ fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], starte
                 .stop(Reason::Signal(sys::signal_name(signal)));
         }
         if let Some(idle) = config.exit_when_idle {
-            if shared.shutdown.idle_for() >= idle {
+            if shared
+                .shutdown
+                .idle_for()
+                .is_some_and(|quiet| quiet >= idle)
+            {
                 shared.shutdown.stop(Reason::Idle(idle));
             }
         }

@@ -1,6 +1,6 @@
 //! The one stop switch every poller checks between batches, and why it was thrown. Pollers
 //! check it only *between* batches: a batch already received is always delivered and deleted.
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -8,8 +8,12 @@ pub struct Shutdown {
     stopping: AtomicBool,
     reason: Mutex<Option<Reason>>,
     started: Instant,
-    /// Milliseconds since `started` when a receive last returned messages (for --exit-when-idle).
+    /// Milliseconds since `started` when a batch last arrived or finished (--exit-when-idle).
     last_message_ms: AtomicU64,
+    /// 1 + milliseconds since `started` when a receive last came back empty; 0 = never.
+    last_empty_ms: AtomicU64,
+    /// Batches received and not yet finished.
+    in_flight: AtomicUsize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +52,8 @@ impl Shutdown {
             reason: Mutex::new(None),
             started: Instant::now(),
             last_message_ms: AtomicU64::new(0),
+            last_empty_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -69,10 +75,29 @@ impl Shutdown {
         self.reason.lock().ok().and_then(|r| r.clone())
     }
 
-    /// Notes that a receive just returned messages.
-    pub fn saw_messages(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.last_message_ms.fetch_max(ms, Ordering::SeqCst);
+    /// A receive returned messages; the batch is being handled.
+    pub fn batch_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.last_message_ms
+            .fetch_max(self.now_ms(), Ordering::SeqCst);
+    }
+
+    /// The batch from [`Shutdown::batch_started`] was delivered and deleted.
+    pub fn batch_finished(&self) {
+        self.last_message_ms
+            .fetch_max(self.now_ms(), Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// A receive returned no message.
+    pub fn empty_receive(&self) {
+        // Stored +1 so that 0 can mean "never".
+        self.last_empty_ms
+            .fetch_max(self.now_ms() + 1, Ordering::SeqCst);
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
     }
 
     /// From start until the last batch was handled: the drain time benchmarks divide by
@@ -81,10 +106,21 @@ impl Shutdown {
         Duration::from_millis(self.last_message_ms.load(Ordering::SeqCst))
     }
 
-    /// How long since the last message (or since start when none came yet).
-    pub fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_message_ms.load(Ordering::SeqCst));
-        self.started.elapsed().saturating_sub(last)
+    /// How long the queue has looked empty: `None` while a batch is in flight or while no
+    /// receive has come back empty since the last message. Merely slow answers from SQS
+    /// (a loaded LocalStack can take seconds) are therefore never mistaken for an empty queue.
+    pub fn idle_for(&self) -> Option<Duration> {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let last_message = self.last_message_ms.load(Ordering::SeqCst);
+        match self.last_empty_ms.load(Ordering::SeqCst) {
+            0 => None,
+            empty_plus_one if empty_plus_one - 1 < last_message => None,
+            _ => Some(Duration::from_millis(
+                self.now_ms().saturating_sub(last_message),
+            )),
+        }
     }
 
     /// Sleeps up to `delay`, waking early when a stop is requested.
@@ -124,11 +160,23 @@ mod tests {
     }
 
     #[test]
-    fn idle_resets_on_messages() {
+    fn idle_needs_an_empty_receive_after_the_last_message() {
         let s = Shutdown::new();
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(s.idle_for() >= Duration::from_millis(30));
-        s.saw_messages();
-        assert!(s.idle_for() < Duration::from_millis(30));
+        assert_eq!(
+            s.idle_for(),
+            None,
+            "nothing answered yet: not idle, maybe just slow"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        s.empty_receive();
+        assert!(s.idle_for().is_some_and(|d| d >= Duration::from_millis(20)));
+        std::thread::sleep(Duration::from_millis(5));
+        s.batch_started();
+        assert_eq!(s.idle_for(), None, "a batch is in flight");
+        s.batch_finished();
+        assert_eq!(s.idle_for(), None, "no empty receive since that batch");
+        std::thread::sleep(Duration::from_millis(5));
+        s.empty_receive();
+        assert!(s.idle_for().is_some_and(|d| d < Duration::from_secs(5)));
     }
 }
