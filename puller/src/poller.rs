@@ -96,21 +96,7 @@ impl<'a> Poller<'a> {
     fn handle_batch(&mut self, messages: &[Message]) {
         let received_ms = unix_ms(SystemTime::now());
         let classes: Vec<Body> = messages.iter().map(|m| Body::classify(&m.body)).collect();
-        let require_schema = self.shared.config.require_schema;
-        // Indices of messages the sink takes, and of the ones it refuses (with why).
-        let mut accepted = Vec::with_capacity(messages.len());
-        let mut refused: Vec<(usize, String)> = Vec::new();
-        for (i, class) in classes.iter().enumerate() {
-            match class {
-                Body::SchemaLess(why) if require_schema => {
-                    refused.push((i, format!("not a sensor message: {why}")))
-                }
-                Body::NonJson(why) if require_schema => {
-                    refused.push((i, format!("not JSON: {why}")))
-                }
-                _ => accepted.push(i),
-            }
-        }
+        let (accepted, mut refused) = triage(&classes, self.shared.config.require_schema);
         let mut to_delete: Vec<usize> = Vec::with_capacity(messages.len());
         if !accepted.is_empty() {
             match self.deliver(messages, &classes, &accepted, received_ms) {
@@ -186,9 +172,11 @@ impl<'a> Poller<'a> {
     /// dead-letter file. True when it may now be deleted.
     fn dead_letter_if_due(&self, message: &Message, reason: &str) -> bool {
         self.shared.with_accounting(|a| a.rejected += 1);
-        // Without the attribute, assume the worst case (first receive): never dead-letter early.
         let receives = message.approximate_receive_count().unwrap_or(1);
-        if receives < self.shared.config.max_receives {
+        if !dead_letter_due(
+            message.approximate_receive_count(),
+            self.shared.config.max_receives,
+        ) {
             return false;
         }
         let entry = dead_letter::Entry {
@@ -284,6 +272,73 @@ impl<'a> Poller<'a> {
     }
 }
 
+/// Splits a batch into the indices the sink takes and the ones it refuses (with why).
+/// Without `--require-schema` every body is taken: odd bodies are delivered and counted.
+fn triage(classes: &[Body], require_schema: bool) -> (Vec<usize>, Vec<(usize, String)>) {
+    let mut accepted = Vec::with_capacity(classes.len());
+    let mut refused = Vec::new();
+    for (i, class) in classes.iter().enumerate() {
+        match class {
+            Body::SchemaLess(why) if require_schema => {
+                refused.push((i, format!("not a sensor message: {why}")))
+            }
+            Body::NonJson(why) if require_schema => refused.push((i, format!("not JSON: {why}"))),
+            _ => accepted.push(i),
+        }
+    }
+    (accepted, refused)
+}
+
+/// Whether a refused message has been received often enough to be dead-lettered. Without
+/// the ApproximateReceiveCount attribute, assume a first receive: never dead-letter early.
+fn dead_letter_due(receive_count: Option<u32>, max_receives: u32) -> bool {
+    receive_count.unwrap_or(1) >= max_receives
+}
+
 fn warn(message: &str) {
     eprintln!("puller: warning: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes() -> Vec<Body> {
+        [
+            "{\"sequence\": 1}",
+            "not json",
+            &crate::sensor::tests::sample("e", 1),
+        ]
+        .iter()
+        .map(|b| Body::classify(b))
+        .collect()
+    }
+
+    #[test]
+    fn odd_bodies_are_delivered_by_default() {
+        let (accepted, refused) = triage(&classes(), false);
+        assert_eq!((accepted, refused.len()), (vec![0, 1, 2], 0));
+    }
+
+    #[test]
+    fn require_schema_refuses_odd_bodies_with_reasons() {
+        let (accepted, refused) = triage(&classes(), true);
+        assert_eq!(accepted, vec![2]);
+        assert_eq!(refused.len(), 2);
+        assert!(
+            refused[0].1.starts_with("not a sensor message: field"),
+            "{:?}",
+            refused[0]
+        );
+        assert!(refused[1].1.starts_with("not JSON: "), "{:?}", refused[1]);
+    }
+
+    #[test]
+    fn dead_letter_threshold() {
+        assert!(!dead_letter_due(Some(4), 5));
+        assert!(dead_letter_due(Some(5), 5));
+        assert!(dead_letter_due(Some(9), 5));
+        assert!(!dead_letter_due(None, 5), "unknown count: never early");
+        assert!(dead_letter_due(None, 1));
+    }
 }
