@@ -65,9 +65,14 @@ pub fn run(config: Config) -> Result<(), Error> {
         crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
     }
     eprintln!(
-        "puller: draining {} with {} pollers (region {}, dead letters to {})",
+        "puller: draining {} with {} poller{} (region {}, dead letters to {})",
         shared.config.queue_url,
         shared.config.concurrency,
+        if shared.config.concurrency == 1 {
+            ""
+        } else {
+            "s"
+        },
         sqs.region,
         lock(&shared.dead_letter).path().display()
     );
