@@ -12,14 +12,31 @@ fn demo_scenario_delivers_everything_acknowledged() {
     let endpoint = localstack::require();
     let root = bins::workspace_root();
     let module = root.join("target/modules/publisher.wasm");
-    assert!(module.exists(), "{} missing: run scripts/build-wasm first", module.display());
+    assert!(
+        module.exists(),
+        "{} missing: run scripts/build-wasm first",
+        module.display()
+    );
     let dir = std::env::temp_dir().join(edge_tests::unique_name("demo-test"));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let summary_path = dir.join("summary.json");
 
     let output = Command::new(bins::bin_path("demo"))
-        .args(["--non-interactive", "--step-seconds", "2", "--interval", "0.2"])
-        .args(["--drain-seconds", "40", "--workers", "1", "--endpoint-url", &endpoint])
+        .args([
+            "--non-interactive",
+            "--step-seconds",
+            "2",
+            "--interval",
+            "0.2",
+        ])
+        .args([
+            "--drain-seconds",
+            "40",
+            "--workers",
+            "1",
+            "--endpoint-url",
+            &endpoint,
+        ])
         .arg("--root")
         .arg(&root)
         .arg("--run-dir")
@@ -34,7 +51,11 @@ fn demo_scenario_delivers_everything_acknowledged() {
         .expect("run demo");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "demo failed ({}):\n{stdout}\n{stderr}", output.status);
+    assert!(
+        output.status.success(),
+        "demo failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
     assert!(stdout.contains("0 gaps"), "{stdout}");
 
     let summary: Value =
@@ -56,15 +77,25 @@ fn demo_scenario_delivers_everything_acknowledged() {
     // Every active deployment got messages through.
     for (region, version) in [("eu", 1), ("as", 1), ("us", 2), ("eu", 2)] {
         let r = row(region, version);
-        assert!(r["received"].as_u64().unwrap_or(0) > 0, "{region} v{version} received nothing: {r}");
+        assert!(
+            r["received"].as_u64().unwrap_or(0) > 0,
+            "{region} v{version} received nothing: {r}"
+        );
     }
     // After the v2 rollout the us v1 sensors on the same hosts are superseded.
-    assert!(row("us", 1)["filtered"].as_u64().unwrap_or(0) > 0, "{}", row("us", 1));
+    assert!(
+        row("us", 1)["filtered"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        row("us", 1)
+    );
     // No sensor lost anything on its side either: what a node generated was acknowledged or
     // filtered, except at most the one message in flight when it was stopped. The eu nodes
     // were cut off for two steps, so this proves their outboxes held and then delivered.
     for r in rows {
-        assert!(r["held"].as_u64().unwrap_or(u64::MAX) <= 2, "messages left unsent: {r}");
+        assert!(
+            r["held"].as_u64().unwrap_or(u64::MAX) <= 2,
+            "messages left unsent: {r}"
+        );
     }
 
     // Nothing the demo started is still listening.
