@@ -1,24 +1,39 @@
-//! `proxy`: placeholder until its issue lands; answers --help and rejects unknown flags.
-use flags::{Arg, Parser};
+//! `proxy`: the regional ingest proxy. Edge nodes POST sensor messages; each one is forwarded
+//! verbatim to SQS through batched `SendMessageBatch` calls and answered 200 only once SQS
+//! accepted it. See `server` for the thread layout, `worker` for the event loop, `http` for
+//! the connection state machine and `forwarder`/`batcher` for group commit.
+mod args;
+mod batcher;
+mod connection;
+mod filter;
+mod forwarder;
+mod health;
+mod http;
+mod log;
+mod metrics;
+mod response;
+mod routes;
+mod server;
+mod sys;
+mod worker;
+
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: proxy [--help]";
-
 fn main() -> ExitCode {
-    let mut parser = Parser::from_env();
-    loop {
-        match parser.next() {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(Arg::Long(ref n))) if n == "help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(other)) => return flags::usage_error("proxy", &flags::Error::unknown(&other)),
-            Err(e) => return flags::usage_error("proxy", &e),
+    let config = match args::parse() {
+        Ok(args::Command::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(args::Command::Run(config)) => config,
+        Err(e) => return flags::usage_error("proxy", &e),
+    };
+    log::set_verbose(config.verbose);
+    match server::run(*config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error(&e);
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,417 @@
+//! Command-line parsing in two steps: [`LowArgs`] records what was typed (flags, then the
+//! environment fallbacks), [`Config`] is the validated configuration the proxy runs with.
+use crate::batcher::MAX_BATCH_BYTES;
+use flags::{parse_value, Arg, Error, Parser};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: proxy --queue-url URL [options]
+
+Regional ingest proxy: accepts sensor messages on POST /send and forwards them to SQS with
+SendMessageBatch (group commit). A request is answered 200 {\"message_id\": ...} only after SQS
+accepted that message; otherwise 503 with Retry-After. GET /health, GET /metrics (Prometheus).
+
+Listening:
+  --port PORT               TCP port [env BACALHAU_PORT_http; 8080]
+  --bind ADDR               IP address to listen on [0.0.0.0]
+  --workers N               event-loop threads, each with its own SO_REUSEPORT socket,
+                            1..=256 [number of CPUs]
+SQS:
+  --queue-url URL           queue to send to [env SQS_QUEUE_URL]
+  --endpoint-url URL        send requests here, keeping the queue's path (e.g. LocalStack)
+                            [env AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL]
+  --region NAME             signing region [env AWS_REGION, AWS_DEFAULT_REGION; us-east-1]
+Batching:
+  --forwarders N            SQS connections = batches in flight, 1..=64 [4]
+  --linger-ms MS            longest a message waits for a batch to fill, 0..=1000 [2]
+  --queue-capacity N        messages waiting for a forwarder; beyond it 503 at once [10000]
+  --max-retries N           SQS retries per batch after the first call, 0..=10 [3]
+Limits:
+  --max-body BYTES          request body limit, 413 beyond, <= 1048576 [262144]
+  --max-header-bytes BYTES  request line + headers limit, 431 beyond [8192]
+  --max-headers N           header count limit, 431 beyond [64]
+  --max-connections N       open connections in total; more are refused with 503 [20000]
+  --idle-timeout S          close keep-alive connections idle this long [60]
+  --request-timeout S       a started request must be complete within S (slow clients) [10]
+  --drain-timeout S         on SIGTERM/SIGINT, time to answer in-flight requests [10]
+Filter:
+  --filter-capacity N       hostnames the supersede filter remembers [100000]
+Other:
+  -v, --verbose             debug logging (per connection/batch)
+  -h, --help                print this help
+";
+
+/// What the command line (and environment) said, unvalidated.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LowArgs {
+    pub help: bool,
+    pub verbose: bool,
+    pub port: Option<u16>,
+    pub bind: Option<IpAddr>,
+    pub workers: Option<usize>,
+    pub queue_url: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub forwarders: Option<usize>,
+    pub linger_ms: Option<u64>,
+    pub queue_capacity: Option<usize>,
+    pub max_retries: Option<u32>,
+    pub max_body: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_headers: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub idle_timeout: Option<u64>,
+    pub request_timeout: Option<u64>,
+    pub drain_timeout: Option<u64>,
+    pub filter_capacity: Option<usize>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub workers: usize,
+    pub queue_url: String,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub forwarders: usize,
+    pub linger: Duration,
+    pub queue_capacity: usize,
+    pub max_retries: u32,
+    pub max_body: usize,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub filter_capacity: usize,
+    pub verbose: bool,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Run(Box<Config>),
+}
+
+/// Parses this process's arguments and environment.
+pub fn parse() -> Result<Command, Error> {
+    let low = LowArgs::parse(Parser::from_env(), &|name| std::env::var(name).ok())?;
+    if low.help {
+        return Ok(Command::Help);
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Config::from_low(low, cpus).map(|c| Command::Run(Box::new(c)))
+}
+
+impl LowArgs {
+    /// Reads flags from `parser`, then fills what is still unset from `env` (flags win).
+    pub fn parse(
+        mut parser: Parser,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<LowArgs, Error> {
+        let mut low = LowArgs::default();
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Arg::Short('h') => low.help = true,
+                Arg::Short('v') => low.verbose = true,
+                Arg::Long(name) => match name.as_str() {
+                    "help" => low.help = true,
+                    "verbose" => low.verbose = true,
+                    "port" => low.port = Some(parser.parse()?),
+                    "bind" => low.bind = Some(parser.parse()?),
+                    "workers" => low.workers = Some(parser.parse()?),
+                    "queue-url" => low.queue_url = Some(parser.value()?),
+                    "endpoint-url" => low.endpoint_url = Some(parser.value()?),
+                    "region" => low.region = Some(parser.value()?),
+                    "forwarders" => low.forwarders = Some(parser.parse()?),
+                    "linger-ms" => low.linger_ms = Some(parser.parse()?),
+                    "queue-capacity" => low.queue_capacity = Some(parser.parse()?),
+                    "max-retries" => low.max_retries = Some(parser.parse()?),
+                    "max-body" => low.max_body = Some(parser.parse()?),
+                    "max-header-bytes" => low.max_header_bytes = Some(parser.parse()?),
+                    "max-headers" => low.max_headers = Some(parser.parse()?),
+                    "max-connections" => low.max_connections = Some(parser.parse()?),
+                    "idle-timeout" => low.idle_timeout = Some(parser.parse()?),
+                    "request-timeout" => low.request_timeout = Some(parser.parse()?),
+                    "drain-timeout" => low.drain_timeout = Some(parser.parse()?),
+                    "filter-capacity" => low.filter_capacity = Some(parser.parse()?),
+                    _ => return Err(Error::unknown(&Arg::Long(name))),
+                },
+                other => return Err(Error::unknown(&other)),
+            }
+        }
+        let get = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if low.port.is_none() {
+            low.port = get("BACALHAU_PORT_http")
+                .map(|v| parse_value("BACALHAU_PORT_http", &v))
+                .transpose()?;
+        }
+        if low.queue_url.is_none() {
+            low.queue_url = get("SQS_QUEUE_URL");
+        }
+        if low.region.is_none() {
+            low.region = get("AWS_REGION");
+        }
+        Ok(low)
+    }
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    flag: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, Error> {
+    if value < min || value > max {
+        return Err(Error::new(format!(
+            "'--{flag}' must be between {min} and {max}, got {value}"
+        )));
+    }
+    Ok(value)
+}
+
+impl Config {
+    pub fn from_low(low: LowArgs, cpus: usize) -> Result<Config, Error> {
+        let queue_url = low.queue_url.ok_or_else(|| {
+            Error::new("a queue is required: pass --queue-url URL or set SQS_QUEUE_URL")
+        })?;
+        if !(queue_url.starts_with("http://") || queue_url.starts_with("https://")) {
+            return Err(Error::new(format!(
+                "'--queue-url' must be an http(s) URL, got {queue_url:?}"
+            )));
+        }
+        let secs = |flag: &str, v: Option<u64>, default: u64| {
+            in_range(flag, v.unwrap_or(default), 1, 86_400).map(Duration::from_secs)
+        };
+        Ok(Config {
+            addr: SocketAddr::new(
+                low.bind.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                low.port.unwrap_or(8080),
+            ),
+            workers: in_range("workers", low.workers.unwrap_or(cpus.max(1)), 1, 256)?,
+            queue_url,
+            endpoint_url: low.endpoint_url,
+            region: low.region,
+            forwarders: in_range("forwarders", low.forwarders.unwrap_or(4), 1, 64)?,
+            linger: Duration::from_millis(in_range(
+                "linger-ms",
+                low.linger_ms.unwrap_or(2),
+                0,
+                1000,
+            )?),
+            queue_capacity: in_range(
+                "queue-capacity",
+                low.queue_capacity.unwrap_or(10_000),
+                1,
+                10_000_000,
+            )?,
+            max_retries: in_range("max-retries", low.max_retries.unwrap_or(3), 0, 10)?,
+            max_body: in_range(
+                "max-body",
+                low.max_body.unwrap_or(256 * 1024),
+                1,
+                MAX_BATCH_BYTES,
+            )?,
+            max_header_bytes: in_range(
+                "max-header-bytes",
+                low.max_header_bytes.unwrap_or(8192),
+                256,
+                1024 * 1024,
+            )?,
+            max_headers: in_range("max-headers", low.max_headers.unwrap_or(64), 4, 1024)?,
+            max_connections: in_range(
+                "max-connections",
+                low.max_connections.unwrap_or(20_000),
+                1,
+                10_000_000,
+            )?,
+            idle_timeout: secs("idle-timeout", low.idle_timeout, 60)?,
+            request_timeout: secs("request-timeout", low.request_timeout, 10)?,
+            drain_timeout: secs("drain-timeout", low.drain_timeout, 10)?,
+            filter_capacity: in_range(
+                "filter-capacity",
+                low.filter_capacity.unwrap_or(100_000),
+                16,
+                100_000_000,
+            )?,
+            verbose: low.verbose,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Q: &str = "http://127.0.0.1:4566/000000000000/q";
+
+    fn low_env(args: &[&str], env: &[(&str, &str)]) -> Result<LowArgs, Error> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LowArgs::parse(Parser::new(args.iter().copied()), &move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        let mut all = vec!["--queue-url", Q];
+        all.extend_from_slice(args);
+        Config::from_low(low_env(&all, &[])?, 2)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.workers, 2, "one worker per CPU");
+        assert_eq!(c.forwarders, 4);
+        assert_eq!(c.linger, Duration::from_millis(2));
+        assert_eq!(c.max_body, 256 * 1024);
+        assert!(!c.verbose);
+    }
+
+    #[test]
+    fn help_flags() {
+        assert!(low_env(&["--help"], &[]).unwrap().help);
+        assert!(low_env(&["-h"], &[]).unwrap().help);
+    }
+
+    #[test]
+    fn port_flag_and_bacalhau_env_fallback() {
+        assert_eq!(config(&["--port", "9091"]).unwrap().addr.port(), 9091);
+        let low = low_env(&["--queue-url", Q], &[("BACALHAU_PORT_http", "7001")]).unwrap();
+        assert_eq!(low.port, Some(7001));
+        let low = low_env(&["--port", "1"], &[("BACALHAU_PORT_http", "7001")]).unwrap();
+        assert_eq!(low.port, Some(1), "the flag wins");
+        assert!(low_env(&[], &[("BACALHAU_PORT_http", "x")]).is_err());
+        assert!(config(&["--port", "70000"]).is_err());
+    }
+
+    #[test]
+    fn bind_flag() {
+        let c = config(&["--bind", "127.0.0.1"]).unwrap();
+        assert_eq!(c.addr.ip(), IpAddr::from([127, 0, 0, 1]));
+        assert!(config(&["--bind", "localhost:1"]).is_err());
+    }
+
+    #[test]
+    fn workers_flag() {
+        assert_eq!(config(&["--workers", "4"]).unwrap().workers, 4);
+        assert!(config(&["--workers", "0"]).is_err());
+    }
+
+    #[test]
+    fn queue_url_flag_env_and_required() {
+        let low = low_env(&[], &[("SQS_QUEUE_URL", Q)]).unwrap();
+        assert_eq!(low.queue_url.as_deref(), Some(Q));
+        let err = Config::from_low(low_env(&[], &[]).unwrap(), 1).unwrap_err();
+        assert!(err.to_string().contains("--queue-url"));
+        assert!(config(&["--queue-url", "not-a-url"]).is_err());
+    }
+
+    #[test]
+    fn endpoint_and_region_flags() {
+        let c = config(&[
+            "--endpoint-url",
+            "http://127.0.0.1:4566",
+            "--region",
+            "eu-west-1",
+        ])
+        .unwrap();
+        assert_eq!(c.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        let low = low_env(&[], &[("AWS_REGION", "us-west-2")]).unwrap();
+        assert_eq!(low.region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn batching_flags() {
+        let c = config(&[
+            "--forwarders",
+            "8",
+            "--linger-ms",
+            "5",
+            "--queue-capacity",
+            "50",
+            "--max-retries",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.forwarders, c.linger, c.queue_capacity, c.max_retries),
+            (8, Duration::from_millis(5), 50, 0)
+        );
+        assert!(config(&["--linger-ms", "5000"]).is_err());
+        assert!(config(&["--forwarders", "0"]).is_err());
+        assert!(config(&["--max-retries", "11"]).is_err());
+    }
+
+    #[test]
+    fn limit_flags() {
+        let c = config(&[
+            "--max-body",
+            "1000",
+            "--max-header-bytes",
+            "4096",
+            "--max-headers",
+            "16",
+            "--max-connections",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.max_body,
+                c.max_header_bytes,
+                c.max_headers,
+                c.max_connections
+            ),
+            (1000, 4096, 16, 100)
+        );
+        assert!(
+            config(&["--max-body", "2000000"]).is_err(),
+            "SQS cannot take it"
+        );
+        assert!(config(&["--max-body", "abc"]).is_err());
+    }
+
+    #[test]
+    fn timeout_flags() {
+        let c = config(&[
+            "--idle-timeout",
+            "5",
+            "--request-timeout",
+            "2",
+            "--drain-timeout",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(c.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.request_timeout, Duration::from_secs(2));
+        assert_eq!(c.drain_timeout, Duration::from_secs(3));
+        assert!(config(&["--idle-timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn filter_capacity_and_verbose_flags() {
+        let c = config(&["--filter-capacity", "1000", "-v"]).unwrap();
+        assert_eq!(c.filter_capacity, 1000);
+        assert!(c.verbose);
+        assert!(config(&["--verbose"]).unwrap().verbose);
+    }
+
+    #[test]
+    fn unknown_flags_and_stray_values_are_errors() {
+        assert!(low_env(&["--nope"], &[]).is_err());
+        assert!(low_env(&["extra"], &[]).is_err());
+    }
+}

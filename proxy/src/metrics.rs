@@ -1,0 +1,268 @@
+//! Process-wide counters, all lock-free atomics updated on the hot path, rendered in the
+//! Prometheus text exposition format (version 0.0.4) for `GET /metrics`.
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Route labels; everything unknown counts as "other".
+pub const ROUTES: [&str; 4] = ["send", "health", "metrics", "other"];
+/// Status labels; index STATUSES.len() counts any other status.
+pub const STATUSES: [u16; 10] = [200, 400, 404, 405, 408, 411, 413, 431, 500, 503];
+/// Upper bounds (seconds) of the /send latency histogram, request complete → answer queued.
+const LATENCY_BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; STATUSES.len() + 1]; ROUTES.len()],
+    pub forwarded: AtomicU64,
+    pub filtered: AtomicU64,
+    pub rejected_queue_full: AtomicU64,
+    pub failed_unavailable: AtomicU64,
+    pub failed_rejected: AtomicU64,
+    pub sqs_calls: AtomicU64,
+    pub sqs_errors: AtomicU64,
+    pub sqs_retries: AtomicU64,
+    /// batch_sizes[n-1] = batches sent with n entries.
+    batch_sizes: [AtomicU64; 10],
+    latency: [AtomicU64; LATENCY_BOUNDS.len()],
+    latency_sum_us: AtomicU64,
+    latency_count: AtomicU64,
+    pub open_connections: AtomicI64,
+    pub accepted_connections: AtomicU64,
+    pub refused_connections: AtomicU64,
+    pub timed_out_connections: AtomicU64,
+}
+
+/// Values sampled when the page is rendered.
+pub struct Gauges {
+    pub queue_depth: usize,
+    pub queue_capacity: usize,
+    pub filter_hosts: usize,
+    pub filter_evicted: u64,
+    pub healthy: bool,
+    pub cpu_seconds: f64,
+}
+
+impl Metrics {
+    pub fn request(&self, route: usize, status: u16) {
+        let s = STATUSES
+            .iter()
+            .position(|&x| x == status)
+            .unwrap_or(STATUSES.len());
+        self.requests[route.min(ROUTES.len() - 1)][s].fetch_add(1, Relaxed);
+    }
+
+    pub fn batch(&self, size: usize) {
+        if (1..=10).contains(&size) {
+            self.batch_sizes[size - 1].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn latency(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = LATENCY_BOUNDS.iter().position(|&b| secs <= b) {
+            self.latency[i].fetch_add(1, Relaxed);
+        }
+        self.latency_sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+        self.latency_count.fetch_add(1, Relaxed);
+    }
+
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut o = String::with_capacity(4096);
+        // Writing into a String cannot fail, hence the ignored results.
+        o.push_str("# HELP proxy_requests_total HTTP requests answered, by route and status.\n");
+        o.push_str("# TYPE proxy_requests_total counter\n");
+        for (r, route) in ROUTES.iter().enumerate() {
+            for (s, count) in self.requests[r].iter().enumerate() {
+                let n = count.load(Relaxed);
+                if n == 0 {
+                    continue;
+                }
+                let status = STATUSES
+                    .get(s)
+                    .map_or("other".to_string(), |x| x.to_string());
+                let _ = writeln!(
+                    o,
+                    "proxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        let counters: [(&str, &str, &AtomicU64); 11] = [
+            (
+                "proxy_messages_forwarded_total",
+                "Messages SQS accepted.",
+                &self.forwarded,
+            ),
+            (
+                "proxy_messages_filtered_total",
+                "Messages superseded by a newer job on the same host.",
+                &self.filtered,
+            ),
+            (
+                "proxy_messages_rejected_queue_full_total",
+                "Messages refused with 503 because the pending queue was full.",
+                &self.rejected_queue_full,
+            ),
+            (
+                "proxy_messages_failed_total",
+                "Messages answered 503 because SQS stayed unavailable after retries.",
+                &self.failed_unavailable,
+            ),
+            (
+                "proxy_messages_refused_by_sqs_total",
+                "Messages SQS refused as invalid (answered 400).",
+                &self.failed_rejected,
+            ),
+            (
+                "proxy_sqs_calls_total",
+                "SendMessageBatch calls made.",
+                &self.sqs_calls,
+            ),
+            (
+                "proxy_sqs_errors_total",
+                "SendMessageBatch calls or entries that failed.",
+                &self.sqs_errors,
+            ),
+            (
+                "proxy_sqs_retries_total",
+                "SendMessageBatch calls repeated after a retryable failure.",
+                &self.sqs_retries,
+            ),
+            (
+                "proxy_connections_accepted_total",
+                "Connections accepted.",
+                &self.accepted_connections,
+            ),
+            (
+                "proxy_connections_refused_total",
+                "Connections refused at the connection cap.",
+                &self.refused_connections,
+            ),
+            (
+                "proxy_connections_timed_out_total",
+                "Connections closed by the idle or slow-client timeout.",
+                &self.timed_out_connections,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                o,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Relaxed)
+            );
+        }
+        o.push_str("# HELP proxy_batch_size Entries per SendMessageBatch call.\n");
+        o.push_str("# TYPE proxy_batch_size histogram\n");
+        let (mut cum, mut sum) = (0u64, 0u64);
+        for (i, c) in self.batch_sizes.iter().enumerate() {
+            let n = c.load(Relaxed);
+            cum += n;
+            sum += n * (i as u64 + 1);
+            let _ = writeln!(o, "proxy_batch_size_bucket{{le=\"{}\"}} {cum}", i + 1);
+        }
+        let _ = writeln!(o, "proxy_batch_size_bucket{{le=\"+Inf\"}} {cum}\nproxy_batch_size_sum {sum}\nproxy_batch_size_count {cum}");
+        o.push_str(
+            "# HELP proxy_send_latency_seconds /send requests: complete request to answer.\n",
+        );
+        o.push_str("# TYPE proxy_send_latency_seconds histogram\n");
+        let mut cum = 0u64;
+        for (bound, c) in LATENCY_BOUNDS.iter().zip(&self.latency) {
+            cum += c.load(Relaxed);
+            let _ = writeln!(
+                o,
+                "proxy_send_latency_seconds_bucket{{le=\"{bound}\"}} {cum}"
+            );
+        }
+        let count = self.latency_count.load(Relaxed);
+        let _ = writeln!(
+            o,
+            "proxy_send_latency_seconds_bucket{{le=\"+Inf\"}} {count}\nproxy_send_latency_seconds_sum {}\nproxy_send_latency_seconds_count {count}",
+            self.latency_sum_us.load(Relaxed) as f64 / 1e6
+        );
+        let gauges: [(&str, &str, String); 7] = [
+            (
+                "proxy_open_connections",
+                "Client connections open now.",
+                self.open_connections.load(Relaxed).to_string(),
+            ),
+            (
+                "proxy_queue_depth",
+                "Messages waiting to be batched.",
+                g.queue_depth.to_string(),
+            ),
+            (
+                "proxy_queue_capacity",
+                "Bound of the pending queue.",
+                g.queue_capacity.to_string(),
+            ),
+            (
+                "proxy_filter_hosts",
+                "Hostnames the supersede filter remembers.",
+                g.filter_hosts.to_string(),
+            ),
+            (
+                "proxy_filter_evicted",
+                "Hostnames the filter forgot to stay within its capacity.",
+                g.filter_evicted.to_string(),
+            ),
+            (
+                "proxy_healthy",
+                "1 when forwarding to SQS works.",
+                u8::from(g.healthy).to_string(),
+            ),
+            (
+                "process_cpu_seconds_total",
+                "User and system CPU time.",
+                format!("{:.3}", g.cpu_seconds),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gauges() -> Gauges {
+        Gauges {
+            queue_depth: 3,
+            queue_capacity: 10,
+            filter_hosts: 2,
+            filter_evicted: 0,
+            healthy: true,
+            cpu_seconds: 0.5,
+        }
+    }
+
+    #[test]
+    fn renders_counters_histograms_and_gauges() {
+        let m = Metrics::default();
+        m.request(0, 200);
+        m.request(0, 200);
+        m.request(3, 404);
+        m.request(0, 299);
+        m.batch(10);
+        m.batch(3);
+        m.latency(Duration::from_millis(4));
+        let text = m.render(&gauges());
+        assert!(text.contains("proxy_requests_total{route=\"send\",status=\"200\"} 2\n"));
+        assert!(text.contains("proxy_requests_total{route=\"other\",status=\"404\"} 1\n"));
+        assert!(text.contains("proxy_requests_total{route=\"send\",status=\"other\"} 1\n"));
+        assert!(text.contains("proxy_batch_size_bucket{le=\"3\"} 1\n"));
+        assert!(text.contains("proxy_batch_size_bucket{le=\"10\"} 2\n"));
+        assert!(text.contains("proxy_batch_size_sum 13\n"));
+        assert!(text.contains("proxy_send_latency_seconds_bucket{le=\"0.003\"} 0\n"));
+        assert!(text.contains("proxy_send_latency_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("proxy_queue_depth 3\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "bad sample line {line:?}");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! What each request gets: `POST /send` is validated, filtered and (usually) forwarded;
+//! `GET /health` and `GET /metrics` are answered at once; anything else is 404 or 405.
+use crate::filter::{Filter, Verdict};
+use crate::http::Request;
+use crate::response::Response;
+use serde_json::{json, Value};
+
+pub const ROUTE_SEND: usize = 0;
+pub const ROUTE_HEALTH: usize = 1;
+pub const ROUTE_METRICS: usize = 2;
+pub const ROUTE_OTHER: usize = 3;
+
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    Respond(Response),
+    /// Forward this body (the request's bytes, verbatim) to SQS, answer when it is acked.
+    Forward(String),
+    Health,
+    Metrics,
+}
+
+/// The route index for metrics, by path alone.
+pub fn route_of(req: &Request) -> usize {
+    match path_only(&req.path) {
+        "/send" => ROUTE_SEND,
+        "/health" => ROUTE_HEALTH,
+        "/metrics" => ROUTE_METRICS,
+        _ => ROUTE_OTHER,
+    }
+}
+
+fn path_only(target: &str) -> &str {
+    target.split_once('?').map_or(target, |(p, _)| p)
+}
+
+pub fn route(req: Request, filter: &Filter) -> Action {
+    let allowed = match route_of(&req) {
+        ROUTE_SEND if req.method == "POST" => return send(req.body, filter),
+        ROUTE_SEND => "POST",
+        ROUTE_HEALTH if req.method == "GET" => return Action::Health,
+        ROUTE_METRICS if req.method == "GET" => return Action::Metrics,
+        ROUTE_HEALTH | ROUTE_METRICS => "GET",
+        _ => {
+            return Action::Respond(Response::error(
+                404,
+                &format!("no route {}", path_only(&req.path)),
+            ))
+        }
+    };
+    Action::Respond(
+        Response::error(
+            405,
+            &format!("{} not allowed here; use {allowed}", req.method),
+        )
+        .with_header("Allow", allowed.to_string()),
+    )
+}
+
+fn send(body: Vec<u8>, filter: &Filter) -> Action {
+    // The body is kept as received (SQS gets these exact bytes); parsing only validates it
+    // and reads the filter fields.
+    let body = match String::from_utf8(body) {
+        Ok(b) => b,
+        Err(_) => return Action::Respond(Response::error(400, "body is not UTF-8")),
+    };
+    let message = match serde_json::from_str::<Value>(&body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Action::Respond(Response::error(400, "body must be a JSON object")),
+        Err(e) => return Action::Respond(Response::error(400, &format!("invalid JSON: {e}"))),
+    };
+    match filter.check(&message) {
+        Verdict::Forward => Action::Forward(body),
+        Verdict::Superseded { newest } => Action::Respond(Response::json(
+            200,
+            &json!({
+                "status": "filtered",
+                "reason": "a newer job_submission_time was seen for this hostname",
+                "hostname": message.get("hostname"),
+                "job_submission_time": message.get("job_submission_time"),
+                "newest_job_submission_time": newest,
+            }),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, path: &str, body: &[u8]) -> Request {
+        Request {
+            id: 0,
+            method: method.into(),
+            path: path.into(),
+            body: body.to_vec(),
+        }
+    }
+
+    fn status(a: Action) -> u16 {
+        match a {
+            Action::Respond(r) => r.status,
+            other => panic!("expected an immediate answer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn send_forwards_the_exact_bytes() {
+        let f = Filter::new(10);
+        let body = "{ \"icon_name\": \"😀\", \"x\": 1.50 }";
+        assert_eq!(
+            route(req("POST", "/send", body.as_bytes()), &f),
+            Action::Forward(body.to_string())
+        );
+    }
+
+    #[test]
+    fn send_rejects_non_objects_invalid_json_and_bad_utf8() {
+        let f = Filter::new(10);
+        for body in [&b"[1,2]"[..], b"\"s\"", b"{", b"", b"{\"a\":\xff}"] {
+            assert_eq!(
+                status(route(req("POST", "/send", body), &f)),
+                400,
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn superseded_message_is_answered_filtered() {
+        let f = Filter::new(10);
+        let m = |t: u32| format!("{{\"hostname\":\"h\",\"job_submission_time\":{t}}}");
+        assert!(matches!(
+            route(req("POST", "/send", m(2).as_bytes()), &f),
+            Action::Forward(_)
+        ));
+        match route(req("POST", "/send", m(1).as_bytes()), &f) {
+            Action::Respond(r) => {
+                assert_eq!(r.status, 200);
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(v["status"], "filtered");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_allow_and_unknown_path_404() {
+        let f = Filter::new(10);
+        match route(req("GET", "/send", b""), &f) {
+            Action::Respond(r) => {
+                assert_eq!(r.status, 405);
+                assert!(r.headers.contains(&("Allow", "POST".to_string())));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(status(route(req("DELETE", "/health", b""), &f)), 405);
+        assert_eq!(status(route(req("GET", "/nope", b""), &f)), 404);
+        assert_eq!(route(req("GET", "/health?x=1", b""), &f), Action::Health);
+        assert_eq!(route(req("GET", "/metrics", b""), &f), Action::Metrics);
+    }
+}

@@ -1,0 +1,360 @@
+//! One event-loop thread: owns a mio `Poll`, its own `SO_REUSEPORT` listening socket and the
+//! connections it accepted (a token map; tokens are never reused, so a late SQS answer can't
+//! reach a newer connection). Requests are routed at once; messages to forward go to the
+//! shared queue and their answers come back through `completions` plus the waker.
+use crate::batcher::{Job, ReplyTo};
+use crate::connection::{Connection, ReadResult};
+use crate::forwarder::{Completion, Outcome, WorkerLink};
+use crate::http::{Limits, Request};
+use crate::log;
+use crate::response::Response;
+use crate::routes::{self, Action, ROUTE_OTHER, ROUTE_SEND};
+use crate::server::Shared;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONNECTION: usize = 2;
+/// Timers (idle, slow client, drain) are checked this often.
+const TICK: Duration = Duration::from_millis(250);
+/// Sent to connections over the cap before closing them: a clear answer beats a reset.
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 34\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{\"error\":\"too many connections\"}\r\n";
+
+pub struct Worker {
+    id: usize,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: HashMap<Token, Connection>,
+    next_token: usize,
+    completions: Receiver<Completion>,
+    shared: Arc<Shared>,
+    limits: Limits,
+    max_conns: usize,
+    buf: Vec<u8>,
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+    ) -> io::Result<(Worker, WorkerLink)> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = mpsc::channel();
+        let c = &shared.config;
+        let limits = Limits {
+            max_head: c.max_header_bytes,
+            max_headers: c.max_headers,
+            max_body: c.max_body,
+            max_pipeline: 64,
+        };
+        let max_conns = c.max_connections.div_ceil(c.workers);
+        let worker = Worker {
+            id,
+            poll,
+            listener: Some(listener),
+            conns: HashMap::new(),
+            next_token: FIRST_CONNECTION,
+            completions: rx,
+            shared,
+            limits,
+            max_conns,
+            buf: vec![0; 64 * 1024],
+        };
+        let link = WorkerLink {
+            completions: tx,
+            waker,
+        };
+        Ok((worker, link))
+    }
+
+    /// Serves until shutdown, then drains: no new connections or requests, answers owed are
+    /// delivered until they are all out or the drain deadline passes.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut drain_deadline: Option<Instant> = None;
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            match self.poll.poll(&mut events, Some(TICK)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now),
+                    WAKER => {}
+                    token => self.service(
+                        token,
+                        event.is_readable() || event.is_read_closed() || event.is_error(),
+                        now,
+                    ),
+                }
+            }
+            // Answers can arrive between wakeups; taking them every turn is cheap.
+            self.take_completions(now);
+            if drain_deadline.is_none() && self.shared.stopping.load(Relaxed) {
+                drain_deadline = Some(now + self.shared.config.drain_timeout);
+                self.begin_drain(now);
+            }
+            if now >= next_tick {
+                next_tick = now + TICK;
+                self.check_timers(now);
+            }
+            if let Some(deadline) = drain_deadline {
+                if self.conns.is_empty() {
+                    return Ok(());
+                }
+                if now >= deadline {
+                    log::info(&format!(
+                        "worker {}: drain time over, closing {} connections",
+                        self.id,
+                        self.conns.len()
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, now: Instant) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        loop {
+            match listener.accept() {
+                Ok((mut stream, _peer)) => {
+                    if self.conns.len() >= self.max_conns {
+                        // Best effort: the answer fits a fresh socket's send buffer.
+                        let _ = stream.write(REFUSED);
+                        self.shared
+                            .metrics
+                            .refused_connections
+                            .fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    // Answers are small and latency matters more than packet count.
+                    let _ = stream.set_nodelay(true);
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, token, Interest::READABLE)
+                    {
+                        log::error(&format!("registering a connection: {e}"));
+                        continue;
+                    }
+                    self.shared
+                        .metrics
+                        .accepted_connections
+                        .fetch_add(1, Relaxed);
+                    self.shared.metrics.open_connections.fetch_add(1, Relaxed);
+                    self.conns
+                        .insert(token, Connection::new(stream, self.limits, now));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // EMFILE and friends: the connection stays in the backlog; say why.
+                    log::error(&format!("accept: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Reads (if readable or resuming after back-pressure), routes, writes, and updates interest.
+    fn service(&mut self, token: Token, readable: bool, now: Instant) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if readable || (conn.read_paused && conn.http.wants_read()) {
+            match conn.read(&mut self.buf, now) {
+                ReadResult::Requests(requests) => self.dispatch(token, requests),
+                ReadResult::Failed(e) => {
+                    log::debug(|| format!("connection {}: read: {e}", token.0));
+                    self.close(token);
+                    return;
+                }
+            }
+        }
+        self.flush(token, now);
+    }
+
+    fn dispatch(&mut self, token: Token, requests: Vec<Request>) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let shared = &self.shared;
+        for req in requests {
+            let route = routes::route_of(&req);
+            let id = req.id;
+            let response = match routes::route(req, &shared.filter) {
+                Action::Respond(r) => {
+                    if route == ROUTE_SEND && r.status == 200 {
+                        shared.metrics.filtered.fetch_add(1, Relaxed);
+                    }
+                    r
+                }
+                Action::Health => shared.health_response(),
+                Action::Metrics => shared.metrics_response(),
+                Action::Forward(body) => {
+                    let job = Job {
+                        reply: ReplyTo {
+                            worker: self.id,
+                            token: token.0,
+                            request: id,
+                        },
+                        body,
+                        enqueued: Instant::now(),
+                    };
+                    match shared.queue.push(job) {
+                        Ok(()) => continue,
+                        Err(_) => {
+                            shared.metrics.rejected_queue_full.fetch_add(1, Relaxed);
+                            Response::unavailable("pending queue is full; retry shortly", 1)
+                        }
+                    }
+                }
+            };
+            shared.metrics.request(route, response.status);
+            conn.http.respond(id, &response);
+        }
+    }
+
+    /// Writes what is pending, closes finished connections, updates the registered interest.
+    fn flush(&mut self, token: Token, now: Instant) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        for status in conn.http.take_failures() {
+            self.shared.metrics.request(ROUTE_OTHER, status);
+        }
+        if let Err(e) = conn.write(now) {
+            log::debug(|| format!("connection {}: write: {e}", token.0));
+            self.close(token);
+            return;
+        }
+        if conn.done() {
+            self.close(token);
+            return;
+        }
+        let want = conn.wanted_interest();
+        if want != conn.interest {
+            match self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, token, want)
+            {
+                Ok(()) => conn.interest = want,
+                Err(e) => {
+                    log::error(&format!("reregistering a connection: {e}"));
+                    self.close(token);
+                }
+            }
+        }
+    }
+
+    fn take_completions(&mut self, now: Instant) {
+        let mut touched = Vec::new();
+        while let Ok(c) = self.completions.try_recv() {
+            let token = Token(c.reply.token);
+            let metrics = &self.shared.metrics;
+            metrics.latency(now.saturating_duration_since(c.enqueued));
+            let response = match c.outcome {
+                Outcome::Accepted { message_id } => {
+                    log::debug(|| format!("accepted as {message_id}"));
+                    Response::json(200, &json!({ "message_id": message_id }))
+                }
+                Outcome::Refused { reason } => {
+                    Response::error(400, &format!("sqs refused the message: {reason}"))
+                }
+                Outcome::Unavailable { reason } => {
+                    Response::unavailable(&format!("sqs unavailable: {reason}"), 1)
+                }
+            };
+            metrics.request(ROUTE_SEND, response.status);
+            // The connection may be gone (client hung up): the message was still handled.
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.http.respond(c.reply.request, &response);
+                touched.push(token);
+            }
+        }
+        touched.dedup();
+        for token in touched {
+            self.service(token, false, now);
+        }
+    }
+
+    fn check_timers(&mut self, now: Instant) {
+        let c = &self.shared.config;
+        let mut expired = Vec::new();
+        let mut slow = Vec::new();
+        for (&token, conn) in self.conns.iter_mut() {
+            if let Some(started) = conn.request_started {
+                if now.duration_since(started) > c.request_timeout {
+                    slow.push(token);
+                    continue;
+                }
+            }
+            let quiet = now.duration_since(conn.last_activity);
+            let stuck_writing = !conn.http.output().is_empty() && quiet > c.request_timeout;
+            let idle = !conn.http.busy() && !conn.http.mid_request() && quiet > c.idle_timeout;
+            if stuck_writing || idle {
+                expired.push(token);
+            }
+        }
+        for token in slow {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.http.timed_out();
+                conn.request_started = None;
+                self.shared
+                    .metrics
+                    .timed_out_connections
+                    .fetch_add(1, Relaxed);
+            }
+            self.flush(token, now);
+        }
+        for token in expired {
+            self.shared
+                .metrics
+                .timed_out_connections
+                .fetch_add(1, Relaxed);
+            self.close(token);
+        }
+    }
+
+    fn begin_drain(&mut self, now: Instant) {
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for token in tokens {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.http.drain();
+            }
+            self.flush(token, now);
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        if let Some(mut conn) = self.conns.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.shared.metrics.open_connections.fetch_sub(1, Relaxed);
+        }
+    }
+}
