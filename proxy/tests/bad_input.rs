@@ -1,0 +1,124 @@
+//! Bad requests get the right answer (or are cut off) and never stop the proxy serving others.
+mod util;
+
+use edge_tests::net;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use util::{sensor_body, Proxy, Queue};
+
+fn status_of(proxy: &Proxy, raw: &[u8]) -> u16 {
+    net::raw_exchange(proxy.addr, raw).expect("exchange").status
+}
+
+#[test]
+fn each_kind_of_bad_request_gets_its_status_and_good_ones_still_flow() {
+    let mut queue = Queue::new("proxy-bad-input");
+    let proxy = Proxy::start(
+        &queue.url,
+        &queue.endpoint,
+        &[
+            "--workers",
+            "2",
+            "--max-body",
+            "1024",
+            "--request-timeout",
+            "2",
+        ],
+    );
+
+    // A slow client, one byte per 300 ms, started first: it must not hold anyone up.
+    let slow_addr = proxy.addr;
+    let slow = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(slow_addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = Instant::now();
+        for b in b"POST /send HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}" {
+            if s.write_all(&[*b]).is_err() {
+                break; // cut off
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            if started.elapsed() > Duration::from_secs(6) {
+                break;
+            }
+        }
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    });
+
+    assert_eq!(
+        status_of(&proxy, b"GET\x01 / HTTP/1.1\r\n\r\n"),
+        400,
+        "malformed request line"
+    );
+    assert_eq!(status_of(&proxy, b"HELLO\r\n\r\n"), 400, "not HTTP at all");
+    let mut big = b"GET /health HTTP/1.1\r\nX-Pad: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 20_000));
+    big.extend(b"\r\n\r\n");
+    assert_eq!(status_of(&proxy, &big), 431, "oversized headers");
+    assert_eq!(
+        status_of(
+            &proxy,
+            b"POST /send HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"
+        ),
+        413,
+        "body over --max-body"
+    );
+    assert_eq!(
+        status_of(
+            &proxy,
+            b"POST /send HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        ),
+        411
+    );
+    for (body, what) in [
+        ("{\"a\":", "invalid JSON"),
+        ("[1,2,3]", "a JSON array"),
+        ("", "empty body"),
+    ] {
+        let resp = proxy.send(body);
+        assert_eq!(resp.status, 400, "{what}: {}", resp.body_text());
+        assert!(resp.json()["error"].is_string());
+    }
+    let wrong = net::request(proxy.addr, "GET", "/send", &[], b"").unwrap();
+    assert_eq!((wrong.status, wrong.header("Allow")), (405, Some("POST")));
+    assert_eq!(
+        net::request(proxy.addr, "PUT", "/health", &[], b"")
+            .unwrap()
+            .status,
+        405
+    );
+    assert_eq!(
+        net::request(proxy.addr, "GET", "/nope", &[], b"")
+            .unwrap()
+            .status,
+        404
+    );
+
+    // Meanwhile the proxy serves a good message normally.
+    let good = sensor_body("bad-input-node", 1, 1);
+    assert_eq!(proxy.send(&good).status, 200);
+
+    let (answer, elapsed) = slow.join().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 "),
+        "slow client got {answer:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "slow client cut off after {elapsed:?}"
+    );
+
+    let got = queue.receive_exactly(1);
+    assert_eq!(got.len(), 1, "only the good message was forwarded");
+    assert_eq!(got[0].body, good);
+    assert!(net::wait_for_http_ok(
+        proxy.addr,
+        "/health",
+        Duration::from_secs(5)
+    ));
+}
