@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Proxy benchmark. Builds release, starts a backend and the proxy, drives POST /send with wrk,
+# and reports messages/s, p50/p99 latency, CPU time per message and peak RSS of the proxy.
+#
+#   bench/proxy/run.sh [sink|localstack|idle|original]   (default: sink)
+#
+#   sink        tiny SQS stand-in (sqs-sink): measures the proxy itself
+#   localstack  real forwarding into a fresh LocalStack queue (start it: scripts/localstack start)
+#   idle        10,000 idle keep-alive connections held open while wrk runs against the sink
+#   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack,
+#               for the ratio; needs bench/proxy/original/setup.sh run once
+#
+# Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 FORWARDERS=4 IDLE=10000
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MODE=${1:-sink}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WORKERS=${WORKERS:-2}
+FORWARDERS=${FORWARDERS:-4}
+IDLE=${IDLE:-10000}
+LOCALSTACK=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+echo "note: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the box makes numbers noisy)"
+cargo build --release -q -p proxy
+BIN=target/release
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
+create_queue() {
+  curl -sf -X POST "$LOCALSTACK/" \
+    -d "Action=CreateQueue&QueueName=bench-proxy-$$-$RANDOM&Version=2012-11-05" |
+    sed -n 's:.*<QueueUrl>\(.*\)</QueueUrl>.*:\1:p'
+}
+queue_count() {
+  curl -sf -X POST "$LOCALSTACK/" \
+    -d "Action=GetQueueAttributes&QueueUrl=$1&AttributeName.1=ApproximateNumberOfMessages&Version=2012-11-05" |
+    sed -n 's:.*<Value>\([0-9]*\)</Value>.*:\1:p'
+}
+
+PORT=$(free_port)
+TARGET_PID=
+case "$MODE" in
+  sink|idle)
+    SINK_PORT=$(free_port)
+    "$BIN/sqs-sink" --port "$SINK_PORT" 2>/dev/null & PIDS+=($!)
+    wait_http "http://127.0.0.1:$SINK_PORT/count"
+    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "$FORWARDERS" \
+      --queue-url "http://127.0.0.1:$SINK_PORT/000000000000/bench" \
+      --endpoint-url "http://127.0.0.1:$SINK_PORT" & PIDS+=($!)
+    TARGET_PID=$!
+    forwarded() { curl -sf "http://127.0.0.1:$SINK_PORT/count"; }
+    ;;
+  localstack)
+    QUEUE=$(create_queue)
+    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS:-8}" \
+      --queue-url "$QUEUE" --endpoint-url "$LOCALSTACK" & PIDS+=($!)
+    TARGET_PID=$!
+    forwarded() { queue_count "$QUEUE"; }
+    ;;
+  original)
+    VENV=.tools/bench-proxy-venv
+    [ -x "$VENV/bin/gunicorn" ] || { echo "run bench/proxy/original/setup.sh first" >&2; exit 1; }
+    QUEUE=$(create_queue)
+    SQS_QUEUE_URL="$QUEUE" AWS_ENDPOINT_URL="$LOCALSTACK" \
+      "$VENV/bin/gunicorn" -w 4 -k uvicorn.workers.UvicornWorker -b "127.0.0.1:$PORT" \
+      --chdir bench/proxy/original app:app 2>/dev/null & PIDS+=($!)
+    TARGET_PID=$!
+    forwarded() { queue_count "$QUEUE"; }
+    ;;
+  *) echo "unknown mode $MODE" >&2; exit 2 ;;
+esac
+wait_http "http://127.0.0.1:$PORT/health"
+
+# All processes of the target (gunicorn has a master and workers).
+tree_pids() { echo "$1" $(pgrep -P "$1" || true); }
+sum_ticks() { local t=0; for p in $(tree_pids "$TARGET_PID"); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+
+if [ "$MODE" = idle ]; then
+  python3 - "$PORT" "$IDLE" <<'PY' & PIDS+=($!)
+import resource, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+conns = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    conns.append(s)
+print(f"idle: {len(conns)} connections open", flush=True)
+time.sleep(3600)
+PY
+  for _ in $(seq 600); do
+    open=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^proxy_open_connections/ {print $2}')
+    [ "${open:-0}" -ge "$IDLE" ] && break
+    sleep 0.1
+  done
+  echo "idle connections open: $open, proxy RSS $(( $(rss_kib "$TARGET_PID") / 1024 )) MiB"
+fi
+
+before_msgs=$(forwarded)
+before_ticks=$(sum_ticks)
+OUT=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s bench/proxy/send.lua "http://127.0.0.1:$PORT")
+sleep 1 # let the last batches land before counting
+after_ticks=$(sum_ticks)
+after_msgs=$(forwarded)
+echo "$OUT" | grep -E "Requests/sec|Non-2xx|Socket errors" || true
+RESULT=$(echo "$OUT" | grep '^RESULT')
+msgs=$((after_msgs - before_msgs))
+hz=$(getconf CLK_TCK)
+hwm=0; for p in $(tree_pids "$TARGET_PID"); do hwm=$((hwm + $(hwm_kib "$p"))); done
+echo "$RESULT"
+awk -v m="$msgs" -v t=$((after_ticks - before_ticks)) -v hz="$hz" -v hwm="$hwm" -v mode="$MODE" -v d="$DURATION" 'BEGIN {
+  printf "SUMMARY mode=%s forwarded=%d (%.0f msg/s over %s) cpu_per_msg_us=%.1f peak_rss_mib=%.1f\n",
+    mode, m, m / (d + 0), d, (m > 0 ? t / hz / m * 1e6 : 0), hwm / 1024 }'
