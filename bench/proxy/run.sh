@@ -118,6 +118,12 @@ msgs=$((after_msgs - before_msgs))
 hz=$(getconf CLK_TCK)
 hwm=0; for p in $(tree_pids "$TARGET_PID"); do hwm=$((hwm + $(hwm_kib "$p"))); done
 echo "$RESULT"
+if [ "$MODE" != original ]; then
+  curl -sf "http://127.0.0.1:$PORT/metrics" | awk '
+    /^proxy_batch_size_sum/ {s=$2} /^proxy_batch_size_count/ {c=$2}
+    /^proxy_sqs_retries_total/ {r=$2} /^proxy_sqs_errors_total/ {e=$2}
+    END {printf "proxy: %d batches, %.2f messages per batch, %d sqs errors, %d retries\n", c, (c ? s/c : 0), e, r}'
+fi
 awk -v m="$msgs" -v t=$((after_ticks - before_ticks)) -v hz="$hz" -v hwm="$hwm" -v mode="$MODE" -v d="$DURATION" 'BEGIN {
   printf "SUMMARY mode=%s forwarded=%d (%.0f msg/s over %s) cpu_per_msg_us=%.1f peak_rss_mib=%.1f\n",
     mode, m, m / (d + 0), d, (m > 0 ? t / hz / m * 1e6 : 0), hwm / 1024 }'

@@ -122,3 +122,27 @@ fn each_kind_of_bad_request_gets_its_status_and_good_ones_still_flow() {
         Duration::from_secs(5)
     ));
 }
+
+#[test]
+fn connections_over_the_cap_get_503_and_the_proxy_keeps_serving() {
+    let queue = Queue::new("proxy-conn-cap");
+    let proxy = Proxy::start(
+        &queue.url,
+        &queue.endpoint,
+        &["--workers", "1", "--max-connections", "3"],
+    );
+    // wait_for_http_ok's connection is closed by now or soon; hold 3 idle ones open.
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(proxy.addr).unwrap())
+        .collect();
+    util::wait_until("3 connections accepted", Duration::from_secs(10), || {
+        let resp = net::raw_exchange(proxy.addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+        resp.is_ok_and(|r| r.status == 503 && r.body_text().contains("too many connections"))
+    });
+    drop(held);
+    util::wait_until(
+        "serving again after the idle ones left",
+        Duration::from_secs(10),
+        || net::request(proxy.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200),
+    );
+}
