@@ -3,6 +3,8 @@
 # sent with SendMessageBatch by the puller crate's `filler` example), drain it with
 # `puller --exit-when-idle`, and report messages/s; then do the same with a minimal boto3
 # equivalent of the original puller (receive 10, delete one at a time) and report the ratio.
+# In between it drains COUNT canned messages from examples/fake_sqs.rs: the puller's own
+# ceiling with LocalStack's per-request cost out of the picture.
 # Run by hand; numbers are noisy on a shared machine.
 #
 #   bench/puller/run.sh
@@ -19,9 +21,10 @@ cd "$(git rev-parse --show-toplevel)"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 scripts/localstack status >/dev/null || { echo "LocalStack is not running: scripts/localstack start" >&2; exit 1; }
-cargo build --release -q -p puller --bin puller --example filler
+cargo build --release -q -p puller --bin puller --example filler --example fake_sqs
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+FAKE_PID=""
+trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # A fresh queue on LocalStack; prints its URL with the endpoint's host (LocalStack's own
 # hostname does not resolve here). LocalStack does not check signatures, so curl suffices.
@@ -48,6 +51,19 @@ print(r["messages"], round(r["busy_seconds"], 2), round(r["messages_per_second"]
 ' "$TMP/report.json")
 echo "puller: $MSGS messages in ${BUSY}s = $RATE msgs/s (gaps $GAPS, duplicates $DUPS, $BATCH messages per receive)"
 [ "$MSGS" -eq "$COUNT" ] || echo "WARNING: expected $COUNT messages" >&2
+
+# The puller's own ceiling: the same drain against a canned in-process SQS stand-in
+# (examples/fake_sqs.rs), so LocalStack's per-request cost is out of the picture.
+echo "== puller against fake_sqs (ceiling without LocalStack): $COUNT messages"
+target/release/examples/fake_sqs --count "$COUNT" >"$TMP/fake.out" &
+FAKE_PID=$!
+for _ in $(seq 50); do grep -q listening "$TMP/fake.out" && break; sleep 0.1; done
+FAKE_ADDR=$(awk '/listening/ {print $2}' "$TMP/fake.out")
+target/release/puller --queue-url "http://$FAKE_ADDR/000000000000/q" --concurrency "$CONCURRENCY" \
+    --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 --sink "jsonl:$TMP/fake.jsonl" \
+    ${PULLER_ARGS:-} 2>&1 | grep 'stopped' || true
+kill "$FAKE_PID" 2>/dev/null || true
+FAKE_PID=""
 
 if [ -n "${SKIP_ORIGINAL:-}" ]; then exit 0; fi
 echo "== original (boto3, delete one at a time): $ORIGINAL_COUNT messages"

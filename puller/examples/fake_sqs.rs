@@ -1,0 +1,138 @@
+//! A canned SQS endpoint for measuring the puller's own ceiling, without LocalStack's cost:
+//!
+//! ```text
+//! cargo run --release -p puller --example fake_sqs -- [--count 20000]
+//! # prints "listening 127.0.0.1:PORT"; point the puller at http://127.0.0.1:PORT/000000000000/q
+//! ```
+//!
+//! ReceiveMessage hands out `--count` sensor messages, 10 per call (no redelivery; receipt
+//! handles are not checked); once they are gone it answers empty after 200 ms.
+//! DeleteMessageBatch reports every entry deleted. One thread per connection, keep-alive.
+//! Benchmark use only: it implements just enough of the query protocol for the puller.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn main() -> std::process::ExitCode {
+    let mut parser = flags::Parser::from_env();
+    let mut count = 20_000u64;
+    loop {
+        match parser.next() {
+            Ok(None) => break,
+            Ok(Some(flags::Arg::Long(n))) if n == "count" => match parser.parse() {
+                Ok(v) => count = v,
+                Err(e) => return flags::usage_error("fake_sqs", &e),
+            },
+            Ok(Some(flags::Arg::Long(n))) if n == "help" => {
+                println!("usage: fake_sqs [--count N]");
+                return std::process::ExitCode::SUCCESS;
+            }
+            Ok(Some(other)) => {
+                return flags::usage_error("fake_sqs", &flags::Error::unknown(&other))
+            }
+            Err(e) => return flags::usage_error("fake_sqs", &e),
+        }
+    }
+    let listener = match TcpListener::bind("127.0.0.1:0") {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fake_sqs: error: cannot listen: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => println!("listening {addr}"),
+        Err(e) => eprintln!("fake_sqs: warning: {e}"),
+    }
+    let _ = std::io::stdout().flush();
+    let next = Arc::new(AtomicU64::new(0));
+    for stream in listener.incoming().flatten() {
+        let next = Arc::clone(&next);
+        std::thread::spawn(move || {
+            let _ = serve(stream, &next, count);
+        });
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+/// Answers requests on one keep-alive connection until the client closes it.
+fn serve(stream: TcpStream, next: &AtomicU64, count: u64) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let form = String::from_utf8_lossy(&body);
+        let xml = if form.contains("Action=ReceiveMessage") {
+            receive(next, count)
+        } else if form.contains("Action=DeleteMessageBatch") {
+            delete_batch(&form)
+        } else {
+            "<Response><Result/></Response>".to_string()
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+            xml.len()
+        );
+        writer.write_all(head.as_bytes())?;
+        writer.write_all(xml.as_bytes())?;
+    }
+}
+
+fn receive(next: &AtomicU64, count: u64) -> String {
+    let start = next.fetch_add(10, Ordering::SeqCst);
+    let mut xml = String::from("<ReceiveMessageResponse><ReceiveMessageResult>");
+    if start >= count {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for n in start..(start + 10).min(count) {
+        let (instance, sequence) = (n % 12, n / 12 + 1);
+        let body = format!(
+            "{{&quot;job_id&quot;:&quot;fake&quot;,&quot;execution_id&quot;:&quot;fake-{instance}&quot;,\
+             &quot;hostname&quot;:&quot;edge-{instance}&quot;,&quot;job_submission_time&quot;:1,\
+             &quot;icon_name&quot;:&quot;🚀&quot;,&quot;timestamp&quot;:&quot;2026-01-01T00:00:00Z&quot;,\
+             &quot;color&quot;:&quot;#FF5733&quot;,&quot;sequence&quot;:{sequence},&quot;region&quot;:&quot;us&quot;}}"
+        );
+        xml.push_str(&format!(
+            "<Message><MessageId>m-{n}</MessageId><ReceiptHandle>r-{n}</ReceiptHandle>\
+             <MD5OfBody>0</MD5OfBody><Body>{body}</Body>\
+             <Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute></Message>"
+        ));
+    }
+    xml.push_str("</ReceiveMessageResult></ReceiveMessageResponse>");
+    xml
+}
+
+fn delete_batch(form: &str) -> String {
+    let mut xml = String::from("<DeleteMessageBatchResponse><DeleteMessageBatchResult>");
+    for pair in form.split('&') {
+        if let Some((key, value)) = pair.split_once('=') {
+            if key.starts_with("DeleteMessageBatchRequestEntry.") && key.ends_with(".Id") {
+                xml.push_str(&format!(
+                    "<DeleteMessageBatchResultEntry><Id>{value}</Id></DeleteMessageBatchResultEntry>"
+                ));
+            }
+        }
+    }
+    xml.push_str("</DeleteMessageBatchResult></DeleteMessageBatchResponse>");
+    xml
+}
