@@ -62,6 +62,11 @@ impl Connection {
                 Ok(n) => {
                     self.last_activity = now;
                     requests.extend(self.http.feed(&buf[..n]));
+                    if n < buf.len() {
+                        // A short read emptied the socket buffer; data arriving later raises
+                        // a new edge, so the usual extra read that returns EAGAIN can go.
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -147,8 +147,16 @@ impl HttpConn {
         if buf.is_empty() {
             return Step::NeedMore;
         }
-        let mut headers = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut req = httparse::Request::new(&mut headers);
+        // The common limit fits on the stack; only a raised --max-headers allocates.
+        let mut on_stack = [httparse::EMPTY_HEADER; 64];
+        let mut on_heap = Vec::new();
+        let headers: &mut [httparse::Header<'_>] = if self.limits.max_headers <= on_stack.len() {
+            &mut on_stack[..self.limits.max_headers]
+        } else {
+            on_heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
+            &mut on_heap
+        };
+        let mut req = httparse::Request::new(headers);
         let head_len = match req.parse(buf) {
             Ok(httparse::Status::Complete(n)) if n <= self.limits.max_head => n,
             Ok(httparse::Status::Complete(_)) => return self.fail(431, "request head too large"),
