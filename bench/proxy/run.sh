@@ -7,13 +7,20 @@
 #   sink        tiny SQS stand-in (sqs-sink): measures the proxy itself
 #   localstack  real forwarding into a fresh LocalStack queue (start it: scripts/localstack start)
 #   idle        10,000 idle keep-alive connections held open while wrk runs against the sink
-#   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack,
-#               for the ratio; needs bench/proxy/original/setup.sh run once
+#   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack;
+#               needs bench/proxy/original/setup.sh run once
+#   compare     localstack, then original, with the same load; prints the throughput ratio
 #
 # Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 FORWARDERS=4 IDLE=10000
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-sink}
+if [ "$MODE" = compare ]; then
+  ours=$("$0" localstack | tee /dev/stderr | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
+  theirs=$("$0" original | tee /dev/stderr | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
+  awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "RATIO proxy/original = %.1fx (%d vs %d msg/s into LocalStack)\n", (b ? a / b : 0), a, b }'
+  exit 0
+fi
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
