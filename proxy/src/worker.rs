@@ -306,6 +306,10 @@ impl Worker {
         let mut expired = Vec::new();
         let mut slow = Vec::new();
         for (&token, conn) in self.conns.iter_mut() {
+            if conn.read_paused {
+                // We stopped reading (answers owed); the client is waiting on us, not slow.
+                conn.request_started = None;
+            }
             if let Some(started) = conn.request_started {
                 if now.duration_since(started) > c.request_timeout {
                     slow.push(token);
