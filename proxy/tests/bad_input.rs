@@ -146,3 +146,25 @@ fn connections_over_the_cap_get_503_and_the_proxy_keeps_serving() {
         || net::request(proxy.addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200),
     );
 }
+
+#[test]
+fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
+    let queue = Queue::new("proxy-idle");
+    let proxy = Proxy::start(&queue.url, &queue.endpoint, &["--idle-timeout", "1"]);
+    let mut s = TcpStream::connect(proxy.addr).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(net::read_response(&mut s).unwrap().status, 200);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        s.read(&mut byte).unwrap(),
+        0,
+        "the proxy closes the idle connection"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
