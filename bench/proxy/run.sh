@@ -11,7 +11,8 @@
 #               needs bench/proxy/original/setup.sh run once
 #   compare     localstack, then original, with the same load; prints the throughput ratio
 #
-# Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 FORWARDERS=4 IDLE=10000
+# Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 IDLE=10000
+#              FORWARDERS (batches in flight: 4 against the sink, 8 against LocalStack)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-sink}
@@ -25,7 +26,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-2}
-FORWARDERS=${FORWARDERS:-4}
+FORWARDERS_SET=${FORWARDERS:-}
 IDLE=${IDLE:-10000}
 LOCALSTACK=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 
@@ -61,7 +62,7 @@ case "$MODE" in
     SINK_PORT=$(free_port)
     "$BIN/sqs-sink" --port "$SINK_PORT" 2>/dev/null & PIDS+=($!)
     wait_http "http://127.0.0.1:$SINK_PORT/count"
-    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "$FORWARDERS" \
+    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
       --queue-url "http://127.0.0.1:$SINK_PORT/000000000000/bench" \
       --endpoint-url "http://127.0.0.1:$SINK_PORT" & PIDS+=($!)
     TARGET_PID=$!
@@ -69,7 +70,7 @@ case "$MODE" in
     ;;
   localstack)
     QUEUE=$(create_queue)
-    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS:-8}" \
+    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-8}" \
       --queue-url "$QUEUE" --endpoint-url "$LOCALSTACK" & PIDS+=($!)
     TARGET_PID=$!
     forwarded() { queue_count "$QUEUE"; }
