@@ -78,7 +78,15 @@ impl Forwarder {
         let mut backoff = Backoff::new(self.retry.base, self.retry.max_delay);
         let mut last_error = String::new();
         self.metrics.batch(batch.len());
-        for attempt in 0..=self.retry.max_retries {
+        // While SQS is known to be failing, each batch makes one attempt (a probe) instead of
+        // a full retry sequence: clients get their 503 quickly, and the first success
+        // restores normal retries.
+        let retries = if self.health.problem().is_some() {
+            0
+        } else {
+            self.retry.max_retries
+        };
+        for attempt in 0..=retries {
             let todo: Vec<usize> = (0..batch.len())
                 .filter(|&i| outcomes[i].is_none())
                 .collect();
