@@ -118,7 +118,7 @@ fn run(config: &Config) -> Result<ExitCode, String> {
                 .monitor
                 .note_step("letting the outboxes drain", started.elapsed());
             // Each node may have one message in flight; more means a backlog still flushing.
-            player.wait_until(config.drain, |m| m.held() <= m.node_count());
+            player.wait_until(config.drain, |m| m.unacked() <= m.node_count());
         }
         outcome
     };

@@ -172,12 +172,12 @@ impl Monitor {
                     line.nodes_total = nodes.len();
                     line.nodes_up = nodes.iter().filter(|n| n.connected && !n.exited).count();
                 }
-                line.held = self
+                line.unacked = self
                     .deployments
                     .iter()
                     .filter(|d| d.region == *region)
                     .flat_map(|d| self.nodes.get(d.job_file).into_iter().flatten())
-                    .map(NodeStats::held)
+                    .map(NodeStats::unacked)
                     .sum();
                 line.received = self.received_in(region);
                 let (sent, recv) = self.rates.get(region).copied().unwrap_or_default();
@@ -205,8 +205,8 @@ impl Monitor {
     }
 
     /// Messages generated but still in the nodes' outboxes.
-    pub fn held(&self) -> u64 {
-        self.nodes.values().flatten().map(NodeStats::held).sum()
+    pub fn unacked(&self) -> u64 {
+        self.nodes.values().flatten().map(NodeStats::unacked).sum()
     }
 
     /// Number of nodes known from stats files.

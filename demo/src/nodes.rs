@@ -47,8 +47,10 @@ impl NodeStats {
         })
     }
 
-    /// Generated but neither acknowledged nor filtered yet: held in the module's outbox.
-    pub fn held(&self) -> u64 {
+    /// Posted at least once but neither acknowledged nor filtered yet. (Messages the module
+    /// generated but has not tried to send yet are invisible to the host: while the proxy is
+    /// away only the oldest is retried, the rest wait in the module's outbox.)
+    pub fn unacked(&self) -> u64 {
         self.max_sequence_posted
             .saturating_sub(self.acked + self.filtered)
     }
@@ -84,7 +86,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_both_shapes_and_computes_held() {
+    fn reads_both_shapes_and_computes_unacked() {
         let dir = std::env::temp_dir().join(edge_tests::unique_name("demo-nodes"));
         std::fs::create_dir_all(&dir).expect("mkdir");
         let path = dir.join("s.json");
@@ -93,7 +95,7 @@ mod tests {
         std::fs::write(&path, format!("{{\"nodes\":[{node}]}}")).expect("write");
         let nodes = read_stats(&path).expect("read");
         assert_eq!(nodes.len(), 1);
-        assert_eq!(nodes[0].held(), 2);
+        assert_eq!(nodes[0].unacked(), 2);
         assert!(!nodes[0].connected && !nodes[0].exited);
         std::fs::write(&path, format!("[{node}]")).expect("write");
         assert_eq!(read_stats(&path).expect("read").len(), 1);

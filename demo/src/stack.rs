@@ -152,6 +152,8 @@ pub fn start_puller(
     let mut cmd = Command::new(paths.bin("puller"));
     cmd.args(["--queue-url", queue_url, "--endpoint-url", endpoint])
         .args(["--concurrency", "4", "--format", "json"])
+        // Short polls so a stop is quick: a graceful stop waits for the poll in flight.
+        .args(["--wait-seconds", "2"])
         .arg(format!("--sink=jsonl:{}", sink.display()));
     let log = paths.run_dir.join("puller.log");
     let mut puller = Service::start("puller", cmd, &log, false).map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@ pub struct Row {
     pub sent: u64,
     pub acked: u64,
     pub filtered: u64,
-    pub held: u64,
+    pub unacked: u64,
     pub received: u64,
     pub duplicates: u64,
     /// Acknowledged by a proxy but never received: the one number that must be 0.
@@ -40,7 +40,7 @@ pub fn row(region: &str, version: i64, nodes: &[NodeStats], received: &Received)
         r.sent += node.max_sequence_posted;
         r.acked += node.acked;
         r.filtered += node.filtered;
-        r.held += node.held();
+        r.unacked += node.unacked();
         let got = received.by_execution.get(&node.execution_id);
         let unique = got.map_or(0, |g| g.sequences.len() as u64);
         r.gaps += node.acked.saturating_sub(unique);
@@ -92,14 +92,14 @@ fn ms(v: Option<u64>) -> String {
 pub fn table(rows: &[Row], color: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>5} {:>5} {:>9} {:>9}\n",
+        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>9} {:>9}\n",
         "region",
         "version",
         "nodes",
         "sent",
         "acked",
         "filtered",
-        "held",
+        "unacked",
         "received",
         "dups",
         "gaps",
@@ -113,14 +113,14 @@ pub fn table(rows: &[Row], color: bool) -> String {
             r.icon.clone()
         };
         out.push_str(&format!(
-            "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>5} {:>5} {:>9} {:>9}  {mark}\n",
+            "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>9} {:>9}  {mark}\n",
             r.region,
             format!("v{}", r.version),
             r.nodes,
             r.sent,
             r.acked,
             r.filtered,
-            r.held,
+            r.unacked,
             r.received,
             r.duplicates,
             r.gaps,
@@ -130,14 +130,14 @@ pub fn table(rows: &[Row], color: bool) -> String {
     }
     let sum = |f: fn(&Row) -> u64| rows.iter().map(f).sum::<u64>();
     out.push_str(&format!(
-        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>5} {:>5}\n",
+        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5}\n",
         "total",
         "",
         rows.iter().map(|r| r.nodes).sum::<usize>(),
         sum(|r| r.sent),
         sum(|r| r.acked),
         sum(|r| r.filtered),
-        sum(|r| r.held),
+        sum(|r| r.unacked),
         sum(|r| r.received),
         sum(|r| r.duplicates),
         sum(|r| r.gaps),
@@ -152,7 +152,7 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
         .map(|r| {
             serde_json::json!({
                 "region": r.region, "version": r.version, "nodes": r.nodes,
-                "sent": r.sent, "acked": r.acked, "filtered": r.filtered, "held": r.held,
+                "sent": r.sent, "acked": r.acked, "filtered": r.filtered, "unacked": r.unacked,
                 "received": r.received, "duplicates": r.duplicates, "gaps": r.gaps,
                 "latency_p50_ms": r.p50_ms, "latency_p99_ms": r.p99_ms,
                 "color": r.color, "icon": r.icon,
@@ -199,7 +199,7 @@ mod tests {
     fn acknowledged_but_missing_counts_as_gap() {
         let r = row("us", 1, &[node("e", 5, 4, 0)], &received("e", &[1, 2, 4]));
         assert_eq!(
-            (r.sent, r.acked, r.held, r.received, r.gaps),
+            (r.sent, r.acked, r.unacked, r.received, r.gaps),
             (5, 4, 1, 3, 1)
         );
     }

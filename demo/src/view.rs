@@ -16,7 +16,7 @@ pub struct RegionLine {
     pub icon: String,
     /// Messages answered 2xx (acknowledged or filtered) per second, over the last refresh.
     pub delivered_per_sec: f64,
-    pub held: u64,
+    pub unacked: u64,
     pub received: u64,
     pub received_per_sec: f64,
 }
@@ -32,7 +32,7 @@ pub fn render(step: &str, elapsed: Duration, lines: &[RegionLine], color: bool) 
     let _ = writeln!(
         out,
         "{:<7} {:>9}  {:<10} {:>9} {:>8} {:>10} {:>8}",
-        "region", "nodes up", "version", "sent/s", "held", "received", "recv/s"
+        "region", "nodes up", "version", "acked/s", "unacked", "received", "recv/s"
     );
     for l in lines {
         let mark = if color {
@@ -49,7 +49,7 @@ pub fn render(step: &str, elapsed: Duration, lines: &[RegionLine], color: bool) 
             l.version,
             mark,
             l.delivered_per_sec,
-            l.held,
+            l.unacked,
             l.received,
             l.received_per_sec,
         );
@@ -70,13 +70,13 @@ pub fn status_line(elapsed: Duration, lines: &[RegionLine]) -> String {
         .iter()
         .map(|l| {
             format!(
-                "{} {}/{} up v{} {:.0}/s held {} recv {}",
+                "{} {}/{} up v{} {:.0}/s unacked {} recv {}",
                 l.region,
                 l.nodes_up,
                 l.nodes_total,
                 l.version,
                 l.delivered_per_sec,
-                l.held,
+                l.unacked,
                 l.received
             )
         })
@@ -109,7 +109,7 @@ mod tests {
                 nodes_up: 0,
                 nodes_total: 3,
                 version: 1,
-                held: 12,
+                unacked: 12,
                 ..Default::default()
             },
         ];
@@ -119,7 +119,7 @@ mod tests {
         assert!(screen.contains("0/3") && screen.contains("12"));
         let line = status_line(Duration::from_secs(3), &lines);
         assert!(
-            line.contains("eu 0/3 up v1") && line.contains("held 12"),
+            line.contains("eu 0/3 up v1") && line.contains("unacked 12"),
             "{line}"
         );
     }

@@ -93,7 +93,7 @@ fn demo_scenario_delivers_everything_acknowledged() {
     // were cut off for two steps, so this proves their outboxes held and then delivered.
     for r in rows {
         assert!(
-            r["held"].as_u64().unwrap_or(u64::MAX) <= 2,
+            r["unacked"].as_u64().unwrap_or(u64::MAX) <= 2,
             "messages left unsent: {r}"
         );
     }
