@@ -85,3 +85,67 @@ fn sqs_unreachable_gives_503_and_recovers_by_itself() {
         .body_text();
     assert!(!metrics.contains("proxy_sqs_errors_total 0\n"), "{metrics}");
 }
+
+fn metric(proxy: &Proxy, name: &str) -> f64 {
+    let text = net::request(proxy.addr, "GET", "/metrics", &[], b"")
+        .unwrap()
+        .body_text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in metrics"))
+}
+
+#[test]
+fn a_full_pending_queue_answers_503_at_once() {
+    let queue = Queue::new("proxy-queue-full");
+    // An SQS endpoint that accepts connections but never answers: the one forwarder hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let proxy = Proxy::start(
+        &queue.url,
+        &endpoint,
+        &[
+            "--forwarders",
+            "1",
+            "--queue-capacity",
+            "1",
+            "--max-retries",
+            "0",
+        ],
+    );
+    let addr = proxy.addr;
+    let send_in_background = |seq| {
+        std::thread::spawn(move || {
+            net::request(
+                addr,
+                "POST",
+                "/send",
+                &[],
+                sensor_body("full", 1, seq).as_bytes(),
+            )
+        })
+    };
+    let _first = send_in_background(1);
+    wait_until(
+        "the forwarder took the first message",
+        Duration::from_secs(10),
+        || metric(&proxy, "proxy_sqs_calls_total") >= 1.0,
+    );
+    let _second = send_in_background(2);
+    wait_until("the second message queued", Duration::from_secs(10), || {
+        metric(&proxy, "proxy_queue_depth") >= 1.0
+    });
+    let started = std::time::Instant::now();
+    let third = proxy.send(&sensor_body("full", 1, 3));
+    assert_eq!(third.status, 503, "{}", third.body_text());
+    assert_eq!(third.header("Retry-After"), Some("1"));
+    assert!(third.body_text().contains("queue is full"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered at once"
+    );
+    assert_eq!(
+        metric(&proxy, "proxy_messages_rejected_queue_full_total"),
+        1.0
+    );
+}
