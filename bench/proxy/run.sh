@@ -17,8 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-sink}
 if [ "$MODE" = compare ]; then
-  ours=$("$0" localstack | tee /dev/stderr | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
-  theirs=$("$0" original | tee /dev/stderr | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
+  # Captured, then printed: `tee /dev/stderr` would truncate a redirected log file.
+  ours_out=$("$0" localstack); echo "$ours_out"
+  theirs_out=$("$0" original); echo "$theirs_out"
+  ours=$(echo "$ours_out" | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
+  theirs=$(echo "$theirs_out" | sed -n 's/.*SUMMARY.*(\([0-9]*\) msg\/s.*/\1/p')
   awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "RATIO proxy/original = %.1fx (%d vs %d msg/s into LocalStack)\n", (b ? a / b : 0), a, b }'
   exit 0
 fi
