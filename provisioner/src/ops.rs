@@ -10,13 +10,17 @@
 use crate::args::REGIONS;
 use crate::context::Context;
 use crate::docker::Container;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::pool::run_bounded;
 use serde_json::json;
 use std::time::Duration;
 
-/// Docker accepts many names per `stop`/`start`/`rm`; keep each call's argv modest.
-const NAMES_PER_CALL: usize = 50;
+/// Containers removed (or stopped) per docker call, and calls in flight. The CLI removes a call's
+/// names concurrently, and docker 20.10 loses updates to a network's endpoint count under
+/// many concurrent removals on one network (seen here at 100-300 nodes: the network then
+/// refuses `rm` with "active endpoints" and none attached), so removal stays at ~8 at a time.
+const REMOVE_PER_CALL: usize = 4;
+const REMOVE_CALLS: usize = 2;
 
 pub fn status(ctx: &Context) -> Result<(), Error> {
     let containers = ctx.docker.containers(ctx.project())?;
@@ -84,10 +88,10 @@ pub fn status(ctx: &Context) -> Result<(), Error> {
 pub fn down(ctx: &Context) -> Result<(), Error> {
     let containers = ctx.docker.containers(ctx.project())?;
     let names: Vec<String> = containers.iter().map(|c| c.name.clone()).collect();
-    let chunks: Vec<&[String]> = names.chunks(NAMES_PER_CALL).collect();
+    let chunks: Vec<&[String]> = names.chunks(REMOVE_PER_CALL).collect();
     let errors = run_bounded(
         &chunks,
-        4,
+        REMOVE_CALLS,
         |chunk| {
             let mut args = vec!["rm".to_string(), "-f".into(), "-v".into()];
             args.extend(chunk.iter().cloned());
@@ -101,14 +105,21 @@ pub fn down(ctx: &Context) -> Result<(), Error> {
         return Err(e);
     }
     let networks = ctx.docker.labelled("network", ctx.project())?;
+    // Keep going past a stuck network so one docker hiccup does not strand the rest.
+    let mut first_error = None;
     for net in &networks {
-        ctx.docker
-            .run(&["network", "rm", net], &format!("network {net}"), "remove")?;
+        if let Err(e) = remove_network(ctx, net, &names) {
+            eprintln!("provisioner: {e}");
+            first_error.get_or_insert(e);
+        }
     }
     let volumes = ctx.docker.labelled("volume", ctx.project())?;
     for vol in &volumes {
         ctx.docker
             .run(&["volume", "rm", vol], &format!("volume {vol}"), "remove")?;
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     eprintln!(
         "down: removed {} containers, {} networks, {} volumes",
@@ -117,6 +128,43 @@ pub fn down(ctx: &Context) -> Result<(), Error> {
         volumes.len()
     );
     Ok(())
+}
+
+/// `docker network rm`, tolerating docker 20.10's occasional stale endpoint after many
+/// concurrent removals (seen here once in a few 100-container runs: "has active endpoints"
+/// with no container attached). Retries briefly, then force-disconnects every container name
+/// the project had, then tries once more; the error says what to do if it still fails.
+fn remove_network(ctx: &Context, net: &str, containers: &[String]) -> Result<(), Error> {
+    let resource = format!("network {net}");
+    let mut last = None;
+    for attempt in 0..4 {
+        if attempt == 3 {
+            for name in containers {
+                // Unknown names fail harmlessly; only a stale endpoint is affected.
+                let _ = ctx
+                    .docker
+                    .succeeds(&["network", "disconnect", "-f", net, name]);
+            }
+        }
+        match ctx.docker.run(&["network", "rm", net], &resource, "remove") {
+            Ok(_) => return Ok(()),
+            Err(e) if e.to_string().contains("active endpoints") => last = Some(e),
+            Err(e) => return Err(e),
+        }
+        std::thread::sleep(Duration::from_millis(500 * (attempt + 1)));
+    }
+    let e = match last.as_ref().map(Error::kind) {
+        Some(ErrorKind::Docker { message, .. }) => message.clone(),
+        _ => String::new(),
+    };
+    Err(Error::docker(
+        &resource,
+        "remove",
+        &format!(
+            "{e}\n(no container of the project is attached any more: docker kept a stale \
+             endpoint; restarting dockerd clears it, then run `provisioner down` again)"
+        ),
+    ))
 }
 
 /// Edge containers of `region`, ordered by node number.
@@ -141,10 +189,11 @@ pub fn disconnect(ctx: &Context, region: &str) -> Result<(), Error> {
         eprintln!("disconnect {region}: no running edge nodes");
         return Ok(());
     }
-    let chunks: Vec<&[String]> = running.chunks(NAMES_PER_CALL).collect();
+    // Stopping tears down the network endpoint too: same concurrency bound as removal.
+    let chunks: Vec<&[String]> = running.chunks(REMOVE_PER_CALL).collect();
     let errors = run_bounded(
         &chunks,
-        4,
+        REMOVE_CALLS,
         |chunk| {
             // A short grace period: the runner exits on SIGTERM promptly; waiting docker's default
             // 10 s per container would make a 300-node disconnect crawl.
@@ -202,12 +251,17 @@ pub fn scale(ctx: &Context, region: &str, count: u32) -> Result<(), Error> {
         .iter()
         .filter(|c| c.role == "edge" && c.region == region)
         .collect();
+    let elsewhere = all
+        .iter()
+        .filter(|c| c.role == "edge" && c.region != region)
+        .count() as u64;
+    crate::tune::check_capacity(elsewhere + u64::from(count), ctx.args.force)?;
     let extra: Vec<String> = edges
         .iter()
         .filter(|c| c.index.is_some_and(|i| i > count))
         .map(|c| c.name.clone())
         .collect();
-    for chunk in extra.chunks(NAMES_PER_CALL) {
+    for chunk in extra.chunks(REMOVE_PER_CALL) {
         let mut args = vec!["rm".to_string(), "-f".into(), "-v".into()];
         args.extend(chunk.iter().cloned());
         ctx.docker

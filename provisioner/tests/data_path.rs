@@ -138,3 +138,61 @@ fn edge_nodes_publish_to_their_regions_proxy_port() {
     }
     assert!(seen_health, "the publisher checks /health before sending");
 }
+
+/// One SQS query-protocol call to LocalStack (it does not check signatures, but routes by the
+/// credential scope, hence the dummy Authorization header).
+fn sqs(path: &str, form: &str) -> String {
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, \
+                SignedHeaders=host, Signature=0";
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", auth),
+    ];
+    let body = format!("{form}&Version=2012-11-05");
+    let addr = edge_tests::localstack::endpoint_addr();
+    let resp =
+        edge_tests::net::request(addr, "POST", path, &headers, body.as_bytes()).expect("SQS call");
+    assert_eq!(resp.status, 200, "SQS {form}: {}", resp.body_text());
+    resp.body_text()
+}
+
+#[test]
+#[ignore = "needs the real proxy binary (still a placeholder when this was written); run with --ignored"]
+fn runner_proxy_localstack_end_to_end() {
+    edge_tests::localstack::require();
+    require_module();
+    ensure_images(&["standin", "proxy", "runner"]);
+    let queue = edge_tests::unique_name("prov-e2e");
+    sqs("/", &format!("Action=CreateQueue&QueueName={queue}"));
+    let port = edge_tests::localstack::endpoint_addr().port();
+    // The built-in standin profile as is, minus the puller (it would drain the queue we read).
+    let p = Project::new(&json!({"base": "standin", "puller": {"enabled": false}}));
+    let endpoint = format!("http://{{gateway}}:{port}");
+    let queue_url = format!("{endpoint}/000000000000/{queue}");
+    let out = p.run(&[
+        "up",
+        "--replicas",
+        "1",
+        "--endpoint-url",
+        &endpoint,
+        "--queue-url",
+        &queue_url,
+    ]);
+    assert!(out.status.success(), "up failed:\n{}", text(&out));
+
+    let mut want = vec!["edge-us-0001", "edge-eu-0001", "edge-as-0001"];
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !want.is_empty() && Instant::now() < deadline {
+        let xml = sqs(
+            &format!("/000000000000/{queue}"),
+            "Action=ReceiveMessage&MaxNumberOfMessages=10&WaitTimeSeconds=2",
+        );
+        want.retain(|host| !xml.contains(host));
+    }
+    assert!(
+        want.is_empty(),
+        "no message in SQS from {want:?}; proxy logs:\n{}",
+        util::logs(&format!("{}-proxy-us", p.name))
+    );
+    sqs(&format!("/000000000000/{queue}"), "Action=DeleteQueue");
+}
