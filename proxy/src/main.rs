@@ -2,6 +2,8 @@
 //! verbatim to SQS through batched `SendMessageBatch` calls and answered 200 only once SQS
 //! accepted it. See `server` for the thread layout, `worker` for the event loop, `http` for
 //! the connection state machine and `forwarder`/`batcher` for group commit.
+// All FFI lives in `sys`; everywhere else unsafe code is an error.
+#![deny(unsafe_code)]
 mod args;
 mod batcher;
 mod connection;
@@ -14,6 +16,7 @@ mod metrics;
 mod response;
 mod routes;
 mod server;
+#[allow(unsafe_code)]
 mod sys;
 mod worker;
 
