@@ -38,7 +38,7 @@ Limits:
 Filter:
   --filter-capacity N       hostnames the supersede filter remembers [100000]
 Other:
-  -v, --verbose             debug logging (per connection/batch)
+  -v, --verbose             debug logging (each message's SQS id, socket errors)
   -h, --help                print this help
 ";
 
