@@ -157,7 +157,6 @@ fn sqs(path: &str, form: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs the real proxy binary (still a placeholder when this was written); run with --ignored"]
 fn runner_proxy_localstack_end_to_end() {
     edge_tests::localstack::require();
     require_module();
