@@ -57,7 +57,7 @@ pub fn image_exists(tag: &str) -> bool {
 /// Builds the listed images once per test binary (tests run in parallel threads and must not
 /// build into the same context directory at the same time). Panics if any is missing after.
 pub fn ensure_images(names: &[&str]) {
-    static BUILT: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
+    static BUILD_LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
     let _lock = BUILT
         .get_or_init(Default::default)
         .lock()
