@@ -58,7 +58,7 @@ pub fn image_exists(tag: &str) -> bool {
 /// build into the same context directory at the same time). Panics if any is missing after.
 pub fn ensure_images(names: &[&str]) {
     static BUILD_LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
-    let _lock = BUILT
+    let _lock = BUILD_LOCK
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
