@@ -18,7 +18,8 @@ and prints a summary per region and version. Ctrl-C stops everything it started.
 options:
   --step-seconds S        time each scenario step runs before the next (default 8)
   --interval S            seconds between messages per sensor, fractions allowed (default 1)
-  --drain-seconds S       how long to wait for acknowledged messages to arrive (default 60)
+  --drain-seconds S       at the end, give up waiting for outboxes to drain and acknowledged
+                          messages to arrive once nothing moved for S seconds (default 20)
   --workers N             worker threads per proxy (default 2)
   --non-interactive       plain progress lines instead of the live view (default when
                           stdout is not a terminal)
@@ -151,7 +152,7 @@ impl Config {
         let step = positive_seconds("--step-seconds", low.step_seconds.unwrap_or(8.0))?;
         let interval = low.interval.unwrap_or(1.0);
         positive_seconds("--interval", interval)?;
-        let drain = positive_seconds("--drain-seconds", low.drain_seconds.unwrap_or(60.0))?;
+        let drain = positive_seconds("--drain-seconds", low.drain_seconds.unwrap_or(20.0))?;
         let workers = low.workers.unwrap_or(2);
         if workers == 0 || workers > 64 {
             return Err(Error::new(format!(

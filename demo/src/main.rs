@@ -118,7 +118,11 @@ fn run(config: &Config) -> Result<ExitCode, String> {
                 .monitor
                 .note_step("letting the outboxes drain", started.elapsed());
             // Each node may have one message in flight; more means a backlog still flushing.
-            player.wait_until(config.drain, |m| m.unacked() <= m.node_count());
+            player.wait_until(
+                config.drain,
+                |m| m.unacked() <= m.node_count(),
+                Monitor::acked_total,
+            );
         }
         outcome
     };
@@ -135,13 +139,14 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             monitor: &mut monitor,
             started,
         };
-        player.wait_until(config.drain, |m| m.gaps() == 0);
+        player.wait_until(config.drain, |m| m.gaps() == 0, Monitor::received_total);
     }
     puller.stop(Duration::from_secs(30));
     for proxy in &mut proxies {
         proxy.stop(Duration::from_secs(10));
     }
     monitor.final_read();
+    let still_queued = stack::queue_depth(&config.endpoint_url, &queue_url);
     localstack.stop();
 
     let rows = view::visible(&monitor.rows());
@@ -173,7 +178,13 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Completed => {
-            println!("{gaps} acknowledged messages did not arrive");
+            println!("{gaps} acknowledged messages did not arrive before the drain gave up");
+            if let Some(queued) = still_queued.filter(|q| *q > 0) {
+                println!(
+                    "{queued} messages are still in the queue {queue_url}: delayed, not lost \
+                     (raise --drain-seconds, or lower the load with --interval)"
+                );
+            }
             Ok(ExitCode::from(flags::EXIT_FAILURE))
         }
     }

@@ -209,6 +209,24 @@ impl Monitor {
         self.nodes.values().flatten().map(NodeStats::unacked).sum()
     }
 
+    /// Messages answered 2xx so far (acknowledged or filtered), a measure of progress.
+    pub fn acked_total(&self) -> u64 {
+        self.nodes
+            .values()
+            .flatten()
+            .map(|n| n.acked + n.filtered)
+            .sum()
+    }
+
+    /// Unique messages received so far.
+    pub fn received_total(&self) -> u64 {
+        self.received
+            .by_execution
+            .values()
+            .map(|e| e.sequences.len() as u64)
+            .sum()
+    }
+
     /// Number of nodes known from stats files.
     pub fn node_count(&self) -> u64 {
         self.nodes.values().map(|n| n.len() as u64).sum()

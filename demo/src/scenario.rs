@@ -208,13 +208,25 @@ impl Player<'_> {
         Outcome::Completed
     }
 
-    /// Waits until `done` holds (checked on every refresh) or `timeout` passes.
-    pub fn wait_until(&mut self, timeout: Duration, done: impl Fn(&Monitor) -> bool) -> bool {
-        let until = Instant::now() + timeout;
+    /// Waits until `done` holds (checked on every refresh), or until `progress` has not
+    /// changed for `stall` (a backlog still flowing is waited for, a stuck one is not).
+    pub fn wait_until(
+        &mut self,
+        stall: Duration,
+        done: impl Fn(&Monitor) -> bool,
+        progress: impl Fn(&Monitor) -> u64,
+    ) -> bool {
+        let mut last = progress(self.monitor);
+        let mut until = Instant::now() + stall;
         loop {
             self.monitor.refresh(self.started.elapsed());
             if done(self.monitor) {
                 return true;
+            }
+            let now_progress = progress(self.monitor);
+            if now_progress != last {
+                last = now_progress;
+                until = Instant::now() + stall;
             }
             if Instant::now() >= until || sys::stop_requested() {
                 return false;

@@ -115,6 +115,23 @@ pub fn create_queue(endpoint: &str, name: &str) -> Result<String, String> {
         .map_err(|e| format!("creating queue {name}: {e}"))
 }
 
+/// Messages still in the queue (visible plus in flight), when SQS answers.
+pub fn queue_depth(endpoint: &str, queue_url: &str) -> Option<u64> {
+    let config = sigv4::sqs::SqsConfig::from_env(None, Some(endpoint)).ok()?;
+    let mut client = sigv4::sqs::SqsClient::new(config);
+    let names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+    ];
+    let attributes = client.get_queue_attributes(queue_url, &names).ok()?;
+    Some(
+        attributes
+            .iter()
+            .filter_map(|(_, v)| v.parse::<u64>().ok())
+            .sum(),
+    )
+}
+
 /// Starts the three regional proxies and waits for each `/health`.
 pub fn start_proxies(
     paths: &Paths,
