@@ -72,6 +72,15 @@ pub fn run(config: Config) -> Result<(), String> {
     // Fail a dead endpoint fast: a client waiting for its 200 is better served by a quick 503.
     sqs.connect_timeout = Duration::from_secs(2);
     sqs.io_timeout = Duration::from_secs(10);
+    // SO_REUSEPORT would let a second proxy silently share a port another one already serves.
+    // A plain bind first fails with "address in use" if anything listens there (a bind
+    // without SO_REUSEPORT cannot join a reuse-port group), and is released at once.
+    std::net::TcpListener::bind(config.addr).map_err(|e| {
+        format!(
+            "listening on {}: {e} (is another proxy running there?)",
+            config.addr
+        )
+    })?;
     let listeners = (0..config.workers)
         .map(|_| sys::reuseport_listener(config.addr, 1024))
         .collect::<Result<Vec<_>, _>>()
