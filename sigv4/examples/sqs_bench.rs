@@ -6,14 +6,15 @@
 //!    then ReceiveMessage + DeleteMessageBatch until the queue is drained, on one keep-alive
 //!    connection.
 //!
-//! Usage: sqs_bench [SIGNATURES] [BATCHES]   (defaults 100000 and 200)
+//! Usage: sqs_bench [SIGNATURES] [BATCHES] [json|query|both]   (defaults 100000, 200, both)
+//! The third argument picks the SQS wire protocol(s) measured in part 2.
 //! Endpoint: LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566. Credentials test/test.
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use sigv4::signer::sign_request_cached;
 use sigv4::signing_key::SigningKeyCache;
-use sigv4::sqs::{BatchEntry, DeleteEntry, ReceiveOptions, SqsClient, SqsConfig};
+use sigv4::sqs::{BatchEntry, DeleteEntry, Protocol, ReceiveOptions, SqsClient, SqsConfig};
 use sigv4::{sign_request, Credentials, SignableRequest, SigningParams};
 
 fn main() -> ExitCode {
@@ -24,21 +25,26 @@ fn main() -> ExitCode {
             Some(a) => a.parse().map_err(|_| format!("not a number: {a:?}")),
         }
     };
-    let (signatures, batches) = match (number(0, 100_000), number(1, 200)) {
-        (Ok(s), Ok(b)) => (s, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("sqs_bench: {e}\nusage: sqs_bench [SIGNATURES] [BATCHES]");
+    let protocols = match args.get(2).map(String::as_str) {
+        None | Some("both") => Ok(vec![Protocol::Json, Protocol::Query]),
+        Some(p) => Protocol::parse(p).map(|p| vec![p]),
+    };
+    let (signatures, batches, protocols) = match (number(0, 100_000), number(1, 200), protocols) {
+        (Ok(s), Ok(b), Ok(p)) => (s, b, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            eprintln!("sqs_bench: {e}\nusage: sqs_bench [SIGNATURES] [BATCHES] [json|query|both]");
             return ExitCode::from(2);
         }
     };
     bench_signing(signatures);
-    match bench_sqs(batches) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    for protocol in protocols {
+        println!("--- SQS over {protocol:?} protocol ---");
+        if let Err(e) = bench_sqs(batches, protocol) {
             eprintln!("sqs_bench: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
     }
+    ExitCode::SUCCESS
 }
 
 fn bench_signing(n: u64) {
@@ -84,15 +90,17 @@ fn bench_signing(n: u64) {
     assert!(check > 0);
 }
 
-fn bench_sqs(batches: u64) -> Result<(), String> {
+fn bench_sqs(batches: u64, protocol: Protocol) -> Result<(), String> {
     let endpoint =
         std::env::var("LOCALSTACK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let mut client = SqsClient::new(SqsConfig::new(
+    let mut config = SqsConfig::new(
         "us-east-1",
         Some(endpoint.clone()),
         Credentials::new("test", "test", None),
-    ));
-    let name = format!("sigv4-bench-{}", std::process::id());
+    );
+    config.protocol = protocol;
+    let mut client = SqsClient::new(config);
+    let name = format!("sigv4-bench-{}-{protocol:?}", std::process::id());
     let queue = client
         .create_queue(&name, &[])
         .map_err(|e| format!("{e} (is LocalStack running? scripts/localstack start)"))?;

@@ -1,21 +1,52 @@
 //! The SQS client against LocalStack: every operation, bodies byte for byte, per-entry batch
-//! results, and error classification. Each test makes its own queue.
+//! results, and error classification. Each test makes its own queue and runs once per wire
+//! protocol (`json::<name>` and `query::<name>`).
 use std::time::{Duration, Instant};
 
 use sigv4::sqs::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, ErrorKind, ReceiveOptions, SqsClient,
-    SqsConfig,
+    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, ErrorKind, Protocol, ReceiveOptions,
+    SqsClient, SqsConfig,
 };
 use sigv4::Credentials;
 
-fn client() -> SqsClient {
+fn client(protocol: Protocol) -> SqsClient {
     let endpoint = edge_tests::localstack::require();
-    SqsClient::new(SqsConfig::new(
+    let mut config = SqsConfig::new(
         "us-east-1",
         Some(endpoint),
         Credentials::new("test", "test", None),
-    ))
+    );
+    config.protocol = protocol;
+    SqsClient::new(config)
 }
+
+/// One `#[test]` per protocol for each scenario `fn name(protocol: Protocol)` listed.
+macro_rules! for_both_protocols {
+    ($($name:ident),* $(,)?) => {
+        mod json {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Protocol::Json)
+            })*
+        }
+        mod query {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Protocol::Query)
+            })*
+        }
+    };
+}
+
+for_both_protocols!(
+    send_receive_and_batch_delete_round_trip_bodies_byte_for_byte,
+    batch_send_reports_failures_per_entry,
+    delete_batch_reports_a_bad_receipt_handle_per_entry,
+    get_url_attributes_visibility_and_purge,
+    long_poll_waits_for_a_message_sent_meanwhile,
+    missing_queue_is_a_fatal_service_error,
+    keep_alive_connection_serves_many_calls,
+);
 
 fn new_queue(client: &mut SqsClient, prefix: &str) -> String {
     let name = edge_tests::unique_name(prefix);
@@ -46,9 +77,8 @@ const TRICKY_BODIES: &[&str] = &[
     "   leading and trailing spaces   ",
 ];
 
-#[test]
-fn send_receive_and_batch_delete_round_trip_bodies_byte_for_byte() {
-    let mut c = client();
+fn send_receive_and_batch_delete_round_trip_bodies_byte_for_byte(protocol: Protocol) {
+    let mut c = client(protocol);
     let queue = new_queue(&mut c, "sigv4-roundtrip");
 
     let single = c.send_message(&queue, TRICKY_BODIES[1]).expect("send");
@@ -125,9 +155,8 @@ fn send_receive_and_batch_delete_round_trip_bodies_byte_for_byte() {
     assert_eq!(attrs.len(), 2, "{attrs:?}");
 }
 
-#[test]
-fn batch_send_reports_failures_per_entry() {
-    let mut c = client();
+fn batch_send_reports_failures_per_entry(protocol: Protocol) {
+    let mut c = client(protocol);
     let queue = new_queue(&mut c, "sigv4-partial");
     let entries = [
         BatchEntry {
@@ -172,9 +201,8 @@ fn batch_send_reports_failures_per_entry() {
     assert_eq!(bodies, ["also fine 🚀", "fine"]);
 }
 
-#[test]
-fn delete_batch_reports_a_bad_receipt_handle_per_entry() {
-    let mut c = client();
+fn delete_batch_reports_a_bad_receipt_handle_per_entry(protocol: Protocol) {
+    let mut c = client(protocol);
     let queue = new_queue(&mut c, "sigv4-delbad");
     c.send_message(&queue, "x").expect("send");
     let got = receive_all(&mut c, &queue, 1);
@@ -203,9 +231,8 @@ fn delete_batch_reports_a_bad_receipt_handle_per_entry() {
     );
 }
 
-#[test]
-fn get_url_attributes_visibility_and_purge() {
-    let mut c = client();
+fn get_url_attributes_visibility_and_purge(protocol: Protocol) {
+    let mut c = client(protocol);
     let name = edge_tests::unique_name("sigv4-misc");
     let created = c
         .create_queue(&name, &[("VisibilityTimeout", "45")])
@@ -255,13 +282,12 @@ fn get_url_attributes_visibility_and_purge() {
     c.delete_message(&created, &second[0].receipt_handle).ok();
 }
 
-#[test]
-fn long_poll_waits_for_a_message_sent_meanwhile() {
-    let mut c = client();
+fn long_poll_waits_for_a_message_sent_meanwhile(protocol: Protocol) {
+    let mut c = client(protocol);
     let queue = new_queue(&mut c, "sigv4-longpoll");
     let sender_queue = queue.clone();
     let sender = std::thread::spawn(move || {
-        let mut c2 = client();
+        let mut c2 = client(protocol);
         // Sent after the poll below has begun; the poll must return it, not an empty list.
         std::thread::sleep(Duration::from_millis(1500));
         c2.send_message(&sender_queue, "late arrival")
@@ -281,9 +307,8 @@ fn long_poll_waits_for_a_message_sent_meanwhile() {
     assert_eq!(got[0].body, "late arrival");
 }
 
-#[test]
-fn missing_queue_is_a_fatal_service_error() {
-    let mut c = client();
+fn missing_queue_is_a_fatal_service_error(protocol: Protocol) {
+    let mut c = client(protocol);
     let endpoint = edge_tests::localstack::endpoint();
     let missing = format!(
         "{endpoint}/000000000000/{}",
@@ -294,12 +319,16 @@ fn missing_queue_is_a_fatal_service_error() {
         .expect_err("queue does not exist");
     assert!(!err.is_retryable(), "{err}");
     match err.kind() {
-        ErrorKind::Service { status, code, .. } => {
+        ErrorKind::Service {
+            status,
+            code,
+            message,
+        } => {
             assert_eq!(*status, 400, "{err}");
-            assert!(
-                code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist"),
-                "{err}"
-            );
+            // The same code whichever protocol: JSON answers name the query code in
+            // x-amzn-query-error, which the client prefers over `__type`.
+            assert_eq!(code, "AWS.SimpleQueueService.NonExistentQueue", "{err}");
+            assert!(!message.is_empty(), "{err}");
         }
         other => panic!("expected a service error, got {other:?}"),
     }
@@ -309,9 +338,8 @@ fn missing_queue_is_a_fatal_service_error() {
     assert!(!err.is_retryable(), "{err}");
 }
 
-#[test]
-fn keep_alive_connection_serves_many_calls() {
-    let mut c = client();
+fn keep_alive_connection_serves_many_calls(protocol: Protocol) {
+    let mut c = client(protocol);
     let queue = new_queue(&mut c, "sigv4-keepalive");
     for i in 0..50 {
         c.send_message(&queue, &format!("m{i}")).expect("send");

@@ -10,6 +10,28 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Must exceed the 20 s long poll; the client also stretches it per call when needed.
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The wire protocol spoken to SQS. Both are SigV4-signed POSTs; they differ in body and
+/// answer format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Op>`, JSON in and out), what current AWS SDKs
+    /// use. The default: LocalStack 4.13 serves it about 4-6x faster than the query protocol.
+    Json,
+    /// The original query protocol (form-encoded `Action=...`, XML answers).
+    Query,
+}
+
+impl Protocol {
+    /// `json` or `query` (case-insensitive), as in `SQS_PROTOCOL`.
+    pub fn parse(text: &str) -> Result<Protocol, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Protocol::Json),
+            "query" => Ok(Protocol::Query),
+            _ => Err(format!("sqs protocol {text:?}: expected json or query")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SqsConfig {
     pub region: String,
@@ -18,6 +40,8 @@ pub struct SqsConfig {
     pub credentials: Credentials,
     pub connect_timeout: Duration,
     pub io_timeout: Duration,
+    /// Default [`Protocol::Json`]; `SQS_PROTOCOL` overrides it in `from_env`.
+    pub protocol: Protocol,
 }
 
 impl SqsConfig {
@@ -33,22 +57,40 @@ impl SqsConfig {
             credentials,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
+            protocol: Protocol::Json,
         }
     }
 
     /// region: arg, else AWS_REGION, else AWS_DEFAULT_REGION, else "us-east-1".
     /// endpoint: arg, else AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else None.
+    /// protocol: SQS_PROTOCOL (`json` or `query`), else json.
     /// credentials: env, then shared credentials file; error names what was looked for.
     pub fn from_env(region: Option<&str>, endpoint_url: Option<&str>) -> Result<SqsConfig, Error> {
-        let (region, endpoint_url) =
-            resolve_region_and_endpoint(region, endpoint_url, &|name| std::env::var(name).ok())?;
+        let env = |name: &str| std::env::var(name).ok();
+        let (region, endpoint_url) = resolve_region_and_endpoint(region, endpoint_url, &env)?;
+        let protocol = resolve_protocol(&env)?;
         let credentials = Credentials::from_environment().map_err(|e| {
             Error::new(
                 ErrorKind::Credentials(e.to_string()),
                 "reading sqs configuration",
             )
         })?;
-        Ok(SqsConfig::new(region, endpoint_url, credentials))
+        let mut config = SqsConfig::new(region, endpoint_url, credentials);
+        config.protocol = protocol;
+        Ok(config)
+    }
+}
+
+/// `SQS_PROTOCOL`, else [`Protocol::Json`]; a value that is neither is an error, not ignored.
+fn resolve_protocol(env: &dyn Fn(&str) -> Option<String>) -> Result<Protocol, Error> {
+    match env("SQS_PROTOCOL").filter(|v| !v.trim().is_empty()) {
+        None => Ok(Protocol::Json),
+        Some(v) => Protocol::parse(&v).map_err(|why| {
+            Error::new(
+                ErrorKind::InvalidInput(format!("SQS_PROTOCOL: {why}")),
+                "reading sqs configuration",
+            )
+        }),
     }
 }
 
@@ -130,5 +172,26 @@ mod tests {
         assert_eq!(e(None, &env_of(&[])).unwrap(), None);
         let err = e(Some("localhost:4566"), &env_of(&[])).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+    }
+
+    #[test]
+    fn protocol_defaults_to_json_and_env_overrides() {
+        assert_eq!(resolve_protocol(&env_of(&[])).unwrap(), Protocol::Json);
+        let p = |v: &'static str| -> Result<Protocol, Error> {
+            match v {
+                "query" => resolve_protocol(&env_of(&[("SQS_PROTOCOL", "query")])),
+                "JSON" => resolve_protocol(&env_of(&[("SQS_PROTOCOL", "JSON")])),
+                " " => resolve_protocol(&env_of(&[("SQS_PROTOCOL", " ")])),
+                _ => resolve_protocol(&env_of(&[("SQS_PROTOCOL", "xml")])),
+            }
+        };
+        assert_eq!(p("query").unwrap(), Protocol::Query);
+        assert_eq!(p("JSON").unwrap(), Protocol::Json);
+        assert_eq!(p(" ").unwrap(), Protocol::Json);
+        let err = p("xml").unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains("SQS_PROTOCOL"), "{err}");
+        let new = SqsConfig::new("r", None, Credentials::new("a", "b", None));
+        assert_eq!(new.protocol, Protocol::Json);
     }
 }

@@ -1,5 +1,9 @@
-//! SQS query-API client (`Version=2012-11-05`): form-encoded, SigV4-signed POSTs to the queue
-//! URL, XML answers.
+//! SQS client speaking either wire protocol, SigV4-signed POSTs both:
+//! - [`Protocol::Json`] (default): AWS JSON 1.0, `X-Amz-Target: AmazonSQS.<Op>` to `/`, JSON
+//!   in and out (`json_ops`). What current SDKs use; LocalStack serves it several times
+//!   faster than the query protocol.
+//! - [`Protocol::Query`]: `Action=...&Version=2012-11-05` form bodies to the queue URL, XML
+//!   answers (`query_ops`).
 //!
 //! - [`SqsClient`]: one keep-alive HTTP/1.1 connection, one thread; the operations the proxy,
 //!   puller and demo need.
@@ -10,14 +14,16 @@
 mod client;
 mod config;
 mod error;
+mod json_ops;
 mod model;
 mod query;
+mod query_ops;
 mod transport;
 mod url;
 pub mod xml;
 
 pub use client::SqsClient;
-pub use config::SqsConfig;
+pub use config::{Protocol, SqsConfig};
 pub use error::{Error, ErrorKind};
 pub use model::{
     BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,

@@ -1,0 +1,329 @@
+//! The operations over AWS JSON 1.0: a JSON body POSTed to `/` of the endpoint (or of the
+//! queue URL's origin) with `X-Amz-Target: AmazonSQS.<Op>`; JSON answers, and JSON error
+//! bodies (`{"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": ...}`). Field names
+//! follow botocore's SQS service model. Input was already checked by `SqsClient`.
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::client::SqsClient;
+use super::error::{Error, ErrorKind};
+use super::model::{
+    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// SQS (being "awsQueryCompatible") names the query protocol's error code in this header,
+/// `AWS.SimpleQueueService.NonExistentQueue;Sender`; preferred over `__type` so codes are the
+/// same whichever protocol is configured.
+const QUERY_ERROR_HEADER: &str = "x-amzn-query-error";
+
+pub(super) fn send_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    body: &str,
+) -> Result<SentMessage, Error> {
+    let action = "SendMessage";
+    let answer = call(
+        c,
+        Some(queue_url),
+        action,
+        &json!({"QueueUrl": queue_url, "MessageBody": body}),
+        None,
+    )?;
+    Ok(SentMessage {
+        message_id: required_str(&answer, "MessageId", action)?,
+        md5_of_body: required_str(&answer, "MD5OfMessageBody", action)?,
+    })
+}
+
+pub(super) fn send_message_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[BatchEntry<'_>],
+) -> Result<Vec<BatchOutcome>, Error> {
+    let action = "SendMessageBatch";
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|e| json!({"Id": e.id, "MessageBody": e.body}))
+        .collect();
+    let answer = call(
+        c,
+        Some(queue_url),
+        action,
+        &json!({"QueueUrl": queue_url, "Entries": list}),
+        None,
+    )?;
+    entries
+        .iter()
+        .map(|entry| {
+            Ok(match find_by_id(&answer, "Successful", entry.id) {
+                Some(r) => BatchOutcome::Sent {
+                    id: entry.id.to_string(),
+                    message_id: required_str(r, "MessageId", action)?,
+                    md5_of_body: required_str(r, "MD5OfMessageBody", action)?,
+                },
+                None => {
+                    let (code, message, sender_fault) = batch_error(&answer, entry.id);
+                    BatchOutcome::Failed {
+                        id: entry.id.to_string(),
+                        code,
+                        message,
+                        sender_fault,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+pub(super) fn receive_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    options: &ReceiveOptions,
+    wait: Duration,
+) -> Result<Vec<Message>, Error> {
+    let action = "ReceiveMessage";
+    let mut request = json!({
+        "QueueUrl": queue_url,
+        "MaxNumberOfMessages": options.max_messages,
+        "WaitTimeSeconds": options.wait_seconds,
+    });
+    if let Some(v) = options.visibility_timeout {
+        request["VisibilityTimeout"] = json!(v);
+    }
+    if !options.system_attributes.is_empty() {
+        request["MessageSystemAttributeNames"] = json!(options.system_attributes);
+    }
+    let answer = call(c, Some(queue_url), action, &request, Some(wait))?;
+    let messages = match answer.get("Messages") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(malformed(action, "Messages is not a list")),
+    };
+    messages
+        .iter()
+        .map(|m| {
+            Ok(Message {
+                message_id: required_str(m, "MessageId", action)?,
+                receipt_handle: required_str(m, "ReceiptHandle", action)?,
+                body: required_str(m, "Body", action)?,
+                md5_of_body: optional_str(m, "MD5OfBody"),
+                attributes: string_map(m.get("Attributes")),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn delete_message_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[DeleteEntry<'_>],
+) -> Result<Vec<DeleteOutcome>, Error> {
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|e| json!({"Id": e.id, "ReceiptHandle": e.receipt_handle}))
+        .collect();
+    let answer = call(
+        c,
+        Some(queue_url),
+        "DeleteMessageBatch",
+        &json!({"QueueUrl": queue_url, "Entries": list}),
+        None,
+    )?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            if find_by_id(&answer, "Successful", entry.id).is_some() {
+                DeleteOutcome::Deleted {
+                    id: entry.id.to_string(),
+                }
+            } else {
+                let (code, message, sender_fault) = batch_error(&answer, entry.id);
+                DeleteOutcome::Failed {
+                    id: entry.id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        })
+        .collect())
+}
+
+pub(super) fn delete_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    receipt_handle: &str,
+) -> Result<(), Error> {
+    let request = json!({"QueueUrl": queue_url, "ReceiptHandle": receipt_handle});
+    call(c, Some(queue_url), "DeleteMessage", &request, None).map(drop)
+}
+
+pub(super) fn create_queue(
+    c: &mut SqsClient,
+    name: &str,
+    attributes: &[(&str, &str)],
+) -> Result<String, Error> {
+    let mut request = json!({"QueueName": name});
+    if !attributes.is_empty() {
+        let map: Map<String, Value> = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        request["Attributes"] = Value::Object(map);
+    }
+    let answer = call(c, None, "CreateQueue", &request, None)?;
+    required_str(&answer, "QueueUrl", "CreateQueue")
+}
+
+pub(super) fn get_queue_url(c: &mut SqsClient, name: &str) -> Result<String, Error> {
+    let answer = call(c, None, "GetQueueUrl", &json!({"QueueName": name}), None)?;
+    required_str(&answer, "QueueUrl", "GetQueueUrl")
+}
+
+pub(super) fn get_queue_attributes(
+    c: &mut SqsClient,
+    queue_url: &str,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, Error> {
+    let request = json!({"QueueUrl": queue_url, "AttributeNames": names});
+    let answer = call(c, Some(queue_url), "GetQueueAttributes", &request, None)?;
+    Ok(string_map(answer.get("Attributes")))
+}
+
+pub(super) fn purge_queue(c: &mut SqsClient, queue_url: &str) -> Result<(), Error> {
+    let request = json!({"QueueUrl": queue_url});
+    call(c, Some(queue_url), "PurgeQueue", &request, None).map(drop)
+}
+
+/// Signs and sends one action to the target's `/`; returns the 2xx answer's JSON (an empty
+/// object for an empty body, as `DeleteMessage` may answer) or a typed error.
+fn call(
+    c: &mut SqsClient,
+    queue_url: Option<&str>,
+    action: &'static str,
+    request: &Value,
+    min_read_timeout: Option<Duration>,
+) -> Result<Value, Error> {
+    let mut target = c
+        .target(queue_url)
+        .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
+    target.path = "/".to_string();
+    let headers = [
+        ("content-type".to_string(), CONTENT_TYPE.to_string()),
+        ("x-amz-target".to_string(), format!("AmazonSQS.{action}")),
+    ];
+    let body = request.to_string();
+    let answer = c.signed_post(action, &target, &headers, body.as_bytes(), min_read_timeout)?;
+    if !(200..300).contains(&answer.status) {
+        return Err(service_error(answer.status, &answer.headers, &answer.text)
+            .with_context(answer.context));
+    }
+    if answer.text.trim().is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    match serde_json::from_str::<Value>(&answer.text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(Error::new(
+            ErrorKind::Protocol("answer is not a json object".to_string()),
+            answer.context,
+        )),
+        Err(why) => Err(Error::new(
+            ErrorKind::Protocol(format!("answer is not valid json: {why}")),
+            answer.context,
+        )),
+    }
+}
+
+/// Code: the `x-amzn-query-error` header's code, else `__type` without its namespace
+/// (`com.amazonaws.sqs#QueueDoesNotExist` → `QueueDoesNotExist`). A body that is not JSON
+/// (a proxy's HTML page, say) still yields the status and a snippet.
+fn service_error(status: u16, headers: &[(String, String)], text: &str) -> Error {
+    let parsed: Option<Value> = serde_json::from_str(text).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+    };
+    let header_code = headers
+        .iter()
+        .find(|(n, _)| n == QUERY_ERROR_HEADER)
+        .and_then(|(_, v)| v.split(';').next())
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let type_code = field("__type").map(|t| {
+        let t = t.rsplit('#').next().unwrap_or(t);
+        t.split(':').next().unwrap_or(t)
+    });
+    let code = header_code.or(type_code).unwrap_or("").to_string();
+    let message = match field("message").or_else(|| field("Message")) {
+        Some(m) => m.to_string(),
+        None if parsed.is_some() => String::new(),
+        None => text.chars().take(200).collect(),
+    };
+    Error::new(
+        ErrorKind::Service {
+            status,
+            code,
+            message,
+        },
+        "",
+    )
+}
+
+fn malformed(action: &str, why: &str) -> Error {
+    Error::new(ErrorKind::Protocol(why.to_string()), action.to_string())
+}
+
+fn required_str(v: &Value, name: &str, action: &str) -> Result<String, Error> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| malformed(action, &format!("answer has no string {name:?}")))
+}
+
+fn optional_str(v: &Value, name: &str) -> String {
+    v.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `{"Name": "value", ...}` as pairs; non-string values are skipped (SQS sends none).
+fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The entry of `answer[list]` whose `Id` is `id`.
+fn find_by_id<'a>(answer: &'a Value, list: &str, id: &str) -> Option<&'a Value> {
+    answer
+        .get(list)?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("Id").and_then(Value::as_str) == Some(id))
+}
+
+/// The `Failed` entry for `id`; an entry in neither list gets a synthetic failure so the
+/// caller retries it rather than assuming it went through.
+fn batch_error(answer: &Value, id: &str) -> (String, String, bool) {
+    match find_by_id(answer, "Failed", id) {
+        Some(e) => (
+            optional_str(e, "Code"),
+            optional_str(e, "Message"),
+            e.get("SenderFault").and_then(Value::as_bool) == Some(true),
+        ),
+        None => (
+            "MissingFromResponse".to_string(),
+            "the answer listed this entry neither as done nor as failed".to_string(),
+            false,
+        ),
+    }
+}

@@ -1,0 +1,298 @@
+//! The operations over the query protocol (`Version=2012-11-05`): form-encoded bodies POSTed
+//! to the queue URL's path, XML answers and `<ErrorResponse>` error documents. Input was
+//! already checked by `SqsClient`.
+use std::time::Duration;
+
+use super::client::SqsClient;
+use super::error::{Error, ErrorKind};
+use super::model::{
+    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+};
+use super::query::QueryBody;
+use super::xml::{self, Element};
+
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+pub(super) fn send_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    body: &str,
+) -> Result<SentMessage, Error> {
+    let mut q = QueryBody::new("SendMessage");
+    q.param("QueueUrl", queue_url).param("MessageBody", body);
+    let root = call(c, Some(queue_url), &q, None)?;
+    let result = expect_child(&root, "SendMessageResult", q.action())?;
+    Ok(SentMessage {
+        message_id: required_text(result, "MessageId", q.action())?,
+        md5_of_body: required_text(result, "MD5OfMessageBody", q.action())?,
+    })
+}
+
+pub(super) fn send_message_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[BatchEntry<'_>],
+) -> Result<Vec<BatchOutcome>, Error> {
+    let action = "SendMessageBatch";
+    let mut q = QueryBody::new(action);
+    q.param("QueueUrl", queue_url);
+    for (i, e) in entries.iter().enumerate() {
+        let prefix = format!("SendMessageBatchRequestEntry.{}", i + 1);
+        q.param(format!("{prefix}.Id"), e.id)
+            .param(format!("{prefix}.MessageBody"), e.body);
+    }
+    let root = call(c, Some(queue_url), &q, None)?;
+    let result = expect_child(&root, "SendMessageBatchResult", action)?;
+    let mut outcomes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let sent = result
+            .children("SendMessageBatchResultEntry")
+            .find(|r| r.child_text("Id") == Some(entry.id));
+        let outcome = match sent {
+            Some(r) => BatchOutcome::Sent {
+                id: entry.id.to_string(),
+                message_id: required_text(r, "MessageId", action)?,
+                md5_of_body: required_text(r, "MD5OfMessageBody", action)?,
+            },
+            None => {
+                let (code, message, sender_fault) = batch_error(result, entry.id);
+                BatchOutcome::Failed {
+                    id: entry.id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+pub(super) fn receive_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    options: &ReceiveOptions,
+    wait: Duration,
+) -> Result<Vec<Message>, Error> {
+    let action = "ReceiveMessage";
+    let mut q = QueryBody::new(action);
+    q.param("QueueUrl", queue_url)
+        .param("MaxNumberOfMessages", options.max_messages.to_string())
+        .param("WaitTimeSeconds", options.wait_seconds.to_string());
+    if let Some(v) = options.visibility_timeout {
+        q.param("VisibilityTimeout", v.to_string());
+    }
+    let names: Vec<&str> = options
+        .system_attributes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    q.list("AttributeName", &names);
+    let root = call(c, Some(queue_url), &q, Some(wait))?;
+    let result = expect_child(&root, "ReceiveMessageResult", action)?;
+    result
+        .children("Message")
+        .map(|m| {
+            Ok(Message {
+                message_id: required_text(m, "MessageId", action)?,
+                receipt_handle: required_text(m, "ReceiptHandle", action)?,
+                body: required_text(m, "Body", action)?,
+                md5_of_body: m.child_text("MD5OfBody").unwrap_or("").to_string(),
+                attributes: name_value_pairs(m, "Attribute"),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn delete_message_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[DeleteEntry<'_>],
+) -> Result<Vec<DeleteOutcome>, Error> {
+    let action = "DeleteMessageBatch";
+    let mut q = QueryBody::new(action);
+    q.param("QueueUrl", queue_url);
+    for (i, e) in entries.iter().enumerate() {
+        let prefix = format!("DeleteMessageBatchRequestEntry.{}", i + 1);
+        q.param(format!("{prefix}.Id"), e.id)
+            .param(format!("{prefix}.ReceiptHandle"), e.receipt_handle);
+    }
+    let root = call(c, Some(queue_url), &q, None)?;
+    let result = expect_child(&root, "DeleteMessageBatchResult", action)?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let deleted = result
+                .children("DeleteMessageBatchResultEntry")
+                .any(|r| r.child_text("Id") == Some(entry.id));
+            if deleted {
+                DeleteOutcome::Deleted {
+                    id: entry.id.to_string(),
+                }
+            } else {
+                let (code, message, sender_fault) = batch_error(result, entry.id);
+                DeleteOutcome::Failed {
+                    id: entry.id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        })
+        .collect())
+}
+
+pub(super) fn delete_message(
+    c: &mut SqsClient,
+    queue_url: &str,
+    receipt_handle: &str,
+) -> Result<(), Error> {
+    let mut q = QueryBody::new("DeleteMessage");
+    q.param("QueueUrl", queue_url)
+        .param("ReceiptHandle", receipt_handle);
+    call(c, Some(queue_url), &q, None).map(drop)
+}
+
+pub(super) fn create_queue(
+    c: &mut SqsClient,
+    name: &str,
+    attributes: &[(&str, &str)],
+) -> Result<String, Error> {
+    let mut q = QueryBody::new("CreateQueue");
+    q.param("QueueName", name);
+    for (i, (k, v)) in attributes.iter().enumerate() {
+        q.param(format!("Attribute.{}.Name", i + 1), *k)
+            .param(format!("Attribute.{}.Value", i + 1), *v);
+    }
+    let root = call(c, None, &q, None)?;
+    let result = expect_child(&root, "CreateQueueResult", q.action())?;
+    required_text(result, "QueueUrl", q.action())
+}
+
+pub(super) fn get_queue_url(c: &mut SqsClient, name: &str) -> Result<String, Error> {
+    let mut q = QueryBody::new("GetQueueUrl");
+    q.param("QueueName", name);
+    let root = call(c, None, &q, None)?;
+    let result = expect_child(&root, "GetQueueUrlResult", q.action())?;
+    required_text(result, "QueueUrl", q.action())
+}
+
+pub(super) fn get_queue_attributes(
+    c: &mut SqsClient,
+    queue_url: &str,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, Error> {
+    let mut q = QueryBody::new("GetQueueAttributes");
+    q.param("QueueUrl", queue_url).list("AttributeName", names);
+    let root = call(c, Some(queue_url), &q, None)?;
+    let result = expect_child(&root, "GetQueueAttributesResult", q.action())?;
+    Ok(name_value_pairs(result, "Attribute"))
+}
+
+pub(super) fn purge_queue(c: &mut SqsClient, queue_url: &str) -> Result<(), Error> {
+    let mut q = QueryBody::new("PurgeQueue");
+    q.param("QueueUrl", queue_url);
+    call(c, Some(queue_url), &q, None).map(drop)
+}
+
+/// Signs and sends one action; returns the root of a 2xx XML answer or a typed error.
+fn call(
+    c: &mut SqsClient,
+    queue_url: Option<&str>,
+    query: &QueryBody,
+    min_read_timeout: Option<Duration>,
+) -> Result<Element, Error> {
+    let action = query.action();
+    let target = c
+        .target(queue_url)
+        .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
+    let headers = [("content-type".to_string(), CONTENT_TYPE.to_string())];
+    let body = query.encode();
+    let answer = c.signed_post(action, &target, &headers, body.as_bytes(), min_read_timeout)?;
+    if !(200..300).contains(&answer.status) {
+        return Err(service_error(answer.status, &answer.text).with_context(answer.context));
+    }
+    xml::parse(&answer.text).map_err(|why| {
+        Error::new(
+            ErrorKind::Protocol(format!("answer is not valid xml: {why}")),
+            answer.context,
+        )
+    })
+}
+
+/// Reads an AWS query-protocol error document (`<ErrorResponse><Error><Code>...`); a body
+/// that is not one (a proxy's HTML page, say) still yields the status and a snippet.
+fn service_error(status: u16, text: &str) -> Error {
+    let parsed = xml::parse(text).ok();
+    let error = parsed.as_ref().and_then(|root| root.find("Error"));
+    let (code, message) = match error {
+        Some(e) => (
+            e.child_text("Code").unwrap_or("").to_string(),
+            e.child_text("Message").unwrap_or("").to_string(),
+        ),
+        None => {
+            let snippet: String = text.chars().take(200).collect();
+            (String::new(), snippet)
+        }
+    };
+    Error::new(
+        ErrorKind::Service {
+            status,
+            code,
+            message,
+        },
+        "",
+    )
+}
+
+fn expect_child<'a>(root: &'a Element, name: &str, action: &str) -> Result<&'a Element, Error> {
+    root.find(name).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Protocol(format!("answer has no <{name}>")),
+            action.to_string(),
+        )
+    })
+}
+
+fn required_text(el: &Element, name: &str, action: &str) -> Result<String, Error> {
+    el.child_text(name).map(str::to_string).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Protocol(format!("<{}> has no <{name}>", el.name)),
+            action.to_string(),
+        )
+    })
+}
+
+/// `<Attribute><Name>n</Name><Value>v</Value></Attribute>` lists.
+fn name_value_pairs(el: &Element, tag: &str) -> Vec<(String, String)> {
+    el.children(tag)
+        .filter_map(|a| {
+            Some((
+                a.child_text("Name")?.to_string(),
+                a.child_text("Value").unwrap_or("").to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The `BatchResultErrorEntry` for `id`; an entry in neither list gets a synthetic failure
+/// so the caller retries it rather than assuming it went through.
+fn batch_error(result: &Element, id: &str) -> (String, String, bool) {
+    match result
+        .children("BatchResultErrorEntry")
+        .find(|r| r.child_text("Id") == Some(id))
+    {
+        Some(e) => (
+            e.child_text("Code").unwrap_or("").to_string(),
+            e.child_text("Message").unwrap_or("").to_string(),
+            e.child_text("SenderFault")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        ),
+        None => (
+            "MissingFromResponse".to_string(),
+            "the answer listed this entry neither as done nor as failed".to_string(),
+            false,
+        ),
+    }
+}
