@@ -65,7 +65,8 @@ case "$MODE" in
     SINK_PORT=$(free_port)
     "$BIN/sqs-sink" --port "$SINK_PORT" 2>/dev/null & PIDS+=($!)
     wait_http "http://127.0.0.1:$SINK_PORT/count"
-    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
+    # sqs-sink answers the query protocol (form body, XML answer) only.
+    SQS_PROTOCOL=query "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
       --queue-url "http://127.0.0.1:$SINK_PORT/000000000000/bench" \
       --endpoint-url "http://127.0.0.1:$SINK_PORT" & PIDS+=($!)
     TARGET_PID=$!

@@ -59,7 +59,8 @@ target/release/examples/fake_sqs --count "$COUNT" >"$TMP/fake.out" &
 FAKE_PID=$!
 for _ in $(seq 50); do grep -q listening "$TMP/fake.out" && break; sleep 0.1; done
 FAKE_ADDR=$(awk '/listening/ {print $2}' "$TMP/fake.out")
-target/release/puller --queue-url "http://$FAKE_ADDR/000000000000/q" --concurrency "$CONCURRENCY" \
+# fake_sqs answers the query protocol (XML) only.
+SQS_PROTOCOL=query target/release/puller --queue-url "http://$FAKE_ADDR/000000000000/q" --concurrency "$CONCURRENCY" \
     --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 --sink "jsonl:$TMP/fake.jsonl" \
     ${PULLER_ARGS:-} 2>&1 | grep 'stopped' || true
 kill "$FAKE_PID" 2>/dev/null || true
