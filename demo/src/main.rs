@@ -117,10 +117,11 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             player
                 .monitor
                 .note_step("letting the outboxes drain", started.elapsed());
-            // Each node may have one message in flight; more means a backlog still flushing.
+            // A few messages are always in flight; a backlog still flushing shows as many more.
+            // Up to one in twenty nodes with a message in flight counts as drained.
             player.wait_until(
                 config.drain,
-                |m| m.unacked() <= m.node_count(),
+                |m| m.unacked() <= m.node_count() / 20 + 2,
                 Monitor::acked_total,
             );
         }

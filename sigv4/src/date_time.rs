@@ -55,9 +55,22 @@ impl AmzDateTime {
     }
 }
 
+/// (year, month 1..=12, day 1..=31) → days since 1970-01-01, proleptic Gregorian. Public
+/// because the puller and the demo need the same UTC arithmetic for sensor timestamps.
+/// See <https://howardhinnant.github.io/date_algorithms.html#days_from_civil>.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400; // 0..=399
+    let mp = i64::from((month + 9) % 12); // March-based month 0..=11
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1; // 0..=365
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // 0..=146096
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 → (year, month 1..=12, day 1..=31), proleptic Gregorian.
 /// See <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097; // day of era, 0..=146096
@@ -73,6 +86,15 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_days_round_trip() {
+        for days in [-719_468, -1, 0, 59, 60, 11_016, 16_677, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
 
     #[test]
     fn formats_the_aws_test_suite_instant() {
