@@ -17,7 +17,9 @@ and prints a summary per region and version. Ctrl-C stops everything it started.
 
 options:
   --step-seconds S        time each scenario step runs before the next (default 8)
-  --interval S            seconds between messages per sensor, fractions allowed (default 1)
+  --interval S            seconds between messages per sensor, fractions allowed (default 1,
+                          longer for big fleets: the whole fleet sends at most ~1,000
+                          messages/s, about what LocalStack drains on 2 cores)
   --drain-seconds S       at the end, give up waiting for outboxes to drain and acknowledged
                           messages to arrive once nothing moved for S seconds (default 20)
   --workers N             worker threads per proxy (default 2)
@@ -37,6 +39,10 @@ environment (as demo.sh):
 
 exit status: 0 when every acknowledged message arrived (no gaps), 1 otherwise, 2 usage.
 ";
+
+/// The whole fleet's default send rate: roughly what LocalStack drains (receive + delete) on
+/// this project's 2-core machines, so a big demo does not just pile up a queue.
+const FLEET_MESSAGES_PER_SEC: f64 = 1000.0;
 
 /// What was typed.
 #[derive(Debug, Default)]
@@ -150,8 +156,10 @@ fn positive_seconds(flag: &str, value: f64) -> Result<Duration, Error> {
 impl Config {
     pub fn from_low(low: LowArgs, env: &dyn Env, stdout_is_tty: bool) -> Result<Config, Error> {
         let step = positive_seconds("--step-seconds", low.step_seconds.unwrap_or(8.0))?;
-        let interval = low.interval.unwrap_or(1.0);
-        positive_seconds("--interval", interval)?;
+        let explicit_interval = low.interval;
+        if let Some(interval) = explicit_interval {
+            positive_seconds("--interval", interval)?;
+        }
         let drain = positive_seconds("--drain-seconds", low.drain_seconds.unwrap_or(20.0))?;
         let workers = low.workers.unwrap_or(2);
         if workers == 0 || workers > 64 {
@@ -191,6 +199,11 @@ impl Config {
                 pause: Duration::from_millis(ms),
             }
         };
+        // Five deployments over three regions: us and eu run two versions side by side.
+        let fleet =
+            f64::from(replicas.us) * 2.0 + f64::from(replicas.eu) * 2.0 + f64::from(replicas.as_);
+        let interval =
+            explicit_interval.unwrap_or_else(|| (fleet / FLEET_MESSAGES_PER_SEC).max(1.0));
         Ok(Config {
             step,
             interval,
@@ -302,6 +315,11 @@ mod tests {
         assert_eq!(c.workers, 1);
         assert!(!c.interactive);
         assert!(config(&["--interval", "0"], &[]).is_err());
+        assert_eq!(config(&[], &[]).expect("config").interval, 1.0);
+        let big = config(&[], &[("REPLICAS", "1000")]).expect("config");
+        assert_eq!(big.interval, 5.0, "5,000 sensors at one message per 5 s");
+        let pinned = config(&["--interval", "0.5"], &[("REPLICAS", "1000")]).expect("config");
+        assert_eq!(pinned.interval, 0.5);
         assert!(config(&["--workers", "0"], &[]).is_err());
         assert!(config(&["--bogus"], &[]).is_err());
         assert!(config(&["stray"], &[]).is_err());

@@ -121,6 +121,7 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             // Up to one in twenty nodes with a message in flight counts as drained.
             player.wait_until(
                 config.drain,
+                config.drain * 3,
                 |m| m.unacked() <= m.node_count() / 20 + 2,
                 Monitor::acked_total,
             );
@@ -140,7 +141,12 @@ fn run(config: &Config) -> Result<ExitCode, String> {
             monitor: &mut monitor,
             started,
         };
-        player.wait_until(config.drain, |m| m.gaps() == 0, Monitor::received_total);
+        player.wait_until(
+            config.drain,
+            config.drain * 15,
+            |m| m.gaps() == 0,
+            Monitor::received_total,
+        );
     }
     puller.stop(Duration::from_secs(30));
     for proxy in &mut proxies {
@@ -150,6 +156,12 @@ fn run(config: &Config) -> Result<ExitCode, String> {
     let still_queued = stack::queue_depth(&config.endpoint_url, &queue_url);
     localstack.stop();
 
+    // Ctrl-C during the final waits still counts as an interruption.
+    let outcome = if sys::stop_requested() {
+        Outcome::Interrupted
+    } else {
+        outcome
+    };
     let rows = view::visible(&monitor.rows());
     println!();
     println!(

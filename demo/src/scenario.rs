@@ -209,15 +209,18 @@ impl Player<'_> {
     }
 
     /// Waits until `done` holds (checked on every refresh), or until `progress` has not
-    /// changed for `stall` (a backlog still flowing is waited for, a stuck one is not).
+    /// changed for `stall` (a backlog still flowing is waited for, a stuck one is not), and
+    /// never longer than `cap`.
     pub fn wait_until(
         &mut self,
         stall: Duration,
+        cap: Duration,
         done: impl Fn(&Monitor) -> bool,
         progress: impl Fn(&Monitor) -> u64,
     ) -> bool {
         let mut last = progress(self.monitor);
         let mut until = Instant::now() + stall;
+        let hard_stop = Instant::now() + cap;
         loop {
             self.monitor.refresh(self.started.elapsed());
             if done(self.monitor) {
@@ -228,7 +231,7 @@ impl Player<'_> {
                 last = now_progress;
                 until = Instant::now() + stall;
             }
-            if Instant::now() >= until || sys::stop_requested() {
+            if Instant::now() >= until.min(hard_stop) || sys::stop_requested() {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(100));
