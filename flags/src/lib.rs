@@ -202,6 +202,19 @@ where
         .map_err(|e| Error::new(format!("invalid value '{raw}' for '{what}': {e}")))
 }
 
+/// Checks that `value` lies in `min..=max`, naming `flag` (as the user spells it) otherwise.
+pub fn in_range<T>(flag: &str, value: T, min: T, max: T) -> Result<T, Error>
+where
+    T: PartialOrd + fmt::Display + Copy,
+{
+    if value < min || value > max {
+        return Err(Error::new(format!(
+            "'{flag}' must be between {min} and {max}, got {value}"
+        )));
+    }
+    Ok(value)
+}
+
 /// Reads environment variable `name` and parses it; `Ok(None)` when unset or empty.
 pub fn env_value<T>(name: &str) -> Result<Option<T>, Error>
 where
@@ -296,6 +309,16 @@ mod tests {
         p.next().expect("next");
         let err = p.parse::<usize>().expect_err("should fail");
         assert!(err.to_string().contains("'--workers'"), "{err}");
+    }
+
+    #[test]
+    fn range_errors_name_the_flag() {
+        assert_eq!(in_range("--workers", 4, 1, 256), Ok(4));
+        let err = in_range("--workers", 0, 1, 256).expect_err("out of range");
+        assert_eq!(
+            err.to_string(),
+            "'--workers' must be between 1 and 256, got 0"
+        );
     }
 
     #[test]

@@ -163,18 +163,14 @@ impl LowArgs {
     }
 }
 
+/// `flags::in_range` for the flag names this file uses (without their dashes).
 fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     flag: &str,
     value: T,
     min: T,
     max: T,
 ) -> Result<T, Error> {
-    if value < min || value > max {
-        return Err(Error::new(format!(
-            "'--{flag}' must be between {min} and {max}, got {value}"
-        )));
-    }
-    Ok(value)
+    flags::in_range(&format!("--{flag}"), value, min, max)
 }
 
 impl Config {

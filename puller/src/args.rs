@@ -2,7 +2,7 @@
 //! environment fallbacks), [`Config`] is the validated configuration the puller runs with.
 use crate::format::Format;
 use crate::sink::SinkSpec;
-use flags::{parse_value, Arg, Error, Parser};
+use flags::{in_range, parse_value, Arg, Error, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -203,21 +203,6 @@ fn parse_format(text: &str) -> Result<FormatChoice, Error> {
             "invalid value '{text}' for '--format' (expected auto, pretty or json)"
         ))),
     }
-}
-
-/// Checks `value` lies in `range`, naming the flag otherwise.
-fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
-    flag: &str,
-    value: T,
-    min: T,
-    max: T,
-) -> Result<T, Error> {
-    if value < min || value > max {
-        return Err(Error::new(format!(
-            "'{flag}' must be between {min} and {max} (got {value})"
-        )));
-    }
-    Ok(value)
 }
 
 impl Config {
