@@ -83,9 +83,104 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Parses an RFC 3339 timestamp (`2025-03-26T12:34:56Z`, optional fraction, `Z` or `±HH:MM`)
+/// into Unix milliseconds (fraction digits past the third are dropped). The sensors'
+/// `timestamp` field is read this way by the puller and the demo.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(range)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0i64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        for (i, c) in fraction
+            .bytes()
+            .take(3)
+            .take_while(u8::is_ascii_digit)
+            .enumerate()
+        {
+            millis += i64::from(c - b'0') * [100, 10, 1][i];
+        }
+        rest = &fraction[digits..];
+    }
+    let offset_secs = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let ob = rest.as_bytes();
+            if ob.len() != 6 || ob[3] != b':' {
+                return None;
+            }
+            let hours: i64 = rest[1..3].parse().ok()?;
+            let minutes: i64 = rest[4..6].parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some((secs - offset_secs) * 1000 + millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_rfc3339_to_milliseconds() {
+        assert_eq!(
+            parse_rfc3339_ms("2025-03-26T12:34:56Z"),
+            Some(1_742_992_496_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2025-03-26T12:34:56.5Z"),
+            Some(1_742_992_496_500)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2025-03-26T12:34:56.123456Z"),
+            Some(1_742_992_496_123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2025-03-26T13:34:56+01:00"),
+            Some(1_742_992_496_000)
+        );
+        for bad in [
+            "",
+            "2025-03-26",
+            "2025-13-26T12:34:56Z",
+            "2025-03-26T12:34:56",
+            "2025-03-26T12:34:56.Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn civil_days_round_trip() {
