@@ -234,7 +234,10 @@ impl Monitor {
 
     /// Acknowledged messages not (yet) received.
     pub fn gaps(&self) -> u64 {
-        self.rows().iter().map(|r| r.gaps).sum()
+        self.nodes
+            .values()
+            .map(|nodes| summary::gaps(nodes, &self.received))
+            .sum()
     }
 
     /// Stops every runner (they flush their stats on the way out) and reads them once more.

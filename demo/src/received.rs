@@ -36,11 +36,12 @@ impl Received {
             self.unparsable += 1;
             return;
         };
-        let body = match record.get("body") {
-            Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
-            Some(object @ Value::Object(_)) => Some(object.clone()),
-            _ => None,
-        };
+        // The puller's json format: the message's exact bytes as a string in `body`, and the
+        // receive time in `received_at_ms`.
+        let body = record
+            .get("body")
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
         let Some(body) = body else {
             self.unparsable += 1;
             return;
@@ -82,7 +83,10 @@ impl Received {
             .get("timestamp")
             .and_then(Value::as_str)
             .and_then(timefmt::parse_rfc3339_ms);
-        if let (Some(sent), Some(received)) = (sent_ms, receive_time_ms(&record)) {
+        if let (Some(sent), Some(received)) = (
+            sent_ms,
+            record.get("received_at_ms").and_then(Value::as_u64),
+        ) {
             entry.latencies_ms.push(received.saturating_sub(sent));
         }
     }
@@ -96,37 +100,6 @@ impl Received {
             .map(|e| e.sequences.len() as u64)
             .sum()
     }
-}
-
-/// The puller's receive time in Unix milliseconds, whichever spelling the record uses.
-fn receive_time_ms(record: &Value) -> Option<u64> {
-    for key in [
-        "received_at_ms",
-        "receive_time_ms",
-        "received_ms",
-        "receive_ms",
-    ] {
-        if let Some(ms) = record.get(key).and_then(Value::as_u64) {
-            return Some(ms);
-        }
-    }
-    for key in ["received_at", "receive_time", "received"] {
-        match record.get(key) {
-            Some(Value::String(text)) => {
-                if let Some(ms) = timefmt::parse_rfc3339_ms(text) {
-                    return Some(ms);
-                }
-            }
-            Some(Value::Number(n)) => {
-                // Seconds (possibly fractional) since the epoch.
-                if let Some(secs) = n.as_f64() {
-                    return Some((secs * 1000.0) as u64);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Follows a growing JSON-lines file, handing complete lines to [`Received`].
@@ -197,10 +170,11 @@ mod tests {
     }
 
     #[test]
-    fn body_may_be_an_object_and_latency_is_measured() {
+    fn latency_is_receive_time_minus_timestamp() {
         let mut r = Received::default();
+        let body = r#"{"execution_id":"e","sequence":1,"region":"as","job_submission_time":1,"timestamp":"2025-03-26T12:34:56Z"}"#;
         r.add_line(
-            r#"{"body":{"execution_id":"e","sequence":1,"region":"as","job_submission_time":1,"timestamp":"2025-03-26T12:34:56Z"},"received_at":"2025-03-26T12:34:57.250Z"}"#,
+            &serde_json::json!({"body": body, "received_at_ms": 1_742_992_497_250u64}).to_string(),
         );
         assert_eq!(r.by_execution["e"].latencies_ms, vec![1250]);
     }
