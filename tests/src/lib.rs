@@ -4,6 +4,7 @@
 //!   `http://127.0.0.1:4566`) and a check that fails loudly, saying how to start it, when it is
 //!   not reachable. Tests never skip silently.
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
+//! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
 //!   for raw-byte tests.
 #![forbid(unsafe_code)]
@@ -11,6 +12,7 @@
 pub mod bins;
 pub mod localstack;
 pub mod net;
+pub mod sqs;
 
 /// A name unique to this process and call, for queues, files and docker resources.
 pub fn unique_name(prefix: &str) -> String {
@@ -22,4 +24,16 @@ pub fn unique_name(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// Polls `condition` every 50 ms until it holds, failing with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -3,8 +3,7 @@
 //! also when the proxy goes away for a while and comes back.
 use edge_tests::{bins, localstack, net};
 use serde_json::Value;
-use sigv4::sqs::{DeleteEntry, ReceiveOptions, SqsClient, SqsConfig};
-use sigv4::Credentials;
+use sigv4::sqs::{DeleteEntry, ReceiveOptions, SqsClient};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,15 +30,6 @@ fn module() -> PathBuf {
         path.display()
     );
     path
-}
-
-fn sqs(endpoint: &str) -> SqsClient {
-    let credentials = Credentials::new("test", "test", None);
-    SqsClient::new(SqsConfig::new(
-        "us-east-1",
-        Some(endpoint.to_string()),
-        credentials,
-    ))
 }
 
 struct Proxy {
@@ -174,7 +164,7 @@ fn sequences(bodies: &[String]) -> BTreeMap<String, Vec<u64>> {
 #[test]
 fn sensors_reach_sqs_with_exact_schema_and_consecutive_sequences() {
     let endpoint = localstack::require();
-    let mut client = sqs(&endpoint);
+    let mut client = edge_tests::sqs::client(&endpoint);
     let queue_url = client
         .create_queue(&edge_tests::unique_name("pipeline"), &[])
         .expect("queue");
@@ -215,7 +205,7 @@ fn sensors_reach_sqs_with_exact_schema_and_consecutive_sequences() {
 #[test]
 fn proxy_outage_leaves_no_sequence_gap() {
     let endpoint = localstack::require();
-    let mut client = sqs(&endpoint);
+    let mut client = edge_tests::sqs::client(&endpoint);
     let queue_url = client
         .create_queue(&edge_tests::unique_name("outage"), &[])
         .expect("queue");

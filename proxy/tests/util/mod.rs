@@ -3,8 +3,7 @@
 //! an SQS endpoint going away and coming back.
 #![allow(dead_code)]
 use edge_tests::{localstack, net, unique_name};
-use sigv4::sqs::{Message, ReceiveOptions, SqsClient, SqsConfig};
-use sigv4::Credentials;
+use sigv4::sqs::{Message, ReceiveOptions, SqsClient};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -13,18 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub fn sqs_client(endpoint: &str) -> SqsClient {
-    let credentials = Credentials {
-        access_key_id: "test".into(),
-        secret_access_key: "test".into(),
-        session_token: None,
-    };
-    SqsClient::new(SqsConfig::new(
-        "us-east-1",
-        Some(endpoint.to_string()),
-        credentials,
-    ))
-}
+#[allow(unused_imports)]
+pub use edge_tests::sqs::client as sqs_client;
 
 /// A fresh LocalStack queue.
 pub struct Queue {
@@ -153,14 +142,9 @@ impl Drop for Proxy {
     }
 }
 
-/// Polls `condition` every 50 ms until it holds, failing with `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+// Not every test file polls; the util module is compiled into each.
+#[allow(unused_imports)]
+pub use edge_tests::wait_until;
 
 /// A TCP relay from a local port to LocalStack: the SQS endpoint the proxy sees. Dropping
 /// it closes the listener and every relayed connection, so SQS is unreachable again.

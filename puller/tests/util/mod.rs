@@ -2,8 +2,7 @@
 //! running the real `puller` binary, and reading what it delivered.
 #![allow(dead_code)] // each test file uses a different subset
 
-use sigv4::sqs::{BatchEntry, BatchOutcome, SqsClient, SqsConfig};
-use sigv4::Credentials;
+use sigv4::sqs::{BatchEntry, BatchOutcome, SqsClient};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -21,13 +20,7 @@ pub struct Queue {
 impl Queue {
     pub fn new(prefix: &str) -> Queue {
         let endpoint = edge_tests::localstack::require();
-        let credentials = Credentials {
-            access_key_id: "test".into(),
-            secret_access_key: "test".into(),
-            session_token: None,
-        };
-        let config = SqsConfig::new("us-east-1", Some(endpoint.clone()), credentials);
-        let mut client = SqsClient::new(config);
+        let mut client = edge_tests::sqs::client(&endpoint);
         let name = edge_tests::unique_name(prefix);
         let url = client.create_queue(&name, &[]).expect("create queue");
         Queue {
@@ -203,14 +196,9 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
     }
 }
 
-/// Polls `condition` until it holds, failing with `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+// Not every test file polls; the util module is compiled into each.
+#[allow(unused_imports)]
+pub use edge_tests::wait_until;
 
 /// Stdio that discards, for children whose output does not matter.
 pub fn null() -> Stdio {
