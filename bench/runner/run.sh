@@ -16,7 +16,7 @@ WARMUP=${WARMUP:-10}
 INTERVAL_MS=${INTERVAL_MS:-1000}
 cd "$(git rev-parse --show-toplevel)"
 
-cargo build --release -q -p publisher --bins
+cargo build --release -q -p edge-node --bins
 TMP=$(mktemp -d)
 SINK_PID=""; NODE_PID=""
 cleanup() {
@@ -39,7 +39,7 @@ if [ -n "${MODULE:-}" ]; then
 else
     GUEST=$TMP/guest.wasm
     EDGE_BENCH_GUEST=$GUEST EDGE_BENCH_URL="http://$ADDR/send" EDGE_BENCH_INTERVAL_MS=$INTERVAL_MS \
-        cargo test -q -p publisher --test runner_bench_guest -- --ignored >/dev/null
+        cargo test -q -p edge-node --test runner_bench_guest -- --ignored >/dev/null
     PARAMS=()
 fi
 

@@ -47,7 +47,7 @@ const IMAGES: [ImageSpec; 4] = [
     },
     ImageSpec {
         name: "runner",
-        package: "publisher",
+        package: "edge-node",
         bins: &["edge-node"],
         with_modules: true,
         entrypoint: "/edge-node",

@@ -79,7 +79,7 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobspec::{InputSource, Network};
+    use crate::{InputSource, Network};
 
     fn task(entry: &str, sources: &[(&str, &str, &str)]) -> Task {
         Task {

@@ -1,10 +1,8 @@
-//! The sensor side of edge sensors: the Bacalhau-compatible WASM host (`edge-node`) and the
-//! job-spec reader it shares with the demo.
+//! `edge-node`: a Bacalhau-compatible WASM compute node for local fleets (WASI preview1 and
+//! Bacalhau's `wasi:http/requests` on wasmi). Job files are read by the `jobspec` crate.
 //!
 //! Unsafe code is denied everywhere except `sys.rs`, the one place that talks to libc.
 #![deny(unsafe_code)]
-pub mod jobspec;
-
 pub mod args;
 pub mod cli;
 pub mod error;

@@ -1,8 +1,6 @@
 //! Every file in jobs/ rendered with Bacalhau's template rules (defaults and overrides),
 //! parsed and validated, and checked against the seed's visual identity, ports and versions.
-use publisher::jobspec::{
-    render, resolve_module_path, template_values, Engine, ErrorKind, JobSpec, Network,
-};
+use jobspec::{render, resolve_module_path, template_values, Engine, ErrorKind, JobSpec, Network};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

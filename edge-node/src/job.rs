@@ -9,10 +9,10 @@
 use crate::cli::bacalhau_env;
 use crate::error::{Error, ErrorKind};
 use crate::ids::new_id;
-use crate::jobspec::{self, Engine, JobSpec, Network};
 use crate::net::policy::NetworkPolicy;
 use crate::runner::status::NodeStatus;
 use crate::runner::NodeSpec;
+use jobspec::{Engine, JobSpec, Network};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

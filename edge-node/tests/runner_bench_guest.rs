@@ -1,6 +1,6 @@
 //! Not a test: writes the benchmark guest (POST then sleep 1 s, forever) for
 //! bench/runner/run.sh. Run with `EDGE_BENCH_GUEST=path EDGE_BENCH_URL=http://.. cargo test
-//! -p publisher --test runner_bench_guest -- --ignored`.
+//! -p edge-node --test runner_bench_guest -- --ignored`.
 mod support;
 
 #[test]
