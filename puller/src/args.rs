@@ -38,6 +38,11 @@ Reporting:
   --summary-interval S      one-line summary to stderr every S seconds, 0 = off [5]
   --metrics-port PORT       serve Prometheus text at http://0.0.0.0:PORT/metrics
   --report-json PATH        write the final accounting as JSON on exit
+  --dashboard ADDR          serve the live fleet dashboard at http://ADDR/ (HOST:PORT, or
+                            PORT alone for 127.0.0.1:PORT) [env PULLER_DASHBOARD]
+  --dashboard-token-file P  the dashboard then needs a bearer token from this file (one
+                            per line; the page takes it as ?token=...)
+                            [env PULLER_DASHBOARD_TOKEN_FILE]
 Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches in flight are delivered
 and deleted, the final report is printed, exit status 0; a long poll in flight finishes
 first, so this takes up to --wait-seconds; a second signal exits at once):
@@ -66,6 +71,8 @@ pub struct LowArgs {
     pub summary_interval: Option<u64>,
     pub metrics_port: Option<u16>,
     pub report_json: Option<PathBuf>,
+    pub dashboard: Option<String>,
+    pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<u64>,
     pub stop_after: Option<u64>,
 }
@@ -96,6 +103,9 @@ pub struct Config {
     pub summary_interval: Option<Duration>,
     pub metrics_port: Option<u16>,
     pub report_json: Option<PathBuf>,
+    /// `--dashboard`, as HOST:PORT.
+    pub dashboard: Option<String>,
+    pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<Duration>,
     pub stop_after: Option<u64>,
 }
@@ -146,6 +156,10 @@ impl LowArgs {
                     "summary-interval" => low.summary_interval = Some(parser.parse()?),
                     "metrics-port" => low.metrics_port = Some(parser.parse()?),
                     "report-json" => low.report_json = Some(PathBuf::from(parser.value()?)),
+                    "dashboard" => low.dashboard = Some(parser.value()?),
+                    "dashboard-token-file" => {
+                        low.dashboard_token_file = Some(PathBuf::from(parser.value()?))
+                    }
                     "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
                     "stop-after" => low.stop_after = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
@@ -169,6 +183,12 @@ impl LowArgs {
         }
         if self.region.is_none() {
             self.region = get("AWS_REGION");
+        }
+        if self.dashboard.is_none() {
+            self.dashboard = get("PULLER_DASHBOARD");
+        }
+        if self.dashboard_token_file.is_none() {
+            self.dashboard_token_file = get("PULLER_DASHBOARD_TOKEN_FILE").map(PathBuf::from);
         }
         if self.concurrency.is_none() {
             self.concurrency = get("NUM_WORKERS")
@@ -257,6 +277,15 @@ impl Config {
             summary_interval: seconds(low.summary_interval.unwrap_or(5)),
             metrics_port: low.metrics_port,
             report_json: low.report_json,
+            dashboard: low.dashboard.as_deref().map(dashboard_addr).transpose()?,
+            dashboard_token_file: match (&low.dashboard, low.dashboard_token_file) {
+                (None, Some(_)) => {
+                    return Err(Error::new(
+                        "'--dashboard-token-file' needs '--dashboard ADDR'",
+                    ))
+                }
+                (_, file) => file,
+            },
             exit_when_idle: match low.exit_when_idle {
                 Some(0) => return Err(Error::new("'--exit-when-idle' must be at least 1 second")),
                 other => other.map(Duration::from_secs),
@@ -267,6 +296,25 @@ impl Config {
             },
         })
     }
+}
+
+/// `--dashboard`: HOST:PORT, or a port alone, which binds 127.0.0.1 (the dashboard is for the
+/// operator's own machine unless they name another address).
+fn dashboard_addr(text: &str) -> Result<String, Error> {
+    let invalid = || {
+        Error::new(format!(
+            "invalid value '{text}' for '--dashboard' (expected HOST:PORT such as \
+             127.0.0.1:8088, or a port)"
+        ))
+    };
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(format!("127.0.0.1:{port}"));
+    }
+    let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(invalid());
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]
@@ -472,6 +520,28 @@ mod tests {
             (Some(9100), Some("/tmp/r.json".into()))
         );
         assert!(err(&["--metrics-port", "70000"]).contains("'--metrics-port'"));
+    }
+
+    #[test]
+    fn dashboard_address_token_and_refusals() {
+        let c = config(&["--dashboard", "8088"]).expect("port alone");
+        assert_eq!(c.dashboard.as_deref(), Some("127.0.0.1:8088"));
+        let c = config(&[
+            "--dashboard",
+            "0.0.0.0:9000",
+            "--dashboard-token-file",
+            "/t",
+        ])
+        .expect("host:port");
+        assert_eq!(c.dashboard.as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(c.dashboard_token_file, Some("/t".into()));
+        let c = config_env(&[], &[("PULLER_DASHBOARD", "8089")]).expect("env");
+        assert_eq!(c.dashboard.as_deref(), Some("127.0.0.1:8089"));
+        assert!(err(&["--dashboard", "nope"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard", ":80"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard", "h:99999"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard-token-file", "/t"]).contains("needs '--dashboard"));
+        assert!(config(&[]).expect("default").dashboard.is_none());
     }
 
     #[test]

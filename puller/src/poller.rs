@@ -160,6 +160,9 @@ impl<'a> Poller<'a> {
             }
             a.messages
         });
+        if let Some(dashboard) = &self.shared.dashboard {
+            dashboard.observe(accepted.iter().map(|&i| &classes[i]), received_ms);
+        }
         if let Some(limit) = self.shared.config.stop_after {
             if total >= limit {
                 self.shared.shutdown.stop(Reason::StopAfter(limit));

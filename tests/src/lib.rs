@@ -3,6 +3,7 @@
 //! - [`localstack`]: the LocalStack endpoint (`LOCALSTACK_ENDPOINT`, default
 //!   `http://127.0.0.1:4566`) and a check that fails loudly, saying how to start it, when it is
 //!   not reachable. Tests never skip silently.
+//! - [`browser`]: a page loaded in headless Chromium, read through the DevTools protocol.
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bins;
+pub mod browser;
 pub mod localstack;
 pub mod net;
 pub mod sqs;
