@@ -68,7 +68,12 @@ mod ffi {
 
     #[link(wasm_import_module = "wasi:http/requests")]
     extern "C" {
-        /// Bacalhau's HTTP host function; see bacalhau-and-sqs-facts.md for the ABI.
+        /// Bacalhau's HTTP host function (module `wasi:http/requests`, defined in
+        /// pkg/executor/wasm/funcs/http/ of bacalhau-project/bacalhau at v1.7.0): method code,
+        /// URL, `Key: Value` header lines joined by `\n` and body in; the caller stores the
+        /// capacities of its response buffers at the two length pointers and gets the written
+        /// lengths back, the HTTP status as u32 little-endian at `status_ptr`, and a result
+        /// code (0 success, 1 invalid URL, 2 network error, 3 timeout, 4 not allowed, ...).
         pub fn http_request(
             method: u32,
             url_ptr: u32,
