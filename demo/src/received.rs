@@ -1,6 +1,5 @@
 //! What the puller delivered: the demo tails the puller's JSON-lines sink and keeps, per
 //! publisher execution, the sequences seen (for duplicates and gaps) and end-to-end latencies.
-use crate::timefmt;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -82,7 +81,8 @@ impl Received {
         let sent_ms = body
             .get("timestamp")
             .and_then(Value::as_str)
-            .and_then(timefmt::parse_rfc3339_ms);
+            .and_then(sigv4::date_time::parse_rfc3339_ms)
+            .and_then(|ms| u64::try_from(ms).ok());
         if let (Some(sent), Some(received)) = (
             sent_ms,
             record.get("received_at_ms").and_then(Value::as_u64),
