@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn module() -> PathBuf {
     let path = edge_tests::bins::workspace_root().join("target/modules/publisher.wasm");
@@ -71,6 +71,8 @@ struct Plan {
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
     at: Instant,
+    /// Wall-clock time, Unix ms, to compare with the message's `timestamp`.
+    unix_ms: u64,
     sequence: u64,
     status: u16,
 }
@@ -213,6 +215,9 @@ fn answer_send(shared: &Shared, body: &str) -> (u16, &'static str, Option<String
     };
     shared.attempts.lock().unwrap().push(Attempt {
         at: Instant::now(),
+        unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
         sequence,
         status,
     });
@@ -416,6 +421,16 @@ fn a_deploy_job_file_runs_its_count_of_sensors_with_the_seed_identity() {
     }
 }
 
+/// Milliseconds from the time of day in an RFC 3339 `...THH:MM:SS.mmmZ` timestamp to the
+/// time of day of `unix_ms` (modulo a day, so a run across midnight still compares).
+fn ms_between(ts: &str, unix_ms: u64) -> u64 {
+    const DAY: u64 = 86_400_000;
+    let field = |range: std::ops::Range<usize>| ts[range].parse::<u64>().expect("digits");
+    let stamped = field(11..13) * 3_600_000 + field(14..16) * 60_000 + field(17..19) * 1_000;
+    let stamped = stamped + field(20..23);
+    (unix_ms % DAY + DAY - stamped) % DAY
+}
+
 /// Runs the module under `edge-node run` against `proxy` with `--interval=0.1` and extra flags.
 fn run_sensor(proxy: &FakeProxy, extra: &[&str]) -> (Output, String) {
     let proxy_flag = format!("--proxy={}", proxy.url());
@@ -500,6 +515,23 @@ fn transient_refusals_and_network_errors_keep_the_message_until_it_is_accepted()
     for b in proxy.bodies() {
         assert!(b.get("dropped_permanent").is_none(), "{b}");
         assert!(b.get("dropped_overflow").is_none(), "{b}");
+    }
+    // A resent message keeps the timestamp it was generated with: before its first attempt
+    // (it may have waited behind the refused ones), and by the whole retry time before the
+    // attempt that was accepted.
+    for b in proxy.bodies() {
+        let seq = b["sequence"].as_u64().unwrap();
+        let ts = b["timestamp"].as_str().unwrap();
+        let tries = proxy.attempts_at(seq);
+        let before = |attempt: &Attempt| ms_between(ts, attempt.unix_ms);
+        assert!(
+            before(&tries[0]) < 60_000,
+            "{seq}: {ts} after its first attempt"
+        );
+        if let [first, .., last] = tries.as_slice() {
+            let waited = last.unix_ms - first.unix_ms;
+            assert!(before(last) >= waited, "{seq}: {ts} restamped on resend");
+        }
     }
     assert!(stderr.contains("proxy unreachable (HTTP 401)"), "{stderr}");
     assert!(
