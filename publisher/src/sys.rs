@@ -157,7 +157,8 @@ fn read_list(
 
 /// The real host: WASI clocks and sleep, Bacalhau's http_request, stderr/stdout.
 struct WasiHost {
-    resp_headers: [u8; 256],
+    /// Room for the answer's headers: enough for `Retry-After` behind the usual few.
+    resp_headers: [u8; 512],
     resp_body: [u8; 512],
 }
 
@@ -230,7 +231,13 @@ impl Host for WasiHost {
         }
         let got = &self.resp_body[..(body_len as usize).min(self.resp_body.len())];
         let filtered = got.windows(10).any(|w| w == b"\"filtered\"");
-        Ok(Reply { status, filtered })
+        let headers = &self.resp_headers[..(headers_len as usize).min(self.resp_headers.len())];
+        let retry_after_secs = crate::status::retry_after_secs(headers);
+        Ok(Reply {
+            status,
+            filtered,
+            retry_after_secs,
+        })
     }
 
     fn log(&mut self, line: &str) {
@@ -249,7 +256,7 @@ pub extern "C" fn _start() {
     let args = read_list(ffi::args_sizes_get, ffi::args_get);
     let env = read_list(ffi::environ_sizes_get, ffi::environ_get);
     let mut host = WasiHost {
-        resp_headers: [0; 256],
+        resp_headers: [0; 512],
         resp_body: [0; 512],
     };
     let code = crate::publisher::run(&mut host, &args, &env);
