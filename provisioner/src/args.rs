@@ -37,6 +37,8 @@ options:
   --modules-dir DIR     host directory mounted at /app/modules [WORKSPACE/target/modules]
   --queue-url URL       SQS queue URL for proxies and puller [from the profile]
   --endpoint-url URL    SQS endpoint for proxies and puller [from the profile]
+  --config-dir DIR      up: where the Bacalhau node configs are written and mounted from
+                        [WORKSPACE/target/bacalhau/PROJECT]
   --force               go above 500 edge nodes even if `tune check` says the host is not ready
   --json                status: print JSON
   --workspace DIR       images: workspace to build from [the one provisioner was built in]
@@ -66,6 +68,7 @@ pub struct LowArgs {
     pub modules_dir: Option<PathBuf>,
     pub queue_url: Option<String>,
     pub endpoint_url: Option<String>,
+    pub config_dir: Option<PathBuf>,
     pub force: bool,
     pub json: bool,
     pub workspace: Option<PathBuf>,
@@ -109,6 +112,8 @@ pub struct HiArgs {
     pub modules_dir: PathBuf,
     pub queue_url: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Where `up` writes the Bacalhau node configs (`{config_dir}` in profiles).
+    pub config_dir: PathBuf,
     pub force: bool,
     pub json: bool,
     pub workspace: PathBuf,
@@ -139,6 +144,7 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
                 "modules-dir" => low.modules_dir = Some(PathBuf::from(parser.value()?)),
                 "queue-url" => low.queue_url = Some(parser.value()?),
                 "endpoint-url" => low.endpoint_url = Some(parser.value()?),
+                "config-dir" => low.config_dir = Some(PathBuf::from(parser.value()?)),
                 "force" => low.force = true,
                 "json" => low.json = true,
                 "workspace" => low.workspace = Some(PathBuf::from(parser.value()?)),
@@ -214,6 +220,10 @@ impl HiArgs {
             .modules_dir
             .unwrap_or_else(|| workspace.join("target").join("modules"));
         let modules_dir = absolute(modules_dir);
+        let config_dir = absolute(
+            low.config_dir
+                .unwrap_or_else(|| workspace.join("target").join("bacalhau").join(&project)),
+        );
         let profile = low
             .profile
             .or_else(|| env("PROVISIONER_PROFILE").filter(|p| !p.trim().is_empty()))
@@ -235,6 +245,7 @@ impl HiArgs {
             modules_dir,
             queue_url: low.queue_url,
             endpoint_url: low.endpoint_url,
+            config_dir,
             force: low.force,
             json: low.json,
             workspace,

@@ -18,6 +18,7 @@ pub mod edges;
 pub mod error;
 pub mod health;
 pub mod images;
+pub mod node_config;
 pub mod ops;
 pub mod pool;
 pub mod profile;

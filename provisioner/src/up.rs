@@ -8,6 +8,7 @@ use crate::docker::Container;
 use crate::edges::{plan_region, Launcher};
 use crate::error::Error;
 use crate::health::wait_healthy;
+use crate::node_config;
 use crate::profile::Role;
 use crate::template::Vars;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use std::time::Duration;
 pub fn up(ctx: &Context) -> Result<(), Error> {
     crate::tune::check_capacity(ctx.args.total_edges(), ctx.args.force)?;
     ensure_networks(ctx)?;
+    node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
     let existing = ctx.docker.containers(ctx.project())?;
     let vars = ctx.vars();
     for (plan, role, port) in core_plans(ctx) {
