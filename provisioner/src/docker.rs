@@ -145,6 +145,22 @@ impl Docker {
             .collect())
     }
 
+    /// Makes sure `image` is on this host: present already, or `docker pull` succeeds.
+    /// Err carries docker's pull message.
+    pub fn ensure_image(&self, image: &str) -> Result<(), String> {
+        match self.succeeds(&["image", "inspect", image]) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        self.run(&["pull", "-q", image], &format!("image {image}"), "pull")
+            .map(drop)
+            .map_err(|e| match e.kind() {
+                ErrorKind::Docker { message, .. } => message.clone(),
+                _ => e.to_string(),
+            })
+    }
+
     /// The last lines a container logged (both streams), for error messages; empty on failure.
     pub fn log_tail(&self, name: &str, lines: u32) -> String {
         let output = Command::new(&self.program)

@@ -20,6 +20,13 @@ pub enum ErrorKind {
         state: String,
         logs: String,
     },
+    /// An image a service needs is not on this host and `docker pull` failed (there may be no
+    /// registry at all); `message` is docker's.
+    ImageUnavailable {
+        role: String,
+        image: String,
+        message: String,
+    },
     /// A core service did not pass its health check in time.
     Unhealthy { service: String, detail: String },
     /// The profile (built-in or `--profile FILE`) is malformed.
@@ -96,6 +103,19 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            ErrorKind::ImageUnavailable {
+                role,
+                image,
+                message,
+            } => write!(
+                f,
+                "image {image} ({role}) is not on this host and could not be pulled: {}\n\
+                 hint: `provisioner images` builds our images here (proxy, puller, runner, \
+                 standin); `--profile standin` runs the network on those alone, without the \
+                 public Bacalhau image; or load the image with `docker load` / set {}_IMAGE",
+                message.trim(),
+                role.to_ascii_uppercase()
+            ),
             ErrorKind::Unhealthy { service, detail } => {
                 write!(f, "{service} did not become healthy: {detail}")
             }

@@ -6,7 +6,7 @@ use crate::containers::{core_name, network_name, Plan};
 use crate::context::Context;
 use crate::docker::Container;
 use crate::edges::{plan_region, Launcher};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::health::wait_healthy;
 use crate::node_config;
 use crate::profile::Role;
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 pub fn up(ctx: &Context) -> Result<(), Error> {
     crate::tune::check_capacity(ctx.args.total_edges(), ctx.args.force)?;
+    ensure_images(ctx)?;
     ensure_networks(ctx)?;
     node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
     let existing = ctx.docker.containers(ctx.project())?;
@@ -41,6 +42,38 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
     }
     bring_edges(ctx, &existing, &vars, &ctx.args.counts)?;
     eprintln!("up: project {} ready", ctx.project());
+    Ok(())
+}
+
+/// Every image `up` will run is on this host (pulled if need be) before anything is created,
+/// so a missing image fails at once with what to do, not halfway through the core.
+fn ensure_images(ctx: &Context) -> Result<(), Error> {
+    let vars = ctx.vars();
+    let mut checked: Vec<String> = Vec::new();
+    for role in [
+        Role::Orchestrator,
+        Role::WebServices,
+        Role::Proxy,
+        Role::Puller,
+        Role::Edge,
+    ] {
+        let service = ctx.profile.service(role);
+        if !service.enabled || (role == Role::Edge && ctx.args.total_edges() == 0) {
+            continue;
+        }
+        let image = vars.expand(&service.image);
+        if checked.contains(&image) {
+            continue;
+        }
+        ctx.docker.ensure_image(&image).map_err(|message| {
+            Error::new(ErrorKind::ImageUnavailable {
+                role: role.key().to_string(),
+                image: image.clone(),
+                message,
+            })
+        })?;
+        checked.push(image);
+    }
     Ok(())
 }
 

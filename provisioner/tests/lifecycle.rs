@@ -118,8 +118,10 @@ fn all_at_once_starts_every_node_with_bounded_parallelism() {
     assert_eq!(p.leftovers(), Vec::<String>::new());
 }
 
+/// There is no registry here, so an image that is not built locally cannot be pulled: `up`
+/// says which image and role, quotes docker, says what to do instead, and creates nothing.
 #[test]
-fn a_failing_container_is_named_with_dockers_message() {
+fn an_image_that_cannot_be_pulled_fails_up_with_what_to_do() {
     ensure_images(&["standin"]);
     let mut profile = standin_profile();
     profile["edge"]["image"] = json!("edge-sensors/no-such-image:none");
@@ -128,13 +130,21 @@ fn a_failing_container_is_named_with_dockers_message() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let msg = text(&out);
     assert!(
-        msg.contains(&format!("{}-edge-us-0001", p.name)),
-        "error must name the container: {msg}"
+        msg.contains("image edge-sensors/no-such-image:none (edge) is not on this host"),
+        "error must name the image and role: {msg}"
     );
     assert!(
-        msg.contains("no-such-image")
-            && (msg.contains("Unable to find image") || msg.contains("pull access denied")),
+        msg.contains("Error response from daemon"),
         "error must carry docker's message: {msg}"
+    );
+    assert!(
+        msg.contains("`provisioner images`") && msg.contains("`--profile standin`"),
+        "error must say what to do: {msg}"
+    );
+    assert_eq!(
+        p.container_ids(),
+        Vec::<String>::new(),
+        "nothing may be created"
     );
 }
 
