@@ -27,6 +27,8 @@ pub enum ErrorKind {
         image: String,
         message: String,
     },
+    /// The SQS queue could not be found or created.
+    Queue(String),
     /// A core service did not pass its health check in time.
     Unhealthy { service: String, detail: String },
     /// The profile (built-in or `--profile FILE`) is malformed.
@@ -116,6 +118,7 @@ impl fmt::Display for Error {
                 message.trim(),
                 role.to_ascii_uppercase()
             ),
+            ErrorKind::Queue(m) => write!(f, "SQS queue: {m}"),
             ErrorKind::Unhealthy { service, detail } => {
                 write!(f, "{service} did not become healthy: {detail}")
             }

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod pool;
 pub mod profile;
 pub mod progress;
+pub mod queue;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod template;

@@ -7,9 +7,10 @@ use crate::context::Context;
 use crate::docker::Container;
 use crate::edges::{plan_region, Launcher};
 use crate::error::{Error, ErrorKind};
-use crate::health::wait_healthy;
+use crate::health::{wait_healthy, wait_settled, SETTLE};
 use crate::node_config;
 use crate::profile::Role;
+use crate::queue;
 use crate::template::Vars;
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
     node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
     let existing = ctx.docker.containers(ctx.project())?;
     let vars = ctx.vars();
+    ensure_queue(ctx, &vars)?;
+    let mut started = Vec::new();
     for (plan, role, port) in core_plans(ctx) {
         let service = ctx.profile.service(role);
         if !service.enabled {
@@ -31,15 +34,19 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
         );
         ensure_core(ctx, &existing, &plan, &vars)?;
         let timeout = Duration::from_secs(service.health_timeout_s);
-        wait_healthy(
-            &ctx.docker,
-            &plan.name,
-            &service.health,
-            &vars.with("region", plan.region.clone().unwrap_or_default()),
-            timeout,
-        )?;
+        let vars = vars.with("region", plan.region.clone().unwrap_or_default());
+        wait_healthy(&ctx.docker, &plan.name, &service.health, &vars, timeout)?;
         eprintln!("{:<28} healthy", plan.name);
+        started.push((plan.name.clone(), service.health.clone(), vars));
     }
+    // Healthy once is not enough: the original `up` said "ready" while the puller had already
+    // exited. Every core service must still be running (and pass its check) a while later.
+    wait_settled(&ctx.docker, &started)?;
+    eprintln!(
+        "core: {} services still running after {}s",
+        started.len(),
+        SETTLE.as_secs()
+    );
     bring_edges(ctx, &existing, &vars, &ctx.args.counts)?;
     eprintln!("up: project {} ready", ctx.project());
     Ok(())
@@ -74,6 +81,36 @@ fn ensure_images(ctx: &Context) -> Result<(), Error> {
         })?;
         checked.push(image);
     }
+    Ok(())
+}
+
+/// The queue exists before the services that use it start (created unless forbidden).
+fn ensure_queue(ctx: &Context, vars: &Vars) -> Result<(), Error> {
+    let user = [&ctx.profile.puller, &ctx.profile.proxy]
+        .into_iter()
+        .find(|s| s.enabled);
+    let Some(service) = user else {
+        return Ok(());
+    };
+    let queue_url = vars.expand("{queue_url}");
+    let endpoint = vars.expand("{endpoint_url}");
+    let endpoint = if endpoint == "{endpoint_url}" {
+        String::new()
+    } else {
+        endpoint
+    };
+    let outcome = queue::ensure(
+        &queue_url,
+        &endpoint,
+        service,
+        vars,
+        !ctx.args.no_create_queue,
+    )?;
+    let what = match outcome {
+        queue::Outcome::Existed => "exists",
+        queue::Outcome::Created => "created",
+    };
+    eprintln!("queue {queue_url} {what}");
     Ok(())
 }
 
