@@ -110,7 +110,7 @@ fn ensure_queue(ctx: &Context, vars: &Vars) -> Result<(), Error> {
         queue::Outcome::Existed => "exists",
         queue::Outcome::Created => "created",
     };
-    eprintln!("queue {queue_url} {what}");
+    eprintln!("queue {} {what}", safe_text::inert(&queue_url));
     Ok(())
 }
 

@@ -148,12 +148,14 @@ fn an_image_that_cannot_be_pulled_fails_up_with_what_to_do() {
     );
 }
 
+/// A core service that exits fails `up` with its last log lines, and those lines reach the
+/// terminal inert (issue 20): the stand-in echoes its hostile argument into its log.
 #[test]
 fn a_core_service_that_exits_fails_up_with_its_logs() {
     ensure_images(&["standin"]);
     let mut profile = standin_profile();
     // `standin` with an unknown command prints its usage and exits 2 straight away.
-    profile["orchestrator"]["command"] = json!(["crash-please"]);
+    profile["orchestrator"]["command"] = json!(["crash-please\u{1b}]0;pwned\u{7}\u{1b}[2J"]);
     let p = Project::new(&profile);
     let out = p.run(&["up", "--replicas", "1"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -163,8 +165,12 @@ fn a_core_service_that_exits_fails_up_with_its_logs() {
         "{msg}"
     );
     assert!(
-        msg.contains("unknown command 'crash-please'"),
-        "logs should be included: {msg}"
+        msg.contains("unknown command 'crash-please\\u{1b}]0;pwned\\u{7}\\u{1b}[2J'"),
+        "logs should be included, escaped: {msg}"
+    );
+    assert!(
+        !out.stderr.iter().any(|b| *b == 0x1b || *b == 0x07),
+        "raw escape bytes reached the terminal: {msg:?}"
     );
     assert_eq!(
         p.edge_counts(),
