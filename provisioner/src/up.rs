@@ -84,11 +84,18 @@ fn ensure_images(ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
-/// The queue exists before the services that use it start (created unless forbidden).
+/// The queue exists before the services that use it start (created unless forbidden). A
+/// service uses it when its command or environment names `{queue_url}`; stand-ins that do
+/// not (benchmarks, lifecycle tests) need no SQS at all.
 fn ensure_queue(ctx: &Context, vars: &Vars) -> Result<(), Error> {
+    let uses_queue = |s: &&crate::profile::Service| {
+        s.enabled
+            && (s.command.iter().any(|a| a.contains("{queue_url}"))
+                || s.env.iter().any(|(_, v)| v.contains("{queue_url}")))
+    };
     let user = [&ctx.profile.puller, &ctx.profile.proxy]
         .into_iter()
-        .find(|s| s.enabled);
+        .find(uses_queue);
     let Some(service) = user else {
         return Ok(());
     };

@@ -31,6 +31,9 @@ fn up_status_disconnect_reconnect_idempotence_and_down() {
     // Three regions, a few nodes each, in batches of 2.
     let out = p.ok(&["up", "--us", "3", "--eu", "2", "--as", "2", "--batch", "2"]);
     assert!(out.contains("up: project"), "{out}");
+    // Stand-in proxies and puller do not name {queue_url}: no queue is looked up or made.
+    assert!(!out.contains("queue "), "{out}");
+    assert!(!util::queue_exists(&p.queue), "{out}");
     assert_eq!(p.edge_counts(), vec![(3, 0), (2, 0), (2, 0)]);
     let status = p.status();
     let core = status["core"].as_object().expect("core map");
