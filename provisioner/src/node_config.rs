@@ -115,6 +115,22 @@ pub fn write_all(dir: &Path, regions: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Removes the files [`write_all`] writes, and `dir` itself if nothing else is in it (`down`;
+/// a directory the user chose keeps anything of theirs). Missing files are fine.
+pub fn remove_all(dir: &Path, regions: &[&str]) -> Result<(), Error> {
+    for (name, _) in all(regions) {
+        let path = dir.join(&name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+    }
+    // Not empty (the user's own files) or already gone: both fine.
+    let _ = std::fs::remove_dir(dir);
+    Ok(())
+}
+
 /// Block-style YAML for a JSON value of maps, lists and scalars. Strings are written
 /// double-quoted with JSON escaping, which YAML's double-quoted style reads the same way, so
 /// a value can never be mistaken for another type (`"on"`, `"1234"`).
@@ -224,6 +240,11 @@ NameProvider: \"hostname\"
         );
         let text = std::fs::read_to_string(dir.join("web-services.yaml")).expect("read");
         assert!(text.contains("type: \"web-services\""), "{text}");
-        std::fs::remove_dir_all(&dir).ok();
+        std::fs::write(dir.join("mine.txt"), "user file").expect("write");
+        remove_all(&dir, &["us", "eu"]).expect("remove");
+        assert!(dir.join("mine.txt").exists() && !dir.join("edge-us.yaml").exists());
+        std::fs::remove_file(dir.join("mine.txt")).expect("rm");
+        remove_all(&dir, &["us", "eu"]).expect("remove again");
+        assert!(!dir.exists());
     }
 }

@@ -34,6 +34,11 @@ fn up_status_disconnect_reconnect_idempotence_and_down() {
     // Stand-in proxies and puller do not name {queue_url}: no queue is looked up or made.
     assert!(!out.contains("queue "), "{out}");
     assert!(!util::queue_exists(&p.queue), "{out}");
+    // The Bacalhau node configs are written for every up (node_configs.rs checks content).
+    let config_dir = edge_tests::bins::workspace_root()
+        .join("target/bacalhau")
+        .join(&p.name);
+    assert!(config_dir.join("edge-eu.yaml").is_file(), "{config_dir:?}");
     assert_eq!(p.edge_counts(), vec![(3, 0), (2, 0), (2, 0)]);
     let status = p.status();
     let core = status["core"].as_object().expect("core map");
@@ -106,9 +111,10 @@ fn up_status_disconnect_reconnect_idempotence_and_down() {
     p.ok(&["scale", "us", "1"]);
     assert_eq!(p.edge_counts(), vec![(1, 0), (2, 0), (2, 0)]);
 
-    // down removes exactly what carries our label.
+    // down removes exactly what carries our label, and the node configs it wrote.
     p.ok(&["down"]);
     assert_eq!(p.leftovers(), Vec::<String>::new());
+    assert!(!config_dir.exists(), "{config_dir:?} left behind");
 }
 
 #[test]
