@@ -39,7 +39,7 @@ options:
   --endpoint-url URL    SQS endpoint for proxies and puller [from the profile]
   --no-create-queue     up: fail when the queue does not exist instead of creating it
   --config-dir DIR      up: where the Bacalhau node configs are written and mounted from
-                        [WORKSPACE/target/bacalhau/PROJECT]
+                        (down removes them) [WORKSPACE/target/bacalhau/PROJECT]
   --force               go above 500 edge nodes even if `tune check` says the host is not ready
   --json                status: print JSON
   --workspace DIR       images: workspace to build from [the one provisioner was built in]
