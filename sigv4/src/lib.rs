@@ -1,4 +1,4 @@
-//! AWS Signature Version 4 signing and a small SQS query-API client built on it.
+//! AWS Signature Version 4 signing and a small SQS client built on it.
 //!
 //! The signer follows the SigV4 specification for non-S3 services, one file per step:
 //! [`canonical_request`] → [`string_to_sign`] → [`signing_key`] → [`signer`], with
@@ -6,9 +6,12 @@
 //! `Display` that is the exact text AWS specifies, so tests compare every step separately
 //! (byte-identical to botocore's `SigV4Auth`, see `tests/botocore_compare.rs`).
 //!
-//! [`sqs`] is the query-protocol client (`Version=2012-11-05`) the proxy and the puller use:
-//! HTTP/1.1 keep-alive over plain TCP or rustls, a small entity-decoding XML reader, typed
-//! retryable/fatal errors, and the [`Backoff`] helper callers share for retries.
+//! [`sqs`] is the SQS client the proxy, the puller and the demo use. It speaks AWS JSON 1.0
+//! (`X-Amz-Target: AmazonSQS.<Op>`, what current AWS SDKs use) by default and the older
+//! query protocol (`Action=...&Version=2012-11-05`, XML answers) on request
+//! (`SqsConfig::protocol`, or `SQS_PROTOCOL=query`), over HTTP/1.1 keep-alive on plain TCP or
+//! rustls, with typed retryable/fatal errors and the [`Backoff`] helper callers share for
+//! retries. [`credentials`] finds the keys to sign with.
 #![forbid(unsafe_code)]
 
 pub mod backoff;
