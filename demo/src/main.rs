@@ -144,8 +144,12 @@ fn start_stack(config: &Config, paths: &Paths) -> Result<Stack, String> {
     let queue_url = stack::create_queue(&config.endpoint_url, &queue_name)?;
     println!("demo: queue {queue_url}");
     let proxies = stack::start_proxies(paths, &queue_url, &config.endpoint_url, config.workers)?;
-    let (puller, sink) = stack::start_puller(paths, &queue_url, &config.endpoint_url)?;
+    let dashboard = config.dashboard.as_deref();
+    let (puller, sink) = stack::start_puller(paths, &queue_url, &config.endpoint_url, dashboard)?;
     println!("demo: proxies on 9091/9092/9093 and the puller are up");
+    if let Some(addr) = dashboard {
+        println!("demo: live fleet dashboard at http://{addr}/");
+    }
     Ok(Stack {
         localstack,
         queue_url,

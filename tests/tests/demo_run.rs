@@ -37,6 +37,9 @@ fn demo_scenario_delivers_everything_acknowledged() {
             "--endpoint-url",
             &endpoint,
         ])
+        // The dashboard on, fed by the whole scenario, on a port of its own.
+        .arg("--dashboard")
+        .arg(format!("127.0.0.1:{}", edge_tests::net::free_port()))
         .arg("--root")
         .arg(&root)
         .arg("--run-dir")
