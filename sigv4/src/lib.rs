@@ -22,5 +22,5 @@ pub mod string_to_sign;
 pub mod uri_encode;
 
 pub use backoff::Backoff;
-pub use credentials::{Credentials, CredentialsError};
+pub use credentials::{Credentials, CredentialsError, CredentialsProvider};
 pub use signer::{sign_request, SignableRequest, SignedRequest, SigningParams};

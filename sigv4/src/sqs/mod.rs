@@ -18,8 +18,8 @@ mod json_ops;
 mod model;
 mod query;
 mod query_ops;
-mod transport;
-mod url;
+pub(crate) mod transport;
+pub(crate) mod url;
 pub mod xml;
 
 pub use client::SqsClient;
