@@ -6,6 +6,8 @@
 //!   for the moto server (a real STS for the credential tests). A test that cannot get its
 //!   service fails saying the command that fixes it; tests never skip silently.
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
+//! - [`stand_in`]: an HTTP server on 127.0.0.1 for endpoints nothing else provides (the
+//!   container credentials endpoint, EC2 IMDS).
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
 //!   for raw-byte tests.
@@ -17,6 +19,7 @@ pub mod moto;
 pub mod net;
 pub mod service;
 pub mod sqs;
+pub mod stand_in;
 
 /// A name unique to this process and call, for queues, files and docker resources.
 pub fn unique_name(prefix: &str) -> String {
