@@ -6,6 +6,9 @@
 //! `Display` that is the exact text AWS specifies, so tests compare every step separately
 //! (byte-identical to botocore's `SigV4Auth`, see `tests/botocore_compare.rs`).
 //!
+//! [`credentials`] finds credentials the way the AWS SDKs' default chain does (environment,
+//! shared files, web identity, container endpoint, EC2 IMDSv2) and keeps temporary ones fresh.
+//!
 //! [`sqs`] is the query-protocol client (`Version=2012-11-05`) the proxy and the puller use:
 //! HTTP/1.1 keep-alive over plain TCP or rustls, a small entity-decoding XML reader, typed
 //! retryable/fatal errors, and the [`Backoff`] helper callers share for retries.

@@ -413,3 +413,32 @@ fn a_provider_shared_by_clients_shows_no_secret_in_debug() {
         "{shown}"
     );
 }
+
+#[test]
+fn only_the_error_code_counts_not_a_message_mentioning_it() {
+    let creds = StandIn::start(|_, n| (200, document(n, Duration::from_secs(3600))));
+    let url = creds.url("/creds");
+    let provider = resolve(
+        &env(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)]),
+        None,
+        None,
+    )
+    .unwrap();
+    let xml = "<ErrorResponse><Error><Type>Sender</Type>\
+               <Code>AWS.SimpleQueueService.NonExistentQueue</Code>\
+               <Message>queue ExpiredToken-orders does not exist</Message></Error>\
+               </ErrorResponse>";
+    let sqs = FakeServer::start(vec![Step::Answer(format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{xml}",
+        xml.len()
+    ))]);
+    let mut config = SqsConfig::new(
+        "eu-west-1",
+        Some(format!("http://127.0.0.1:{}", sqs.port)),
+        provider,
+    );
+    config.protocol = Protocol::Query;
+    let err = SqsClient::new(config).purge_queue(QUEUE).unwrap_err();
+    assert!(err.to_string().contains("NonExistentQueue"), "{err}");
+    assert_eq!((sqs.requests().len(), creds.seen().len()), (1, 1));
+}

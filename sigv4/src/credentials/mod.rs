@@ -8,18 +8,23 @@
 //! "Standardized credential providers" and "Understand the credential provider chain":
 //! <https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html>.
 //!
-//! 1. Environment: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`)
-//!    ("AWS access keys", feature-static-credentials.html).
+//! 1. Environment: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`);
+//!    "AWS access keys",
+//!    <https://docs.aws.amazon.com/sdkref/latest/guide/feature-static-credentials.html>.
 //! 2. Shared `credentials` and `config` files, profile `AWS_PROFILE` (or `--profile`), else
-//!    `default`: static keys, or `credential_process` ([`profile`], [`process`]; "Process
-//!    provider", feature-process-credentials.html).
+//!    `default`: static keys, or `credential_process` ([`profile`], [`process`]); "Process
+//!    credential provider",
+//!    <https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html>.
 //! 3. Web identity: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` → STS
-//!    AssumeRoleWithWebIdentity (EKS IRSA) ([`web_identity`]; "Assume role provider",
-//!    feature-assume-role-credentials.html).
+//!    AssumeRoleWithWebIdentity, EKS IRSA ([`web_identity`]); "Assume role credential
+//!    provider",
+//!    <https://docs.aws.amazon.com/sdkref/latest/guide/feature-assume-role-credentials.html>.
 //! 4. Container: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` / `_FULL_URI` with
-//!    `AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)` (ECS task roles, EKS Pod Identity)
-//!    ([`container`]; "Container provider", feature-container-credentials.html).
-//! 5. EC2 instance metadata, IMDSv2 ([`imds`]; "IMDS provider", feature-imds-credentials.html).
+//!    `AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)`, ECS task roles and EKS Pod Identity
+//!    ([`container`]); "Container credential provider",
+//!    <https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html>.
+//! 5. EC2 instance metadata, IMDSv2 ([`imds`]); "IMDS credential provider",
+//!    <https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credentials.html>.
 //!
 //! A source that is configured but broken (a half key pair, a token file that cannot be read,
 //! an STS refusal) is an error that names it, not a silent fall-through to another identity.

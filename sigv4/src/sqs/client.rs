@@ -277,11 +277,24 @@ impl SqsClient {
     }
 }
 
-/// `ExpiredToken` (query), `ExpiredTokenException` (JSON) or `RequestExpired`: the
-/// signature's credentials or time are stale, which fresh credentials and a new signature fix.
+/// `ExpiredToken` / `ExpiredTokenException` or `RequestExpired` as the error code (query:
+/// `<Code>`; JSON: `x-amzn-query-error` or `__type`): the signature's credentials or time are
+/// stale, which fresh credentials and a new signature fix. Only the code counts, not a
+/// message that happens to mention it.
 fn says_credentials_expired(answer: &Answer) -> bool {
-    matches!(answer.status, 400 | 403)
-        && ["ExpiredToken", "RequestExpired"]
-            .iter()
-            .any(|code| answer.text.contains(code))
+    const CODES: [&str; 3] = ["ExpiredToken", "ExpiredTokenException", "RequestExpired"];
+    if !matches!(answer.status, 400 | 403) {
+        return false;
+    }
+    let header = answer
+        .headers
+        .iter()
+        .find(|(name, _)| name == "x-amzn-query-error")
+        .and_then(|(_, v)| v.split(';').next());
+    CODES.iter().any(|code| {
+        header == Some(*code)
+            || answer.text.contains(&format!("<Code>{code}</Code>"))
+            || answer.text.contains(&format!("#{code}\""))
+            || answer.text.contains(&format!("\"__type\":\"{code}\""))
+    })
 }
