@@ -10,7 +10,7 @@ use crate::report;
 use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
 use crate::sys;
-use sigv4::sqs::{SqsClient, SqsConfig};
+use sigv4::sqs::SqsClient;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -54,7 +54,9 @@ pub fn run(config: Config) -> Result<(), Error> {
     let setup = |e: String| Error::new(ErrorKind::Setup(e));
     sys::install_stop_handlers()
         .map_err(|e| setup(format!("cannot install signal handlers: {e}")))?;
-    let sqs = SqsConfig::from_env(config.region.as_deref(), config.endpoint_url.as_deref())
+    let sqs = config
+        .sqs
+        .sqs_config()
         .map_err(|e| setup(format!("sqs configuration: {e}")))?;
     let sink = Sink::open(&config.sink, config.fsync).map_err(|e| setup(e.to_string()))?;
     let dashboard = match &config.dashboard {
@@ -79,7 +81,7 @@ pub fn run(config: Config) -> Result<(), Error> {
     }
     eprintln!(
         "puller: draining {} with {} poller{} (region {}, dead letters to {})",
-        shared.config.queue_url,
+        shared.config.sqs.queue_url,
         shared.config.concurrency,
         if shared.config.concurrency == 1 {
             ""

@@ -6,12 +6,15 @@
 //! `Display` that is the exact text AWS specifies, so tests compare every step separately
 //! (byte-identical to botocore's `SigV4Auth`, see `tests/botocore_compare.rs`).
 //!
+//! [`credentials`] finds credentials the way the AWS SDKs' default chain does (environment,
+//! shared files, web identity, container endpoint, EC2 IMDSv2) and keeps temporary ones fresh.
+//!
 //! [`sqs`] is the SQS client the proxy, the puller and the demo use. It speaks AWS JSON 1.0
 //! (`X-Amz-Target: AmazonSQS.<Op>`, what current AWS SDKs use) by default and the older
 //! query protocol (`Action=...&Version=2012-11-05`, XML answers) on request
 //! (`SqsConfig::protocol`, or `SQS_PROTOCOL=query`), over HTTP/1.1 keep-alive on plain TCP or
 //! rustls, with typed retryable/fatal errors and the [`Backoff`] helper callers share for
-//! retries. [`credentials`] finds the keys to sign with.
+//! retries.
 #![forbid(unsafe_code)]
 
 pub mod backoff;
@@ -25,5 +28,5 @@ pub mod string_to_sign;
 pub mod uri_encode;
 
 pub use backoff::Backoff;
-pub use credentials::{Credentials, CredentialsError};
+pub use credentials::{Credentials, CredentialsError, CredentialsProvider};
 pub use signer::{sign_request, SignableRequest, SignedRequest, SigningParams};
