@@ -173,8 +173,7 @@ pub fn start_puller(
     if let Some(addr) = dashboard {
         cmd.args(["--dashboard", addr]);
     }
-    cmd
-        .args(["--concurrency", "4", "--format", "json"])
+    cmd.args(["--concurrency", "4", "--format", "json"])
         // Short polls so a stop is quick: a graceful stop waits for the poll in flight.
         .args(["--wait-seconds", "2"])
         .arg(format!("--sink=jsonl:{}", sink.display()));

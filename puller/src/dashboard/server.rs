@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 /// Threads answering requests.
 const WORKERS: usize = 4;
-/// Accepted connections waiting for a worker; beyond it: 503.
-const QUEUE: usize = 64;
+/// Accepted connections waiting for a worker; beyond it: 503. Sized for a few hundred
+/// viewers whose once-a-second polls arrive together (each costs only its socket here).
+const QUEUE: usize = 512;
 /// A request head must arrive within this.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
 /// An answer must be taken within this (a slow viewer is dropped, never buffered for).
