@@ -5,7 +5,6 @@
 use crate::error::{Error, ErrorKind};
 use crate::profile::Service;
 use crate::template::Vars;
-use sigv4::credentials::Credentials;
 use sigv4::sqs::{SqsClient, SqsConfig};
 
 /// What `up` did about the queue.
@@ -79,17 +78,24 @@ fn is_missing_queue(e: &sigv4::sqs::Error) -> bool {
 /// Region and credentials from the service's environment as the profile gives it (the
 /// provisioner's own environment when the profile sets none).
 fn config(endpoint_url: &str, service: &Service, vars: &Vars) -> Result<SqsConfig, String> {
-    let env = |name: &str| {
-        service
-            .env
+    // The service's own variables (expanded) first, then the provisioner's environment; the
+    // AWS SDKs' chain reads what it needs from that (keys, profile, web identity, ...).
+    let service_env: Vec<(String, String)> = service
+        .env
+        .iter()
+        .filter_map(|(k, v)| vars.expand_env_value(v).map(|v| (k.clone(), v)))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let env = sigv4::credentials::Env::from_fn(move |name| {
+        service_env
             .iter()
             .find(|(k, _)| k == name)
-            .and_then(|(_, v)| vars.expand_env_value(v))
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-    };
-    let credentials = Credentials::resolve(&env).map_err(|e| e.to_string())?;
-    let region = env("AWS_REGION").unwrap_or_else(|| "us-east-1".to_string());
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    });
+    let region = env.get("AWS_REGION").unwrap_or_else(|| "us-east-1".to_string());
+    let credentials =
+        sigv4::credentials::resolve(&env, Some(&region), None).map_err(|e| e.to_string())?;
     let endpoint = Some(endpoint_url.trim())
         .filter(|e| !e.is_empty())
         .map(String::from);
