@@ -38,7 +38,8 @@ fn main() -> ExitCode {
     match run::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("puller: error: {e}");
+            // The error may quote an SQS answer: text another party chose.
+            eprintln!("puller: error: {}", safe_text::inert(&e.to_string()));
             if let error::ErrorKind::Sqs(_) = e.kind() {
                 eprintln!(
                     "puller: hint: check --queue-url, --endpoint-url, --region and the credentials"

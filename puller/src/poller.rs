@@ -295,8 +295,10 @@ fn dead_letter_due(receive_count: Option<u32>, max_receives: u32) -> bool {
     receive_count.unwrap_or(1) >= max_receives
 }
 
+/// One warning line on stderr. Warnings quote SQS errors and message ids, text another party
+/// chose, so the whole line is made inert (it is one line: nothing of ours is escaped).
 fn warn(message: &str) {
-    eprintln!("puller: warning: {message}");
+    eprintln!("puller: warning: {}", safe_text::inert(message));
 }
 
 #[cfg(test)]

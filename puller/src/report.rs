@@ -1,16 +1,22 @@
 //! What the operator reads: the periodic one-line summary, the final report, and the
 //! `--report-json` document (schema in the crate docs and the README draft).
 use crate::accounting::{Accounting, Instance};
+use safe_text::{inert, inert_truncated};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::time::Duration;
+
+/// Display caps for fields a sender chose (display only: --report-json keeps them whole).
+const REGION_CHARS: usize = 12;
+const HOSTNAME_CHARS: usize = 32;
+const KEY_CHARS: usize = 40;
 
 /// `puller: 12034 msgs (2480/s now, 2391/s avg) | as=4000 eu=4000 us=4034 | gaps 0 | dups 3 | ...`
 pub fn summary_line(acc: &Accounting, rate_now: f64, elapsed: Duration) -> String {
     let regions: Vec<String> = acc
         .per_region
         .iter()
-        .map(|(r, n)| format!("{r}={n}"))
+        .map(|(r, n)| format!("{}={n}", inert_truncated(r, REGION_CHARS)))
         .collect();
     let mut line = format!(
         "puller: {} msgs ({rate_now:.0}/s now, {:.0}/s avg) | {} | gaps {} | dups {}",
@@ -57,7 +63,8 @@ pub fn final_report(
     stop_reason: &str,
 ) -> String {
     let mut out = format!(
-        "puller: stopped ({stop_reason}) after {:.1}s: {} messages, {:.0}/s over {:.1}s busy\n",
+        "puller: stopped ({}) after {:.1}s: {} messages, {:.0}/s over {:.1}s busy\n",
+        inert(stop_reason),
         elapsed.as_secs_f64(),
         acc.messages,
         rate(acc.messages, busy),
@@ -101,9 +108,9 @@ fn instance_row(key: &str, i: &Instance) -> String {
     };
     let mut row = format!(
         "{:<6} {:<20} {:<24} {:>7} {:>9} {:>5} {:>5} {:>8}",
-        i.region,
-        i.hostname,
-        key,
+        inert_truncated(&i.region, REGION_CHARS),
+        inert_truncated(&i.hostname, HOSTNAME_CHARS),
+        inert_truncated(key, KEY_CHARS),
         i.count,
         seq,
         i.sequences.gaps(),

@@ -132,7 +132,10 @@ fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], starte
                 .reason()
                 .map(|r| r.to_string())
                 .unwrap_or_default();
-            eprintln!("puller: stopping ({why}): finishing in-flight batches");
+            eprintln!(
+                "puller: stopping ({}): finishing in-flight batches",
+                safe_text::inert(&why)
+            );
         }
         if let Some(every) = config.summary_interval {
             let (at, count) = last_summary;
@@ -141,7 +144,7 @@ fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], starte
                     let now = report::rate(a.messages - count, at.elapsed());
                     (report::summary_line(a, now, started.elapsed()), a.messages)
                 });
-                eprintln!("{}", line.0);
+                eprintln!("{}", safe_text::inert(&line.0));
                 last_summary = (Instant::now(), line.1);
             }
         }
