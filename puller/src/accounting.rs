@@ -42,6 +42,11 @@ pub struct Accounting {
     pub received: u64,
     /// DeleteMessageBatch calls made.
     pub delete_calls: u64,
+    /// Messages handed back to SQS undelivered (visibility 0): they arrived on a long poll
+    /// after the stop, or stdout closed before they were written.
+    pub released: u64,
+    /// Poller threads restarted after dying (see `supervisor`).
+    pub poller_restarts: u64,
     pub instances: BTreeMap<String, Instance>,
 }
 

@@ -38,9 +38,10 @@ Reporting:
   --summary-interval S      one-line summary to stderr every S seconds, 0 = off [5]
   --metrics-port PORT       serve Prometheus text at http://0.0.0.0:PORT/metrics
   --report-json PATH        write the final accounting as JSON on exit
-Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches in flight are delivered
-and deleted, the final report is printed, exit status 0; a long poll in flight finishes
-first, so this takes up to --wait-seconds; a second signal exits at once):
+Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches already received are
+delivered and deleted, long polls still waiting are abandoned (messages they bring are handed
+back to the queue at once), the final report is printed, exit status 0, within 2 s when no
+batch is in flight and at most 6 s; a second signal exits at once):
   --exit-when-idle S        stop once the queue stayed empty for S seconds
   --stop-after N            stop after at least N messages were delivered
   -h, --help                print this help

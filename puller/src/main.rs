@@ -6,6 +6,7 @@
 //! - [`sink`], [`format`], [`dead_letter`]: where messages go and how they look
 //! - [`sensor`], [`accounting`], [`sequences`], [`latency`]: what the messages say about loss
 //! - [`report`], [`metrics`]: the summary line, final report, `--report-json`, Prometheus text
+//! - [`supervisor`]: restarts dead pollers, gives up when none can poll
 //! - [`shutdown`], [`sys`]: the stop switch and the only libc calls
 mod accounting;
 mod args;
@@ -21,6 +22,7 @@ mod sensor;
 mod sequences;
 mod shutdown;
 mod sink;
+mod supervisor;
 mod sys;
 mod time;
 

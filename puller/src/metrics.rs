@@ -9,8 +9,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Renders the counters.
-pub fn render(acc: &Accounting) -> String {
+/// Renders the counters; `receives_in_flight` is the number of long polls waiting now.
+pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = write!(
@@ -77,6 +77,24 @@ pub fn render(acc: &Accounting) -> String {
         "counter",
         "Failed receive calls (retried).",
         acc.receive_errors,
+    );
+    metric(
+        "puller_released_total",
+        "counter",
+        "Messages handed back to SQS undelivered (visibility 0) at shutdown.",
+        acc.released,
+    );
+    metric(
+        "puller_poller_restarts_total",
+        "counter",
+        "Poller threads restarted after dying.",
+        acc.poller_restarts,
+    );
+    metric(
+        "puller_receives_in_flight",
+        "gauge",
+        "ReceiveMessage calls (long polls) waiting for an answer.",
+        receives_in_flight as u64,
     );
     metric(
         "puller_instances",
@@ -148,7 +166,10 @@ fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (status, body) = match (method, path.split('?').next().unwrap_or("")) {
-        ("GET", "/metrics") => ("200 OK", shared.with_accounting(|a| render(a))),
+        ("GET", "/metrics") => (
+            "200 OK",
+            shared.with_accounting(|a| render(a, shared.shutdown.receives_in_flight())),
+        ),
         ("GET", _) => ("404 Not Found", "not found; try /metrics\n".to_string()),
         _ => ("405 Method Not Allowed", "only GET\n".to_string()),
     };
@@ -173,7 +194,7 @@ mod tests {
             acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497);
         }
         acc.delivered(&Body::classify("x"), 0);
-        let text = render(&acc);
+        let text = render(&acc, 3);
         for want in [
             "puller_messages_total 4\n",
             "puller_sequence_gaps 1\n",
@@ -182,6 +203,7 @@ mod tests {
             "puller_region_messages_total{region=\"us\"} 3\n",
             "puller_latency_seconds{quantile=\"0.5\"} 1\n",
             "# TYPE puller_messages_total counter\n",
+            "puller_receives_in_flight 3\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

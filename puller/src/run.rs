@@ -8,14 +8,20 @@ use crate::poller::Poller;
 use crate::report;
 use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
+use crate::supervisor::Supervisor;
 use crate::sys;
 use sigv4::sqs::{SqsClient, SqsConfig};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How often the control loop looks at signals, the idle limit and the summary clock.
+/// How often the control loop looks at signals, the idle limit, the pollers and the summary
+/// clock.
 const TICK: Duration = Duration::from_millis(50);
+/// How long a stop waits for batches already received to be delivered and deleted. Well
+/// inside the 10 s a container runtime grants between SIGTERM and SIGKILL, so the final report
+/// is always written; a batch not finished by then comes back after its visibility timeout.
+const STOP_GRACE: Duration = Duration::from_secs(6);
 
 /// State the pollers share. Each lock guards one job; none is held while another is taken.
 pub struct Shared {
@@ -33,6 +39,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    pub fn new(config: Config, sink: Sink) -> Shared {
+        Shared {
+            dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
+            sink: Mutex::new(sink),
+            accounting: Mutex::new(Accounting::default()),
+            shutdown: Shutdown::new(),
+            config,
+        }
+    }
+
     pub fn with_accounting<R>(&self, f: impl FnOnce(&mut Accounting) -> R) -> R {
         f(&mut lock(&self.accounting))
     }
@@ -54,13 +70,7 @@ pub fn run(config: Config) -> Result<(), Error> {
     let sqs = SqsConfig::from_env(config.region.as_deref(), config.endpoint_url.as_deref())
         .map_err(|e| setup(format!("sqs configuration: {e}")))?;
     let sink = Sink::open(&config.sink, config.fsync).map_err(|e| setup(e.to_string()))?;
-    let shared = Arc::new(Shared {
-        dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
-        sink: Mutex::new(sink),
-        accounting: Mutex::new(Accounting::default()),
-        shutdown: Shutdown::new(),
-        config,
-    });
+    let shared = Arc::new(Shared::new(config, sink));
     if let Some(port) = shared.config.metrics_port {
         crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
     }
@@ -77,65 +87,50 @@ pub fn run(config: Config) -> Result<(), Error> {
         lock(&shared.dead_letter).path().display()
     );
     let started = Instant::now();
-    let mut pollers = Vec::with_capacity(shared.config.concurrency);
-    for n in 0..shared.config.concurrency {
+    let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {
         let for_thread = Arc::clone(&shared);
         let client = SqsClient::new(sqs.clone());
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("poller-{n}"))
-            .spawn(move || Poller::new(&for_thread, client).run());
-        match spawned {
-            Ok(handle) => pollers.push(handle),
-            Err(e) => {
-                // Stop the ones already running (they finish their batches) and report.
-                shared
-                    .shutdown
-                    .stop(Reason::Fatal(format!("cannot start poller thread: {e}")));
-                break;
-            }
-        }
-    }
-    control_loop(&shared, &pollers, started);
-    for handle in pollers {
-        if handle.join().is_err() {
-            eprintln!("puller: error: a poller thread panicked; its batch will be redelivered");
-        }
-    }
+            .spawn(move || Poller::new(&for_thread, client).run())
+    });
+    control_loop(&shared, &mut supervisor, started);
+    // Pollers still in a long poll are not waited for: they hold no message (one that
+    // arrives now is handed back by its poller, or returns after its visibility timeout),
+    // and the process exit ends them.
     finish(&shared, started.elapsed())
 }
 
-/// Watches signals, the idle limit and the summary clock until every poller has stopped.
-fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], started: Instant) {
+/// Watches signals, the idle limit, the pollers and the summary clock; returns once stopping
+/// and no batch is in flight (or [`STOP_GRACE`] passed).
+fn control_loop(shared: &Shared, supervisor: &mut Supervisor<'_>, started: Instant) {
     let config = &shared.config;
     let mut last_summary = (Instant::now(), 0u64);
-    let mut announced = false;
-    while !pollers.iter().all(|p| p.is_finished()) {
+    let mut stopping_since: Option<Instant> = None;
+    loop {
         std::thread::sleep(TICK);
-        if let Some(signal) = sys::stop_signal() {
-            shared
-                .shutdown
-                .stop(Reason::Signal(sys::signal_name(signal)));
+        check_stop_conditions(shared);
+        if !shared.shutdown.is_stopping() {
+            supervisor.check(&shared.shutdown);
+            let restarts = supervisor.restarts;
+            shared.with_accounting(|a| a.poller_restarts = restarts);
         }
-        if let Some(idle) = config.exit_when_idle {
-            if shared
-                .shutdown
-                .idle_for()
-                .is_some_and(|quiet| quiet >= idle)
-            {
-                shared.shutdown.stop(Reason::Idle(idle));
+        if shared.shutdown.is_stopping() {
+            let since = *stopping_since.get_or_insert_with(|| {
+                announce_stop(shared);
+                Instant::now()
+            });
+            let drained = shared.shutdown.batches_in_flight() == 0 || supervisor.all_finished();
+            if drained {
+                return;
             }
-        }
-        if shared.shutdown.is_stopping() && !announced {
-            announced = true;
-            let why = shared
-                .shutdown
-                .reason()
-                .map(|r| r.to_string())
-                .unwrap_or_default();
-            eprintln!(
-                "puller: stopping ({}): finishing in-flight batches",
-                safe_text::inert(&why)
-            );
+            if since.elapsed() >= STOP_GRACE {
+                eprintln!(
+                    "puller: warning: batches still in flight after {STOP_GRACE:?}; \
+                     their messages come back after their visibility timeout"
+                );
+                return;
+            }
         }
         if let Some(every) = config.summary_interval {
             let (at, count) = last_summary;
@@ -149,6 +144,36 @@ fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], starte
             }
         }
     }
+}
+
+/// Throws the stop switch on a signal or when the queue stayed idle long enough.
+fn check_stop_conditions(shared: &Shared) {
+    if let Some(signal) = sys::stop_signal() {
+        shared
+            .shutdown
+            .stop(Reason::Signal(sys::signal_name(signal)));
+    }
+    if let Some(idle) = shared.config.exit_when_idle {
+        if shared
+            .shutdown
+            .idle_for()
+            .is_some_and(|quiet| quiet >= idle)
+        {
+            shared.shutdown.stop(Reason::Idle(idle));
+        }
+    }
+}
+
+fn announce_stop(shared: &Shared) {
+    let why = shared
+        .shutdown
+        .reason()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "puller: stopping ({}): finishing batches in flight",
+        safe_text::inert(&why)
+    );
 }
 
 /// Prints the final report, writes --report-json, and turns a fatal stop into an error.
