@@ -38,6 +38,9 @@ Reporting:
   --summary-interval S      one-line summary to stderr every S seconds, 0 = off [5]
   --metrics-port PORT       serve Prometheus text at http://0.0.0.0:PORT/metrics
   --report-json PATH        write the final accounting as JSON on exit
+  --max-instances N         publisher instances tracked one by one; beyond that the least
+                            recently heard are retired into their region/version totals, as
+                            are instances silent for 15 minutes [20000]
 Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches already received are
 delivered and deleted, long polls still waiting are abandoned (messages they bring are handed
 back to the queue at once), the final report is printed, exit status 0, within 2 s when no
@@ -69,6 +72,7 @@ pub struct LowArgs {
     pub report_json: Option<PathBuf>,
     pub exit_when_idle: Option<u64>,
     pub stop_after: Option<u64>,
+    pub max_instances: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +103,7 @@ pub struct Config {
     pub report_json: Option<PathBuf>,
     pub exit_when_idle: Option<Duration>,
     pub stop_after: Option<u64>,
+    pub max_instances: usize,
 }
 
 /// What to do.
@@ -149,6 +154,7 @@ impl LowArgs {
                     "report-json" => low.report_json = Some(PathBuf::from(parser.value()?)),
                     "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
                     "stop-after" => low.stop_after = Some(parser.parse()?),
+                    "max-instances" => low.max_instances = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
                 other => return Err(Error::unknown(&other)),
@@ -266,6 +272,13 @@ impl Config {
                 Some(0) => return Err(Error::new("'--stop-after' must be at least 1")),
                 other => other,
             },
+            max_instances: in_range(
+                "--max-instances",
+                low.max_instances
+                    .unwrap_or(crate::accounting::DEFAULT_MAX_INSTANCES),
+                1,
+                10_000_000,
+            )?,
         })
     }
 }
@@ -484,6 +497,14 @@ mod tests {
         );
         assert!(err(&["--exit-when-idle", "0"]).contains("at least 1"));
         assert!(err(&["--stop-after", "0"]).contains("at least 1"));
+    }
+
+    #[test]
+    fn max_instances() {
+        assert_eq!(config(&[]).expect("c").max_instances, 20_000);
+        let c = config(&["--max-instances", "500"]).expect("c");
+        assert_eq!(c.max_instances, 500);
+        assert!(err(&["--max-instances", "0"]).contains("'--max-instances'"));
     }
 
     #[test]

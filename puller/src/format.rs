@@ -58,25 +58,25 @@ const HOSTNAME_CHARS: usize = 40;
 const ICON_CHARS: usize = 8;
 const REASON_CHARS: usize = 80;
 
-/// `us  edge-us-1            🚀 ██ #FF5733  seq     42  +2s`: region, hostname, emoji, the
+/// `us  edge-us-1            🚀 ██ #FF5733  seq     42  +2.153s`: region, hostname, emoji, the
 /// message's colour as a 24-bit ANSI swatch, sequence and end-to-end latency.
 fn pretty_line(r: &Record<'_>) -> String {
     match r.class {
         Body::Sensor(m) => {
-            let latency = (r.received_ms / 1000) as i64 - m.timestamp_secs;
+            let latency_ms = (r.received_ms as i64).saturating_sub(m.timestamp_ms);
             let icon = if m.icon_name.is_empty() {
                 "?"
             } else {
                 m.icon_name.as_str()
             };
             format!(
-                "{:<4} {:<20} {} {} seq {:>6}  {:+}s",
+                "{:<4} {:<20} {} {} seq {:>6}  {:+.3}s",
                 inert_truncated(&m.region, REGION_CHARS),
                 inert_truncated(&m.hostname, HOSTNAME_CHARS),
                 inert_truncated(icon, ICON_CHARS),
                 swatch(m.color),
                 m.sequence,
-                latency
+                latency_ms as f64 / 1000.0
             )
         }
         Body::SchemaLess(reason) => {
@@ -143,7 +143,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("seq     42"), "{out}");
-        assert!(out.ends_with("+3s"), "{out}");
+        assert!(out.ends_with("+3.500s"), "{out}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 /// Renders the counters; `receives_in_flight` is the number of long polls waiting now.
 pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
+    let totals = acc.totals();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = write!(
@@ -27,14 +28,22 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
     metric(
         "puller_sequence_gaps",
         "gauge",
-        "Sequences missing between the lowest and highest seen, over all publisher instances.",
-        acc.gaps(),
+        "Sequences missing between the lowest and highest seen that the sensors' own drop \
+         counters do not explain (lost in transit or not yet arrived), over all instances.",
+        totals.gaps,
+    );
+    metric(
+        "puller_dropped_at_source",
+        "gauge",
+        "Messages the sensors report having dropped themselves (refused for good or evicted \
+         from a full outbox), over all instances.",
+        totals.dropped_at_source,
     );
     metric(
         "puller_duplicates_total",
         "counter",
         "Sensor messages whose sequence was already seen.",
-        acc.duplicates(),
+        totals.duplicates,
     );
     metric(
         "puller_non_json_total",
@@ -99,8 +108,14 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
     metric(
         "puller_instances",
         "gauge",
-        "Publisher instances seen.",
-        acc.instances.len() as u64,
+        "Publisher instances tracked now (retired ones excluded).",
+        acc.live_count() as u64,
+    );
+    metric(
+        "puller_instances_retired_total",
+        "counter",
+        "Publisher instances retired (silent too long, or beyond --max-instances).",
+        acc.retired_instances,
     );
     out.push_str("# HELP puller_region_messages_total Messages delivered per region.\n");
     out.push_str("# TYPE puller_region_messages_total counter\n");
@@ -117,7 +132,7 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
     );
     out.push_str("# TYPE puller_latency_seconds summary\n");
     for q in [0.5, 0.99] {
-        if let Some(v) = latency.quantile(q) {
+        if let Some(v) = latency.quantile_secs(q) {
             let _ = writeln!(out, "puller_latency_seconds{{quantile=\"{q}\"}} {v}");
         }
     }
@@ -191,7 +206,7 @@ mod tests {
     fn renders_counters_regions_and_latency() {
         let mut acc = Accounting::default();
         for s in [1, 3, 3] {
-            acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497);
+            acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497_000);
         }
         acc.delivered(&Body::classify("x"), 0);
         let text = render(&acc, 3);

@@ -201,10 +201,9 @@ impl<'a> Poller<'a> {
             })
             .collect();
         self.shared.write_to_sink(&lines)?;
-        let received_secs = (received_ms / 1000) as i64;
         let total = self.shared.with_accounting(|a| {
             for &i in accepted {
-                a.delivered(&classes[i], received_secs);
+                a.delivered(&classes[i], received_ms);
             }
             a.messages
         });

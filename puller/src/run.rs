@@ -43,7 +43,7 @@ impl Shared {
         Shared {
             dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
             sink: Mutex::new(sink),
-            accounting: Mutex::new(Accounting::default()),
+            accounting: Mutex::new(Accounting::new(config.max_instances)),
             shutdown: Shutdown::new(),
             config,
         }
@@ -184,17 +184,16 @@ fn finish(shared: &Shared, elapsed: Duration) -> Result<(), Error> {
         .map(|r| r.to_string())
         .unwrap_or_else(|| "done".into());
     let busy = shared.shutdown.busy_for();
-    let (text, json) = shared.with_accounting(|a| {
-        (
-            report::final_report(a, elapsed, busy, &why),
-            report::report_json(a, elapsed, busy, &why),
-        )
-    });
+    let text = shared.with_accounting(|a| report::final_report(a, elapsed, busy, &why));
     eprint!("{text}");
     if let Some(path) = &shared.config.report_json {
-        let mut bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
-        bytes.push(b'\n');
-        std::fs::write(path, bytes).map_err(|e| {
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = io::BufWriter::new(file);
+            shared
+                .with_accounting(|a| report::write_report_json(&mut out, a, elapsed, busy, &why))?;
+            io::Write::flush(&mut out)
+        });
+        written.map_err(|e| {
             Error::new(ErrorKind::Io(format!(
                 "cannot write report {}: {e}",
                 path.display()

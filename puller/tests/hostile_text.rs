@@ -11,7 +11,11 @@ use util::{scratch, signal, wait_exit, Queue};
 
 /// The hostile message from issue 20, as JSON (the escapes are JSON `\u` escapes, so the
 /// decoded fields hold the raw ESC and BEL bytes).
-const HOSTILE: &str = r##"{"job_id":"job-1","execution_id":"e\u001b]0;pwned\u0007","hostname":"edge\u001b[2J\u001b[31mEVIL","job_submission_time":1711449600,"icon_name":"🚀","timestamp":"2026-12-03T07:53:41.123Z","color":"#FF5733","sequence":1,"region":"us\u001b[0m"}"##;
+fn hostile(sequence: u64) -> String {
+    format!(
+        r##"{{"job_id":"job-1","execution_id":"e\u001b]0;pwned\u0007","hostname":"edge\u001b[2J\u001b[31mEVIL","job_submission_time":1711449600,"icon_name":"🚀","timestamp":"2026-12-03T07:53:41.123Z","color":"#FF5733","sequence":{sequence},"region":"us\u001b[0m"}}"##
+    )
+}
 
 struct Proxy(Child);
 
@@ -85,15 +89,18 @@ fn hostile_chars(text: &str) -> Vec<char> {
 fn hostile_fields_are_inert_in_pretty_output_summaries_and_report() {
     let mut queue = Queue::new("puller-hostile");
     let (_proxy, addr) = start_proxy(&queue);
-    let answer = net::request(
-        addr,
-        "POST",
-        "/send",
-        &[("Content-Type", "application/json")],
-        HOSTILE.as_bytes(),
-    )
-    .expect("POST /send");
-    assert_eq!(answer.status, 200, "{}", answer.body_text());
+    // Sequences 1 and 3: the gap puts the instance among the worst in the final report.
+    for sequence in [1, 3] {
+        let answer = net::request(
+            addr,
+            "POST",
+            "/send",
+            &[("Content-Type", "application/json")],
+            hostile(sequence).as_bytes(),
+        )
+        .expect("POST /send");
+        assert_eq!(answer.status, 200, "{}", answer.body_text());
+    }
     // Raw ESC is not allowed in an SQS body, but C1 controls and bidi overrides are: a body
     // that is not JSON is shown as an excerpt, which must be inert too.
     queue.send_all(&["not json \u{9b}2J \u{202e}txt.exe".to_string()]);
@@ -137,7 +144,7 @@ fn hostile_fields_are_inert_in_pretty_output_summaries_and_report() {
     assert!(raw_out.is_empty(), "raw {raw_out:?} on stdout: {stdout:?}");
     let raw_err = hostile_chars(&stderr);
     assert!(raw_err.is_empty(), "raw {raw_err:?} on stderr: {stderr:?}");
-    assert!(stderr.contains("us\\u{1b}[0m=1"), "summary: {stderr}");
+    assert!(stderr.contains("us\\u{1b}[0m=2"), "summary: {stderr}");
     assert!(
         stderr.contains("e\\u{1b}]0;pwned\\u{7}"),
         "report: {stderr}"
