@@ -202,6 +202,9 @@ fn finish(shared: &Shared, elapsed: Duration) -> Result<(), Error> {
     }
     match reason {
         Some(Reason::Fatal(e)) => Err(Error::new(ErrorKind::Sqs(e))),
+        Some(reason @ Reason::CannotPoll(_)) => {
+            Err(Error::new(ErrorKind::Pollers(reason.to_string())))
+        }
         _ => Ok(()),
     }
 }

@@ -53,6 +53,8 @@ pub enum Reason {
     OutputClosed,
     /// An SQS error retries cannot fix; the run exits 1.
     Fatal(String),
+    /// The pollers keep dying (see `supervisor`); the run exits 1.
+    CannotPoll(String),
 }
 
 impl std::fmt::Display for Reason {
@@ -63,6 +65,7 @@ impl std::fmt::Display for Reason {
             Reason::StopAfter(n) => write!(f, "{n} messages delivered"),
             Reason::OutputClosed => f.write_str("output closed"),
             Reason::Fatal(e) => write!(f, "fatal error: {e}"),
+            Reason::CannotPoll(e) => write!(f, "cannot poll: {e}"),
         }
     }
 }

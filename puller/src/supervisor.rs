@@ -96,9 +96,8 @@ impl<'a> Supervisor<'a> {
         self.deaths_without_progress += 1;
         let limit = DEATHS_PER_SLOT * self.slots.len() as u32;
         if self.deaths_without_progress >= limit {
-            shutdown.stop(Reason::Fatal(format!(
-                "cannot poll: pollers died {} times in a row without completing a poll; \
-                 last: {what}",
+            shutdown.stop(Reason::CannotPoll(format!(
+                "pollers died {} times in a row without completing a poll; last: {what}",
                 self.deaths_without_progress
             )));
             return;
@@ -198,14 +197,11 @@ mod tests {
         });
         run_until(&shutdown, &mut sup, || shutdown.is_stopping());
         match shutdown.reason() {
-            Some(Reason::Fatal(why)) => {
-                assert!(
-                    why.starts_with("cannot poll: pollers died 6 times"),
-                    "{why}"
-                );
+            Some(Reason::CannotPoll(why)) => {
+                assert!(why.starts_with("pollers died 6 times"), "{why}");
                 assert!(why.contains("queue handler broken"), "{why}");
             }
-            other => panic!("expected a fatal stop, got {other:?}"),
+            other => panic!("expected a cannot-poll stop, got {other:?}"),
         }
         // Two first starts; each death but the last is followed by a restart, and the fifth
         // one may or may not have happened before the sixth death.
@@ -218,7 +214,7 @@ mod tests {
         let mut sup = Supervisor::start(1, &shutdown, |_| Err(io::Error::other("no threads")));
         run_until(&shutdown, &mut sup, || shutdown.is_stopping());
         assert!(
-            matches!(shutdown.reason(), Some(Reason::Fatal(w)) if w.contains("no threads")),
+            matches!(shutdown.reason(), Some(Reason::CannotPoll(w)) if w.contains("no threads")),
             "{:?}",
             shutdown.reason()
         );
