@@ -76,7 +76,10 @@ fn unknown_queue_is_a_clear_runtime_error() {
         "{err}"
     );
     // A puller that cannot poll at all still reports, with the reason, and exits 1 (issue 13).
-    assert!(err.contains("puller: stopped (fatal error: receive from"), "{err}");
+    assert!(
+        err.contains("puller: stopped (fatal error: receive from"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -172,3 +172,100 @@ fn messages_in_flight_at_shutdown_are_neither_lost_nor_deleted_undelivered() {
     assert_eq!(delivered, multiset(&sent), "every message delivered once");
     queue.assert_empty();
 }
+
+/// A puller whose sink is stuck: 200 bodies of 2 KiB into a stdout pipe nobody reads (a pipe
+/// holds 64 KiB), at default settings. Returns once all 4 pollers hold a batch and at least 20
+/// messages (~42 KiB) are written: of 4 batches of ~21 KiB at most one more fits.
+fn stuck_puller(prefix: &str) -> (std::process::Child, std::path::PathBuf, u16) {
+    let mut queue = Queue::new(prefix);
+    let sent: Vec<String> = (0..200)
+        .map(|i| format!("{i:04} {}", "s".repeat(2048)))
+        .collect();
+    queue.send_all(&sent);
+    let report = scratch(prefix).join("report.json");
+    let port = edge_tests::net::free_port();
+    let (port_arg, report_arg) = (port.to_string(), report.display().to_string());
+    let child = queue
+        .puller(&["--metrics-port", &port_arg, "--report-json", &report_arg])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn puller");
+    wait_until(
+        "every poller stuck on the sink",
+        Duration::from_secs(30),
+        || {
+            let text = metrics(port);
+            let delivered = text
+                .lines()
+                .find_map(|l| l.strip_prefix("puller_messages_total "))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            delivered >= 20 && text.contains("puller_receives_in_flight 0\n")
+        },
+    );
+    (child, report, port)
+}
+
+/// Batches in flight get a bounded grace, inside a container runtime's 10 s: a sink that never
+/// takes them does not keep the puller (or its report) from finishing.
+#[test]
+fn a_stuck_batch_holds_the_stop_for_its_grace_only_and_the_report_is_written() {
+    let (mut child, report, _) = stuck_puller("puller-term-stuck");
+    let signalled = std::time::Instant::now();
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= Duration::from_secs(5) && took <= Duration::from_secs(8),
+        "waited {took:?} for the stuck batches (grace 6 s)"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert!(
+        stderr.contains("batches still in flight after 6s"),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("json");
+    assert_eq!(json["stop_reason"], "SIGTERM received");
+}
+
+/// The operator insists: a second SIGTERM during the stop exits at once (128 + 15).
+#[test]
+fn a_second_signal_exits_at_once() {
+    let (mut child, _, _) = stuck_puller("puller-term-twice");
+    // Read stderr as it comes, to see the first signal taken before sending the second (two
+    // pending SIGTERMs would merge into one).
+    let stderr = child.stderr.take().expect("stderr");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let lines = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in
+                std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok)
+            {
+                lines.lock().expect("lock").push_str(&(line + "\n"));
+            }
+        })
+    };
+    signal(&child, "TERM");
+    wait_until("the stop to begin", Duration::from_secs(5), || {
+        lines
+            .lock()
+            .expect("lock")
+            .contains("puller: stopping (SIGTERM received)")
+    });
+    let again = std::time::Instant::now();
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(
+        again.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        again.elapsed()
+    );
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    reader.join().expect("stderr reader");
+}
