@@ -76,15 +76,15 @@ pub fn run(config: Config) -> Result<(), Error> {
     }
     eprintln!(
         "puller: draining {} with {} poller{} (region {}, dead letters to {})",
-        shared.config.queue_url,
+        safe_text::inert(&shared.config.queue_url),
         shared.config.concurrency,
         if shared.config.concurrency == 1 {
             ""
         } else {
             "s"
         },
-        sqs.region,
-        lock(&shared.dead_letter).path().display()
+        safe_text::inert(&sqs.region),
+        safe_text::inert(&lock(&shared.dead_letter).path().display().to_string())
     );
     let started = Instant::now();
     let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {
