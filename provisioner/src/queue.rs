@@ -93,7 +93,9 @@ fn config(endpoint_url: &str, service: &Service, vars: &Vars) -> Result<SqsConfi
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var(name).ok())
     });
-    let region = env.get("AWS_REGION").unwrap_or_else(|| "us-east-1".to_string());
+    let region = env
+        .get("AWS_REGION")
+        .unwrap_or_else(|| "us-east-1".to_string());
     let credentials =
         sigv4::credentials::resolve(&env, Some(&region), None).map_err(|e| e.to_string())?;
     let endpoint = Some(endpoint_url.trim())

@@ -44,9 +44,13 @@ Reporting:
   --dashboard-token-file P  the dashboard then needs a bearer token from this file (one
                             per line; the page takes it as ?token=...)
                             [env PULLER_DASHBOARD_TOKEN_FILE]
-Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches in flight are delivered
-and deleted, the final report is printed, exit status 0; a long poll in flight finishes
-first, so this takes up to --wait-seconds; a second signal exits at once):
+  --max-instances N         publisher instances tracked one by one; beyond that the least
+                            recently heard are retired into their region/version totals, as
+                            are instances silent for 15 minutes [20000]
+Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches already received are
+delivered and deleted, long polls still waiting are abandoned (messages they bring are handed
+back to the queue at once), the final report is printed, exit status 0, within 2 s when no
+batch is in flight and at most 6 s; a second signal exits at once):
   --exit-when-idle S        stop once the queue stayed empty for S seconds
   --stop-after N            stop after at least N messages were delivered
   -h, --help                print this help
@@ -75,6 +79,7 @@ pub struct LowArgs {
     pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<u64>,
     pub stop_after: Option<u64>,
+    pub max_instances: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +111,7 @@ pub struct Config {
     pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<Duration>,
     pub stop_after: Option<u64>,
+    pub max_instances: usize,
 }
 
 /// What to do.
@@ -158,6 +164,7 @@ impl LowArgs {
                     }
                     "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
                     "stop-after" => low.stop_after = Some(parser.parse()?),
+                    "max-instances" => low.max_instances = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
                 other => return Err(Error::unknown(&other)),
@@ -275,6 +282,13 @@ impl Config {
                 Some(0) => return Err(Error::new("'--stop-after' must be at least 1")),
                 other => other,
             },
+            max_instances: in_range(
+                "--max-instances",
+                low.max_instances
+                    .unwrap_or(crate::accounting::DEFAULT_MAX_INSTANCES),
+                1,
+                10_000_000,
+            )?,
         })
     }
 }
@@ -517,6 +531,14 @@ mod tests {
         );
         assert!(err(&["--exit-when-idle", "0"]).contains("at least 1"));
         assert!(err(&["--stop-after", "0"]).contains("at least 1"));
+    }
+
+    #[test]
+    fn max_instances() {
+        assert_eq!(config(&[]).expect("c").max_instances, 20_000);
+        let c = config(&["--max-instances", "500"]).expect("c");
+        assert_eq!(c.max_instances, 500);
+        assert!(err(&["--max-instances", "0"]).contains("'--max-instances'"));
     }
 
     #[test]

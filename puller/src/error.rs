@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Sqs(String),
     /// Writing the report file failed.
     Io(String),
+    /// The pollers kept dying: the puller could not poll at all.
+    Pollers(String),
 }
 
 impl Error {
@@ -30,7 +32,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Setup(m) | ErrorKind::Sqs(m) | ErrorKind::Io(m) => f.write_str(m),
+            ErrorKind::Setup(m) | ErrorKind::Sqs(m) | ErrorKind::Io(m) | ErrorKind::Pollers(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! per line, the body byte-for-byte as a string) for machines and files.
 use crate::sensor::{Body, Rgb};
 use crate::time::format_rfc3339_ms;
+use safe_text::inert_truncated;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -50,40 +51,47 @@ fn json_line(r: &Record<'_>) -> String {
 
 /// Width of the body excerpt shown for bodies that are not sensor messages.
 const EXCERPT_CHARS: usize = 120;
+/// Display caps for single fields: a hostile or broken sender cannot push the line off the
+/// screen. Display only: the json format and the accounting keep the whole value.
+const REGION_CHARS: usize = 12;
+const HOSTNAME_CHARS: usize = 40;
+const ICON_CHARS: usize = 8;
+const REASON_CHARS: usize = 80;
 
-/// `us  edge-us-1            🚀 ██ #FF5733  seq     42  +2s`: region, hostname, emoji, the
+/// `us  edge-us-1            🚀 ██ #FF5733  seq     42  +2.153s`: region, hostname, emoji, the
 /// message's colour as a 24-bit ANSI swatch, sequence and end-to-end latency.
 fn pretty_line(r: &Record<'_>) -> String {
     match r.class {
         Body::Sensor(m) => {
-            let latency = (r.received_ms / 1000) as i64 - m.timestamp_secs;
+            let latency_ms = (r.received_ms as i64).saturating_sub(m.timestamp_ms);
             let icon = if m.icon_name.is_empty() {
                 "?"
             } else {
                 m.icon_name.as_str()
             };
             format!(
-                "{:<4} {:<20} {} {} seq {:>6}  {:+}s",
-                printable(&m.region),
-                printable(&m.hostname),
-                printable(icon),
+                "{:<4} {:<20} {} {} seq {:>6}  {:+.3}s",
+                inert_truncated(&m.region, REGION_CHARS),
+                inert_truncated(&m.hostname, HOSTNAME_CHARS),
+                inert_truncated(icon, ICON_CHARS),
                 swatch(m.color),
                 m.sequence,
-                latency
+                latency_ms as f64 / 1000.0
             )
         }
         Body::SchemaLess(reason) => {
             format!(
                 "-    [not a sensor message: {}] {}",
-                printable(reason),
-                excerpt(r.body)
+                inert_truncated(reason, REASON_CHARS),
+                inert_truncated(r.body, EXCERPT_CHARS)
             )
         }
-        Body::NonJson(_) => format!("-    [not JSON] {}", excerpt(r.body)),
+        Body::NonJson(_) => format!("-    [not JSON] {}", inert_truncated(r.body, EXCERPT_CHARS)),
     }
 }
 
-/// Two cells painted in the colour (`ESC[48;2;R;G;Bm`, reset after), then its hex code.
+/// Two cells painted in the colour (`ESC[48;2;R;G;Bm`, reset after), then its hex code. Our
+/// own escape sequence, built from three parsed numbers: the only raw ESC a pretty line holds.
 fn swatch(color: Option<Rgb>) -> String {
     match color {
         Some(Rgb(red, green, blue)) => {
@@ -91,30 +99,6 @@ fn swatch(color: Option<Rgb>) -> String {
         }
         None => "   (no colour)".to_string(),
     }
-}
-
-/// The body's start, with control characters escaped.
-fn excerpt(body: &str) -> String {
-    let mut out = printable(&body.chars().take(EXCERPT_CHARS).collect::<String>());
-    if body.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    out
-}
-
-/// Escapes control characters so a message cannot move the cursor or recolour the operator's
-/// terminal: only the swatch the puller itself draws may use escape sequences.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -159,7 +143,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("seq     42"), "{out}");
-        assert!(out.ends_with("+3s"), "{out}");
+        assert!(out.ends_with("+3.500s"), "{out}");
     }
 
     #[test]

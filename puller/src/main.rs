@@ -7,6 +7,7 @@
 //! - [`sensor`], [`accounting`], [`sequences`], [`latency`]: what the messages say about loss
 //! - [`report`], [`metrics`]: the summary line, final report, `--report-json`, Prometheus text
 //! - [`dashboard`]: `--dashboard`, the live web view of the fleet
+//! - [`supervisor`]: restarts dead pollers, gives up when none can poll
 //! - [`shutdown`], [`sys`]: the stop switch and the only libc calls
 mod accounting;
 mod args;
@@ -23,6 +24,7 @@ mod sensor;
 mod sequences;
 mod shutdown;
 mod sink;
+mod supervisor;
 mod sys;
 mod time;
 
@@ -40,7 +42,8 @@ fn main() -> ExitCode {
     match run::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("puller: error: {e}");
+            // The error may quote an SQS answer: text another party chose.
+            eprintln!("puller: error: {}", safe_text::inert(&e.to_string()));
             if let error::ErrorKind::Sqs(_) = e.kind() {
                 eprintln!(
                     "puller: hint: check --queue-url, --endpoint-url, --region and the credentials"

@@ -9,8 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Renders the counters.
-pub fn render(acc: &Accounting) -> String {
+/// Renders the counters; `receives_in_flight` is the number of long polls waiting now.
+pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
+    let totals = acc.totals();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = write!(
@@ -27,14 +28,22 @@ pub fn render(acc: &Accounting) -> String {
     metric(
         "puller_sequence_gaps",
         "gauge",
-        "Sequences missing between the lowest and highest seen, over all publisher instances.",
-        acc.gaps(),
+        "Sequences missing between the lowest and highest seen that the sensors' own drop \
+         counters do not explain (lost in transit or not yet arrived), over all instances.",
+        totals.gaps,
+    );
+    metric(
+        "puller_dropped_at_source",
+        "gauge",
+        "Messages the sensors report having dropped themselves (refused for good or evicted \
+         from a full outbox), over all instances.",
+        totals.dropped_at_source,
     );
     metric(
         "puller_duplicates_total",
         "counter",
         "Sensor messages whose sequence was already seen.",
-        acc.duplicates(),
+        totals.duplicates,
     );
     metric(
         "puller_non_json_total",
@@ -79,10 +88,34 @@ pub fn render(acc: &Accounting) -> String {
         acc.receive_errors,
     );
     metric(
+        "puller_released_total",
+        "counter",
+        "Messages handed back to SQS undelivered (visibility 0) at shutdown.",
+        acc.released,
+    );
+    metric(
+        "puller_poller_restarts_total",
+        "counter",
+        "Poller threads restarted after dying.",
+        acc.poller_restarts,
+    );
+    metric(
+        "puller_receives_in_flight",
+        "gauge",
+        "ReceiveMessage calls (long polls) waiting for an answer.",
+        receives_in_flight as u64,
+    );
+    metric(
         "puller_instances",
         "gauge",
-        "Publisher instances seen.",
-        acc.instances.len() as u64,
+        "Publisher instances tracked now (retired ones excluded).",
+        acc.live_count() as u64,
+    );
+    metric(
+        "puller_instances_retired_total",
+        "counter",
+        "Publisher instances retired (silent too long, or beyond --max-instances).",
+        acc.retired_instances,
     );
     out.push_str("# HELP puller_region_messages_total Messages delivered per region.\n");
     out.push_str("# TYPE puller_region_messages_total counter\n");
@@ -99,7 +132,7 @@ pub fn render(acc: &Accounting) -> String {
     );
     out.push_str("# TYPE puller_latency_seconds summary\n");
     for q in [0.5, 0.99] {
-        if let Some(v) = latency.quantile(q) {
+        if let Some(v) = latency.quantile_secs(q) {
             let _ = writeln!(out, "puller_latency_seconds{{quantile=\"{q}\"}} {v}");
         }
     }
@@ -148,7 +181,10 @@ fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let (status, body) = match (method, path.split('?').next().unwrap_or("")) {
-        ("GET", "/metrics") => ("200 OK", shared.with_accounting(|a| render(a))),
+        ("GET", "/metrics") => (
+            "200 OK",
+            shared.with_accounting(|a| render(a, shared.shutdown.receives_in_flight())),
+        ),
         ("GET", _) => ("404 Not Found", "not found; try /metrics\n".to_string()),
         _ => ("405 Method Not Allowed", "only GET\n".to_string()),
     };
@@ -170,10 +206,10 @@ mod tests {
     fn renders_counters_regions_and_latency() {
         let mut acc = Accounting::default();
         for s in [1, 3, 3] {
-            acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497);
+            acc.delivered(&Body::classify(&sample("e", s)), 1_742_992_497_000);
         }
         acc.delivered(&Body::classify("x"), 0);
-        let text = render(&acc);
+        let text = render(&acc, 3);
         for want in [
             "puller_messages_total 4\n",
             "puller_sequence_gaps 1\n",
@@ -182,6 +218,7 @@ mod tests {
             "puller_region_messages_total{region=\"us\"} 3\n",
             "puller_latency_seconds{quantile=\"0.5\"} 1\n",
             "# TYPE puller_messages_total counter\n",
+            "puller_receives_in_flight 3\n",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

@@ -10,7 +10,9 @@
 //!            DeleteMessageBatch(delivered + dead-lettered), partial failures retried
 //! ```
 //!
-//! The stop switch is only checked before a receive, so a received batch is always finished.
+//! The stop switch is checked before a receive and right after one: a batch received before
+//! the stop is always finished; one received after it (a long poll the control loop did not
+//! wait for) is handed back with ChangeMessageVisibilityBatch(0), not delivered.
 use crate::dead_letter;
 use crate::format::{self, Record};
 use crate::run::Shared;
@@ -18,7 +20,10 @@ use crate::sensor::Body;
 use crate::shutdown::Reason;
 use crate::sink::SinkSpec;
 use crate::time::unix_ms;
-use sigv4::sqs::{DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SqsClient};
+use sigv4::sqs::{
+    ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry, DeleteOutcome, Message,
+    ReceiveOptions, SqsClient,
+};
 use sigv4::Backoff;
 use std::collections::HashSet;
 use std::io;
@@ -64,7 +69,10 @@ impl<'a> Poller<'a> {
         let shutdown = &self.shared.shutdown;
         while !shutdown.is_stopping() {
             let url = &self.shared.config.sqs.queue_url;
-            match self.client.receive_message(url, &self.options) {
+            let receiving = shutdown.receive_started();
+            let result = self.client.receive_message(url, &self.options);
+            drop(receiving);
+            match result {
                 Ok(messages) => {
                     self.backoff.reset();
                     let n = messages.len() as u64;
@@ -74,10 +82,14 @@ impl<'a> Poller<'a> {
                     });
                     if messages.is_empty() {
                         shutdown.empty_receive();
+                        continue;
+                    }
+                    let _in_flight = shutdown.batch_started();
+                    if shutdown.is_stopping() {
+                        // A long poll that outlived the stop: nobody will handle this batch.
+                        self.release(&messages, "received after the stop");
                     } else {
-                        shutdown.batch_started();
                         self.handle_batch(&messages);
-                        shutdown.batch_finished();
                     }
                 }
                 Err(e) if e.is_retryable() => {
@@ -93,6 +105,41 @@ impl<'a> Poller<'a> {
         }
     }
 
+    /// Hands `messages` back to SQS (visibility timeout 0) so another consumer gets them at
+    /// once. Should that fail, they still come back after their visibility timeout.
+    fn release(&mut self, messages: &[Message], why: &str) {
+        let ids: Vec<String> = (0..messages.len()).map(|i| i.to_string()).collect();
+        let entries: Vec<ChangeVisibilityEntry<'_>> = messages
+            .iter()
+            .zip(&ids)
+            .map(|(m, id)| ChangeVisibilityEntry {
+                id,
+                receipt_handle: &m.receipt_handle,
+                visibility_timeout: 0,
+            })
+            .collect();
+        let url = &self.shared.config.sqs.queue_url;
+        let released = match self.client.change_message_visibility_batch(url, &entries) {
+            Ok(outcomes) => outcomes
+                .iter()
+                .filter(|o| matches!(o, ChangeVisibilityOutcome::Changed { .. }))
+                .count(),
+            Err(e) => {
+                warn(&format!("cannot release messages: {e}"));
+                0
+            }
+        };
+        let kept = messages.len() - released;
+        self.shared
+            .with_accounting(|a| a.released += released as u64);
+        if kept > 0 {
+            warn(&format!(
+                "{kept} message(s) {why} could not be released; \
+                 they come back after their visibility timeout"
+            ));
+        }
+    }
+
     fn handle_batch(&mut self, messages: &[Message]) {
         let received_ms = unix_ms(SystemTime::now());
         let classes: Vec<Body> = messages.iter().map(|m| Body::classify(&m.body)).collect();
@@ -105,8 +152,9 @@ impl<'a> Poller<'a> {
                     if e.kind() == io::ErrorKind::BrokenPipe
                         && self.shared.config.sink == SinkSpec::Stdout =>
                 {
-                    // Nobody reads any more: stop, and leave this batch in the queue.
+                    // Nobody reads any more: stop, and hand this batch back.
                     self.shared.shutdown.stop(Reason::OutputClosed);
+                    self.release(messages, "not written (output closed)");
                     return;
                 }
                 Err(e) => {
@@ -153,10 +201,9 @@ impl<'a> Poller<'a> {
             })
             .collect();
         self.shared.write_to_sink(&lines)?;
-        let received_secs = (received_ms / 1000) as i64;
         let total = self.shared.with_accounting(|a| {
             for &i in accepted {
-                a.delivered(&classes[i], received_secs);
+                a.delivered(&classes[i], received_ms);
             }
             a.messages
         });
@@ -298,13 +345,16 @@ fn dead_letter_due(receive_count: Option<u32>, max_receives: u32) -> bool {
     receive_count.unwrap_or(1) >= max_receives
 }
 
+/// One warning line on stderr. Warnings quote SQS errors and message ids, text another party
+/// chose, so the whole line is made inert (it is one line: nothing of ours is escaped).
 fn warn(message: &str) {
-    eprintln!("puller: warning: {message}");
+    eprintln!("puller: warning: {}", safe_text::inert(message));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::SinkSpec;
 
     fn classes() -> Vec<Body> {
         [
@@ -334,6 +384,53 @@ mod tests {
             refused[0]
         );
         assert!(refused[1].1.starts_with("not JSON: "), "{:?}", refused[1]);
+    }
+
+    /// A long poll still waiting when the stop comes is not waited for; if it then returns a
+    /// message, the poller hands it back at once instead of delivering it (LocalStack).
+    #[test]
+    fn a_batch_arriving_after_the_stop_is_released_not_delivered() {
+        let endpoint = edge_tests::localstack::require();
+        let mut sqs = edge_tests::sqs::client(&endpoint);
+        let url = sqs
+            .create_queue(&edge_tests::unique_name("puller-release"), &[])
+            .expect("create queue");
+        let low = crate::args::LowArgs {
+            sqs: sigv4::sqs::cli::SqsArgs {
+                queue_url: Some(url.clone()),
+                endpoint_url: Some(endpoint.clone()),
+                ..Default::default()
+            },
+            visibility_timeout: Some(600),
+            ..Default::default()
+        };
+        let config = crate::args::Config::from_low(low, false).expect("config");
+        let sink_path = std::env::temp_dir().join(edge_tests::unique_name("puller-release"));
+        let sink =
+            crate::sink::Sink::open(&SinkSpec::Jsonl(sink_path.clone()), false).expect("sink");
+        let shared = std::sync::Arc::new(Shared::new(config, sink, None));
+        let for_poller = std::sync::Arc::clone(&shared);
+        let client = edge_tests::sqs::client(&endpoint);
+        let poller = std::thread::spawn(move || Poller::new(&for_poller, client).run());
+        edge_tests::wait_until("a long poll in flight", Duration::from_secs(10), || {
+            shared.shutdown.receives_in_flight() == 1
+        });
+        shared.shutdown.stop(Reason::Signal("SIGTERM"));
+        sqs.send_message(&url, "arrives after the stop")
+            .expect("send");
+        poller.join().expect("poller ends after its long poll");
+        let (released, delivered) = shared.with_accounting(|a| (a.released, a.messages));
+        assert_eq!((released, delivered), (1, 0));
+        assert_eq!(std::fs::read_to_string(&sink_path).unwrap_or_default(), "");
+        let attrs = sqs
+            .get_queue_attributes(&url, &["ApproximateNumberOfMessages"])
+            .expect("attributes");
+        assert_eq!(
+            attrs,
+            vec![("ApproximateNumberOfMessages".to_string(), "1".to_string())],
+            "visible again at once, not after the 600 s visibility timeout"
+        );
+        let _ = std::fs::remove_file(&sink_path);
     }
 
     #[test]

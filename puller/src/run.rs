@@ -9,14 +9,20 @@ use crate::poller::Poller;
 use crate::report;
 use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
+use crate::supervisor::Supervisor;
 use crate::sys;
 use sigv4::sqs::SqsClient;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How often the control loop looks at signals, the idle limit and the summary clock.
+/// How often the control loop looks at signals, the idle limit, the pollers and the summary
+/// clock.
 const TICK: Duration = Duration::from_millis(50);
+/// How long a stop waits for batches already received to be delivered and deleted. Well
+/// inside the 10 s a container runtime grants between SIGTERM and SIGKILL, so the final report
+/// is always written; a batch not finished by then comes back after its visibility timeout.
+const STOP_GRACE: Duration = Duration::from_secs(6);
 
 /// State the pollers share. Each lock guards one job; none is held while another is taken.
 pub struct Shared {
@@ -36,6 +42,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    pub fn new(config: Config, sink: Sink, dashboard: Option<Arc<Dashboard>>) -> Shared {
+        Shared {
+            dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
+            sink: Mutex::new(sink),
+            accounting: Mutex::new(Accounting::new(config.max_instances)),
+            shutdown: Shutdown::new(),
+            dashboard,
+            config,
+        }
+    }
+
     pub fn with_accounting<R>(&self, f: impl FnOnce(&mut Accounting) -> R) -> R {
         f(&mut lock(&self.accounting))
     }
@@ -68,86 +85,67 @@ pub fn run(config: Config) -> Result<(), Error> {
         }
         None => None,
     };
-    let shared = Arc::new(Shared {
-        dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
-        sink: Mutex::new(sink),
-        accounting: Mutex::new(Accounting::default()),
-        shutdown: Shutdown::new(),
-        dashboard,
-        config,
-    });
+    let shared = Arc::new(Shared::new(config, sink, dashboard));
     if let Some(port) = shared.config.metrics_port {
         crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
     }
     eprintln!(
         "puller: draining {} with {} poller{} (region {}, dead letters to {})",
-        shared.config.sqs.queue_url,
+        safe_text::inert(&shared.config.sqs.queue_url),
         shared.config.concurrency,
         if shared.config.concurrency == 1 {
             ""
         } else {
             "s"
         },
-        sqs.region,
-        lock(&shared.dead_letter).path().display()
+        safe_text::inert(&sqs.region),
+        safe_text::inert(&lock(&shared.dead_letter).path().display().to_string())
     );
     let started = Instant::now();
-    let mut pollers = Vec::with_capacity(shared.config.concurrency);
-    for n in 0..shared.config.concurrency {
+    let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {
         let for_thread = Arc::clone(&shared);
         let client = SqsClient::new(sqs.clone());
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("poller-{n}"))
-            .spawn(move || Poller::new(&for_thread, client).run());
-        match spawned {
-            Ok(handle) => pollers.push(handle),
-            Err(e) => {
-                // Stop the ones already running (they finish their batches) and report.
-                shared
-                    .shutdown
-                    .stop(Reason::Fatal(format!("cannot start poller thread: {e}")));
-                break;
-            }
-        }
-    }
-    control_loop(&shared, &pollers, started);
-    for handle in pollers {
-        if handle.join().is_err() {
-            eprintln!("puller: error: a poller thread panicked; its batch will be redelivered");
-        }
-    }
+            .spawn(move || Poller::new(&for_thread, client).run())
+    });
+    control_loop(&shared, &mut supervisor, started);
+    // Pollers still in a long poll are not waited for: they hold no message (one that
+    // arrives now is handed back by its poller, or returns after its visibility timeout),
+    // and the process exit ends them.
     finish(&shared, started.elapsed())
 }
 
-/// Watches signals, the idle limit and the summary clock until every poller has stopped.
-fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], started: Instant) {
+/// Watches signals, the idle limit, the pollers and the summary clock; returns once stopping
+/// and no batch is in flight (or [`STOP_GRACE`] passed).
+fn control_loop(shared: &Shared, supervisor: &mut Supervisor<'_>, started: Instant) {
     let config = &shared.config;
     let mut last_summary = (Instant::now(), 0u64);
-    let mut announced = false;
-    while !pollers.iter().all(|p| p.is_finished()) {
+    let mut stopping_since: Option<Instant> = None;
+    loop {
         std::thread::sleep(TICK);
-        if let Some(signal) = sys::stop_signal() {
-            shared
-                .shutdown
-                .stop(Reason::Signal(sys::signal_name(signal)));
+        check_stop_conditions(shared);
+        if !shared.shutdown.is_stopping() {
+            supervisor.check(&shared.shutdown);
+            let restarts = supervisor.restarts;
+            shared.with_accounting(|a| a.poller_restarts = restarts);
         }
-        if let Some(idle) = config.exit_when_idle {
-            if shared
-                .shutdown
-                .idle_for()
-                .is_some_and(|quiet| quiet >= idle)
-            {
-                shared.shutdown.stop(Reason::Idle(idle));
+        if shared.shutdown.is_stopping() {
+            let since = *stopping_since.get_or_insert_with(|| {
+                announce_stop(shared);
+                Instant::now()
+            });
+            let drained = shared.shutdown.batches_in_flight() == 0 || supervisor.all_finished();
+            if drained {
+                return;
             }
-        }
-        if shared.shutdown.is_stopping() && !announced {
-            announced = true;
-            let why = shared
-                .shutdown
-                .reason()
-                .map(|r| r.to_string())
-                .unwrap_or_default();
-            eprintln!("puller: stopping ({why}): finishing in-flight batches");
+            if since.elapsed() >= STOP_GRACE {
+                eprintln!(
+                    "puller: warning: batches still in flight after {STOP_GRACE:?}; \
+                     their messages come back after their visibility timeout"
+                );
+                return;
+            }
         }
         if let Some(every) = config.summary_interval {
             let (at, count) = last_summary;
@@ -156,11 +154,41 @@ fn control_loop(shared: &Shared, pollers: &[std::thread::JoinHandle<()>], starte
                     let now = report::rate(a.messages - count, at.elapsed());
                     (report::summary_line(a, now, started.elapsed()), a.messages)
                 });
-                eprintln!("{}", line.0);
+                eprintln!("{}", safe_text::inert(&line.0));
                 last_summary = (Instant::now(), line.1);
             }
         }
     }
+}
+
+/// Throws the stop switch on a signal or when the queue stayed idle long enough.
+fn check_stop_conditions(shared: &Shared) {
+    if let Some(signal) = sys::stop_signal() {
+        shared
+            .shutdown
+            .stop(Reason::Signal(sys::signal_name(signal)));
+    }
+    if let Some(idle) = shared.config.exit_when_idle {
+        if shared
+            .shutdown
+            .idle_for()
+            .is_some_and(|quiet| quiet >= idle)
+        {
+            shared.shutdown.stop(Reason::Idle(idle));
+        }
+    }
+}
+
+fn announce_stop(shared: &Shared) {
+    let why = shared
+        .shutdown
+        .reason()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "puller: stopping ({}): finishing batches in flight",
+        safe_text::inert(&why)
+    );
 }
 
 /// Prints the final report, writes --report-json, and turns a fatal stop into an error.
@@ -171,17 +199,16 @@ fn finish(shared: &Shared, elapsed: Duration) -> Result<(), Error> {
         .map(|r| r.to_string())
         .unwrap_or_else(|| "done".into());
     let busy = shared.shutdown.busy_for();
-    let (text, json) = shared.with_accounting(|a| {
-        (
-            report::final_report(a, elapsed, busy, &why),
-            report::report_json(a, elapsed, busy, &why),
-        )
-    });
+    let text = shared.with_accounting(|a| report::final_report(a, elapsed, busy, &why));
     eprint!("{text}");
     if let Some(path) = &shared.config.report_json {
-        let mut bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
-        bytes.push(b'\n');
-        std::fs::write(path, bytes).map_err(|e| {
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = io::BufWriter::new(file);
+            shared
+                .with_accounting(|a| report::write_report_json(&mut out, a, elapsed, busy, &why))?;
+            io::Write::flush(&mut out)
+        });
+        written.map_err(|e| {
             Error::new(ErrorKind::Io(format!(
                 "cannot write report {}: {e}",
                 path.display()
@@ -190,6 +217,9 @@ fn finish(shared: &Shared, elapsed: Duration) -> Result<(), Error> {
     }
     match reason {
         Some(Reason::Fatal(e)) => Err(Error::new(ErrorKind::Sqs(e))),
+        Some(reason @ Reason::CannotPoll(_)) => {
+            Err(Error::new(ErrorKind::Pollers(reason.to_string())))
+        }
         _ => Ok(()),
     }
 }

@@ -1,8 +1,30 @@
 //! What a message body is: a sensor message (the publisher's schema), some other JSON, or not
 //! JSON at all. Only sensor messages take part in loss accounting; the others are still
 //! delivered (unless `--require-schema`) and counted.
-use crate::time::parse_rfc3339_secs;
 use serde_json::{Map, Value};
+use sigv4::date_time::parse_rfc3339_ms;
+
+/// The names of the sensor message's fields, in one place (the publisher module writes them in
+/// publisher/src/message.rs).
+pub mod field {
+    pub const JOB_ID: &str = "job_id";
+    pub const EXECUTION_ID: &str = "execution_id";
+    pub const HOSTNAME: &str = "hostname";
+    /// The deployment version: the Bacalhau job's submission time (Unix seconds).
+    pub const JOB_SUBMISSION_TIME: &str = "job_submission_time";
+    pub const ICON_NAME: &str = "icon_name";
+    /// RFC 3339 UTC, with milliseconds from sensors that send them (`...T07:53:41.123Z`).
+    pub const TIMESTAMP: &str = "timestamp";
+    pub const COLOR: &str = "color";
+    pub const SEQUENCE: &str = "sequence";
+    pub const REGION: &str = "region";
+    /// Cumulative count of messages the sensor dropped because the proxy refused them for
+    /// good (present only when non-zero).
+    pub const DROPPED_PERMANENT: &str = "dropped_permanent";
+    /// Cumulative count of messages the sensor evicted from its full outbox (present only when
+    /// non-zero).
+    pub const DROPPED_OVERFLOW: &str = "dropped_overflow";
+}
 
 /// A colour as 8-bit RGB, from the schema's `#RRGGBB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +51,15 @@ pub struct SensorMessage {
     pub hostname: String,
     pub job_submission_time: Option<i64>,
     pub icon_name: String,
-    /// `timestamp` in whole Unix seconds.
-    pub timestamp_secs: i64,
+    /// `timestamp` in Unix milliseconds.
+    pub timestamp_ms: i64,
     /// `None` when the field is absent or not `#RRGGBB` (shown without a swatch).
     pub color: Option<Rgb>,
     pub sequence: u64,
     pub region: String,
+    /// The sensor's own drop counters as of this message (0 when absent).
+    pub dropped_permanent: u64,
+    pub dropped_overflow: u64,
 }
 
 impl SensorMessage {
@@ -72,7 +97,8 @@ impl Body {
 }
 
 /// Required: job_id, hostname, timestamp (RFC 3339), sequence (≥ 1), region. Optional (shown
-/// or used when present): execution_id, icon_name, color, job_submission_time.
+/// or used when present): execution_id, icon_name, color, job_submission_time, and the drop
+/// counters (non-negative integers when present).
 fn sensor_from(fields: &Map<String, Value>) -> Result<SensorMessage, String> {
     let text = |name: &str| -> Result<String, String> {
         match fields.get(name) {
@@ -85,27 +111,36 @@ fn sensor_from(fields: &Map<String, Value>) -> Result<SensorMessage, String> {
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
     };
-    let sequence = match fields.get("sequence").map(Value::as_u64) {
+    let counter = |name: &str| match fields.get(name).map(Value::as_u64) {
+        None => Ok(0),
+        Some(Some(n)) => Ok(n),
+        Some(None) => Err(format!("field '{name}' is not a non-negative integer")),
+    };
+    let sequence = match fields.get(field::SEQUENCE).map(Value::as_u64) {
         Some(Some(n)) if n >= 1 => n,
         Some(_) => return Err("field 'sequence' is not a positive integer".to_string()),
         None => return Err("field 'sequence' is missing".to_string()),
     };
-    let timestamp = text("timestamp")?;
-    let timestamp_secs = parse_rfc3339_secs(&timestamp)
+    let timestamp = text(field::TIMESTAMP)?;
+    let timestamp_ms = parse_rfc3339_ms(&timestamp)
         .ok_or_else(|| format!("field 'timestamp' is not RFC 3339: {timestamp:?}"))?;
     Ok(SensorMessage {
-        job_id: text("job_id")?,
-        execution_id: optional_text("execution_id"),
-        hostname: text("hostname")?,
-        job_submission_time: fields.get("job_submission_time").and_then(Value::as_i64),
-        icon_name: optional_text("icon_name"),
-        timestamp_secs,
+        job_id: text(field::JOB_ID)?,
+        execution_id: optional_text(field::EXECUTION_ID),
+        hostname: text(field::HOSTNAME)?,
+        job_submission_time: fields
+            .get(field::JOB_SUBMISSION_TIME)
+            .and_then(Value::as_i64),
+        icon_name: optional_text(field::ICON_NAME),
+        timestamp_ms,
         color: fields
-            .get("color")
+            .get(field::COLOR)
             .and_then(Value::as_str)
             .and_then(Rgb::parse),
         sequence,
-        region: text("region")?,
+        region: text(field::REGION)?,
+        dropped_permanent: counter(field::DROPPED_PERMANENT)?,
+        dropped_overflow: counter(field::DROPPED_OVERFLOW)?,
     })
 }
 
@@ -128,7 +163,8 @@ pub(crate) mod tests {
         assert_eq!(m.sequence, 42);
         assert_eq!(m.color, Some(Rgb(0xFF, 0x57, 0x33)));
         assert_eq!(m.icon_name, "🚀");
-        assert_eq!(m.timestamp_secs, 1_742_992_496);
+        assert_eq!(m.timestamp_ms, 1_742_992_496_000);
+        assert_eq!((m.dropped_permanent, m.dropped_overflow), (0, 0));
         assert_eq!(m.instance_key(), "e-1");
         assert_eq!(m.job_submission_time, Some(1_711_449_600));
     }
@@ -167,6 +203,26 @@ pub(crate) mod tests {
         let bad_time = sample("e", 1).replace("2025-03-26T12:34:56Z", "yesterday");
         assert!(
             matches!(Body::classify(&bad_time), Body::SchemaLess(r) if r.contains("timestamp"))
+        );
+    }
+
+    #[test]
+    fn millisecond_timestamps_and_drop_counters() {
+        let body = sample("e", 7)
+            .replace("12:34:56Z", "12:34:56.123Z")
+            .replace(
+                "\"sequence\"",
+                "\"dropped_permanent\":2,\"dropped_overflow\":5,\"sequence\"",
+            );
+        let Body::Sensor(m) = Body::classify(&body) else {
+            panic!("not sensor: {body}")
+        };
+        assert_eq!(m.timestamp_ms, 1_742_992_496_123);
+        assert_eq!((m.dropped_permanent, m.dropped_overflow), (2, 5));
+        let bad = sample("e", 7).replace("\"sequence\"", "\"dropped_overflow\":-1,\"sequence\"");
+        assert!(
+            matches!(Body::classify(&bad), Body::SchemaLess(r) if r.contains("dropped_overflow")),
+            "{bad}"
         );
     }
 

@@ -1,41 +1,46 @@
 //! The set of sequence numbers seen from one publisher instance, stored as merged inclusive
-//! ranges so a long-running puller uses memory in proportion to the number of gaps, not the
-//! number of messages.
-use std::collections::BTreeMap;
+//! ranges so memory follows the number of gaps, not of messages — and at most [`MAX_RANGES`]
+//! ranges: past that, the two lowest (oldest) ranges are joined. The sequences between them
+//! stay counted as missing for good (`gaps` does not change), but are no longer listed, and
+//! one of them arriving later is taken for a duplicate. A sender with a pathological pattern
+//! (every other number) therefore costs a few KiB, not memory in proportion to its messages.
+
+/// Ranges kept per instance.
+pub const MAX_RANGES: usize = 128;
 
 #[derive(Debug, Default, Clone)]
 pub struct SequenceSet {
-    /// start → end (inclusive); ranges never overlap or touch.
-    ranges: BTreeMap<u64, u64>,
+    /// (start, end) inclusive, sorted; ranges never overlap or touch.
+    ranges: Vec<(u64, u64)>,
     distinct: u64,
 }
 
 impl SequenceSet {
     /// Records `seq`; false when it was already seen (a duplicate).
     pub fn insert(&mut self, seq: u64) -> bool {
-        let before = self.ranges.range(..=seq).next_back().map(|(s, e)| (*s, *e));
-        if let Some((_, end)) = before {
-            if end >= seq {
-                return false;
-            }
+        // The first range ending at or after seq.
+        let i = self.ranges.partition_point(|&(_, end)| end < seq);
+        if self.ranges.get(i).is_some_and(|&(start, _)| start <= seq) {
+            return false;
         }
-        let after_start = seq.checked_add(1).filter(|n| self.ranges.contains_key(n));
-        let joins_before = before.filter(|(_, end)| end.checked_add(1) == Some(seq));
-        match (joins_before, after_start) {
-            (Some((start, _)), Some(next)) => {
-                let next_end = self.ranges.remove(&next).unwrap_or(next);
-                self.ranges.insert(start, next_end);
+        let joins_before = i > 0 && self.ranges[i - 1].1.checked_add(1) == Some(seq);
+        let joins_after = self
+            .ranges
+            .get(i)
+            .is_some_and(|&(start, _)| seq.checked_add(1) == Some(start));
+        match (joins_before, joins_after) {
+            (true, true) => {
+                self.ranges[i - 1].1 = self.ranges[i].1;
+                self.ranges.remove(i);
             }
-            (Some((start, _)), None) => {
-                self.ranges.insert(start, seq);
-            }
-            (None, Some(next)) => {
-                let next_end = self.ranges.remove(&next).unwrap_or(next);
-                self.ranges.insert(seq, next_end);
-            }
-            (None, None) => {
-                self.ranges.insert(seq, seq);
-            }
+            (true, false) => self.ranges[i - 1].1 = seq,
+            (false, true) => self.ranges[i].0 = seq,
+            (false, false) => self.ranges.insert(i, (seq, seq)),
+        }
+        if self.ranges.len() > MAX_RANGES {
+            // Forget the oldest hole: it stays counted in gaps() (distinct is unchanged).
+            self.ranges[0].1 = self.ranges[1].1;
+            self.ranges.remove(1);
         }
         self.distinct += 1;
         true
@@ -46,17 +51,17 @@ impl SequenceSet {
     }
 
     pub fn min(&self) -> Option<u64> {
-        self.ranges.keys().next().copied()
+        self.ranges.first().map(|&(start, _)| start)
     }
 
     pub fn max(&self) -> Option<u64> {
-        self.ranges.values().next_back().copied()
+        self.ranges.last().map(|&(_, end)| end)
     }
 
     /// Sequences missing between the lowest and highest seen.
     pub fn gaps(&self) -> u64 {
         match (self.min(), self.max()) {
-            (Some(min), Some(max)) => (max - min + 1) - self.distinct,
+            (Some(min), Some(max)) => (max - min).saturating_add(1).saturating_sub(self.distinct),
             _ => 0,
         }
     }
@@ -67,12 +72,11 @@ impl SequenceSet {
         self.min().map_or(0, |min| min.saturating_sub(1))
     }
 
-    /// The missing ranges within min..=max, for reports (at most `limit`).
+    /// The missing ranges within min..=max still listed, for reports (at most `limit`).
     pub fn missing_ranges(&self, limit: usize) -> Vec<(u64, u64)> {
         self.ranges
-            .iter()
-            .zip(self.ranges.iter().skip(1))
-            .map(|((_, end), (next_start, _))| (end + 1, next_start - 1))
+            .windows(2)
+            .map(|w| (w[0].1 + 1, w[1].0 - 1))
             .take(limit)
             .collect()
     }
@@ -138,6 +142,17 @@ mod tests {
     fn extreme_values_do_not_overflow() {
         let (s, dups) = set(&[u64::MAX, u64::MAX - 1, u64::MAX]);
         assert_eq!((dups, s.distinct(), s.gaps()), (1, 2, 0));
+    }
+
+    #[test]
+    fn ranges_are_bounded_and_forgotten_holes_stay_counted() {
+        let odd: Vec<u64> = (0..1000).map(|n| 2 * n + 1).collect();
+        let (s, dups) = set(&odd);
+        assert_eq!(dups, 0);
+        assert_eq!(s.ranges.len(), MAX_RANGES);
+        assert_eq!((s.distinct(), s.gaps()), (1000, 999));
+        // The 127 highest odd numbers are still single ranges; below them, one merged range.
+        assert_eq!(s.missing_ranges(1), vec![(1746, 1746)]);
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! The one stop switch every poller checks between batches, and why it was thrown. Pollers
-//! check it only *between* batches: a batch already received is always delivered and deleted.
+//! The one stop switch every poller checks, why it was thrown, and what is in flight.
+//!
+//! Pollers check it between receives and right after one: a batch received before the stop is
+//! delivered and deleted; one that arrives after it (a long poll abandoned at shutdown) is
+//! handed back to SQS at once. The control loop waits only for batches in flight
+//! ([`Shutdown::batches_in_flight`]), never for a long poll, which may last 20 s.
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,6 +18,30 @@ pub struct Shutdown {
     last_empty_ms: AtomicU64,
     /// Batches received and not yet finished.
     in_flight: AtomicUsize,
+    /// ReceiveMessage calls waiting for an answer (a gauge for /metrics).
+    receives: AtomicUsize,
+    /// Bumped whenever a receive and its batch are done: the supervisor's sign of life.
+    progress: AtomicU64,
+}
+
+/// A batch being handled; dropping it (a panic included) marks the batch finished.
+#[must_use]
+pub struct InFlight<'a>(&'a Shutdown);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.batch_finished();
+    }
+}
+
+/// A receive waiting for its answer; dropping it ends the wait.
+#[must_use]
+pub struct Receiving<'a>(&'a Shutdown);
+
+impl Drop for Receiving<'_> {
+    fn drop(&mut self) {
+        self.0.receives.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +53,8 @@ pub enum Reason {
     OutputClosed,
     /// An SQS error retries cannot fix; the run exits 1.
     Fatal(String),
+    /// The pollers keep dying (see `supervisor`); the run exits 1.
+    CannotPoll(String),
 }
 
 impl std::fmt::Display for Reason {
@@ -35,6 +65,7 @@ impl std::fmt::Display for Reason {
             Reason::StopAfter(n) => write!(f, "{n} messages delivered"),
             Reason::OutputClosed => f.write_str("output closed"),
             Reason::Fatal(e) => write!(f, "fatal error: {e}"),
+            Reason::CannotPoll(e) => write!(f, "cannot poll: {e}"),
         }
     }
 }
@@ -54,6 +85,8 @@ impl Shutdown {
             last_message_ms: AtomicU64::new(0),
             last_empty_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            receives: AtomicUsize::new(0),
+            progress: AtomicU64::new(0),
         }
     }
 
@@ -75,18 +108,34 @@ impl Shutdown {
         self.reason.lock().ok().and_then(|r| r.clone())
     }
 
-    /// A receive returned messages; the batch is being handled.
-    pub fn batch_started(&self) {
+    /// A receive is about to be sent.
+    pub fn receive_started(&self) -> Receiving<'_> {
+        self.receives.fetch_add(1, Ordering::SeqCst);
+        Receiving(self)
+    }
+
+    pub fn receives_in_flight(&self) -> usize {
+        self.receives.load(Ordering::SeqCst)
+    }
+
+    /// A receive returned messages; the batch is being handled until the guard is dropped.
+    pub fn batch_started(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.last_message_ms
             .fetch_max(self.now_ms(), Ordering::SeqCst);
+        InFlight(self)
     }
 
-    /// The batch from [`Shutdown::batch_started`] was delivered and deleted.
-    pub fn batch_finished(&self) {
+    fn batch_finished(&self) {
         self.last_message_ms
             .fetch_max(self.now_ms(), Ordering::SeqCst);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.progress.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Batches received and not yet delivered and deleted (or handed back).
+    pub fn batches_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// A receive returned no message.
@@ -94,6 +143,12 @@ impl Shutdown {
         // Stored +1 so that 0 can mean "never".
         self.last_empty_ms
             .fetch_max(self.now_ms() + 1, Ordering::SeqCst);
+        self.progress.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Moves on every completed poll (see [`crate::supervisor`]).
+    pub fn progress(&self) -> u64 {
+        self.progress.load(Ordering::SeqCst)
     }
 
     fn now_ms(&self) -> u64 {
@@ -171,9 +226,11 @@ mod tests {
         s.empty_receive();
         assert!(s.idle_for().is_some_and(|d| d >= Duration::from_millis(20)));
         std::thread::sleep(Duration::from_millis(5));
-        s.batch_started();
+        let batch = s.batch_started();
         assert_eq!(s.idle_for(), None, "a batch is in flight");
-        s.batch_finished();
+        assert_eq!(s.batches_in_flight(), 1);
+        drop(batch);
+        assert_eq!(s.batches_in_flight(), 0);
         assert_eq!(s.idle_for(), None, "no empty receive since that batch");
         std::thread::sleep(Duration::from_millis(5));
         s.empty_receive();

@@ -33,7 +33,8 @@ extern "C" fn on_stop_signal(signal: libc::c_int) {
 }
 
 /// Installs the SIGINT and SIGTERM handlers. `SA_RESTART` keeps blocking socket reads in the
-/// SQS clients from failing with EINTR: a long poll in flight must finish, not be abandoned.
+/// pollers' SQS clients from failing with EINTR (a failed receive would be retried and counted
+/// as an error); the stop does not wait for those reads anyway, only for batches in flight.
 pub fn install_stop_handlers() -> io::Result<()> {
     for signal in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: an all-zero `sigaction` is a valid "no flags, empty mask" value.

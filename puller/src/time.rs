@@ -1,7 +1,7 @@
-//! Wall-clock helpers: RFC 3339 parsing for the sensors' `timestamp` and formatting for the
-//! json output's `received_at`. Civil-date arithmetic is
-//! `sigv4::date_time`'s, so no date crate is needed.
-use sigv4::date_time::{civil_from_days, parse_rfc3339_ms};
+//! Wall-clock helpers: formatting for the json output's `received_at` (the sensors'
+//! `timestamp` is read with `sigv4::date_time::parse_rfc3339_ms`, checked here). Civil-date
+//! arithmetic is `sigv4::date_time`'s, so no date crate is needed.
+use sigv4::date_time::civil_from_days;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
@@ -25,57 +25,32 @@ pub fn format_rfc3339_ms(ms: u64) -> String {
     )
 }
 
-/// Parses an RFC 3339 timestamp (`2025-03-26T12:34:56Z`, optional fraction, `Z` or `±HH:MM`)
-/// into whole Unix seconds (the fraction is dropped: latency has second resolution).
-pub fn parse_rfc3339_secs(text: &str) -> Option<i64> {
-    parse_rfc3339_ms(text).map(|ms| ms.div_euclid(1000))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sigv4::date_time::parse_rfc3339_ms;
 
     #[test]
-    fn parses_utc_timestamps() {
-        assert_eq!(parse_rfc3339_secs("1970-01-01T00:00:00Z"), Some(0));
+    fn sensor_timestamps_keep_their_milliseconds() {
+        // Issue 18: sensors send `2026-12-03T07:53:41.123Z`; latency is measured from it.
         assert_eq!(
-            parse_rfc3339_secs("2025-03-26T12:34:56Z"),
-            Some(1_742_992_496)
+            parse_rfc3339_ms("2026-12-03T07:53:41.123Z"),
+            Some(1_796_284_421_123)
         );
         assert_eq!(
-            parse_rfc3339_secs("2024-02-29T23:59:59Z"),
-            Some(1_709_251_199)
-        );
-    }
-
-    #[test]
-    fn fraction_is_dropped_and_offsets_applied() {
-        assert_eq!(
-            parse_rfc3339_secs("2025-03-26T12:34:56.999Z"),
-            Some(1_742_992_496)
+            parse_rfc3339_ms("2026-12-03T07:53:41Z"),
+            Some(1_796_284_421_000)
         );
         assert_eq!(
-            parse_rfc3339_secs("2025-03-26T14:34:56+02:00"),
-            Some(1_742_992_496)
+            parse_rfc3339_ms("2026-12-03T08:53:41.5+01:00"),
+            Some(1_796_284_421_500)
         );
-        assert_eq!(
-            parse_rfc3339_secs("2025-03-26T11:34:56-01:00"),
-            Some(1_742_992_496)
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_timestamps() {
         for bad in [
-            "",
-            "2025-03-26",
-            "2025-13-01T00:00:00Z",
-            "2025-03-26T12:34:56",
-            "x025-03-26T12:34:56Z",
-            "2025-03-26T12:34:56.Z",
-            "2025-03-26T12:34:56+0200",
+            "2026-12-03T07:53:41.Z",
+            "2026-12-03T07:53:41.123",
+            "2026-12-03",
         ] {
-            assert_eq!(parse_rfc3339_secs(bad), None, "{bad}");
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
         }
     }
 
@@ -94,11 +69,8 @@ mod tests {
 
     #[test]
     fn format_and_parse_agree() {
-        for ms in [1_000u64, 951_782_400_000, 4_102_444_800_000] {
-            assert_eq!(
-                parse_rfc3339_secs(&format_rfc3339_ms(ms)),
-                Some((ms / 1000) as i64)
-            );
+        for ms in [1_000u64, 951_782_400_123, 4_102_444_800_000] {
+            assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ms)), Some(ms as i64));
         }
     }
 }

@@ -111,9 +111,17 @@ fn gaps_and_duplicates_are_detected_on_crafted_sequences() {
         (Some(0), Some(1))
     );
     assert_eq!(b["execution_id"], "");
+    let us = report["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["region"] == "us"))
+        .unwrap_or_else(|| panic!("no us group: {report}"));
+    assert_eq!(
+        (us["messages"].as_u64(), us["gaps"].as_u64()),
+        (Some(7), Some(3))
+    );
     assert!(
-        a["latency_p50_seconds"].as_i64().is_some(),
-        "latency measured: {a}"
+        us["latency_p50_seconds"].as_f64().is_some(),
+        "latency measured: {us}"
     );
     queue.assert_empty();
 }

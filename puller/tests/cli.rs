@@ -75,6 +75,11 @@ fn unknown_queue_is_a_clear_runtime_error() {
         err.contains("puller: error:") && err.contains("NonExistentQueue"),
         "{err}"
     );
+    // A puller that cannot poll at all still reports, with the reason, and exits 1 (issue 13).
+    assert!(
+        err.contains("puller: stopped (fatal error: receive from"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -224,7 +224,8 @@ fn the_page_shows_the_fleet_that_was_sent() {
             .map(|v| v.as_str().unwrap_or("").to_string())
             .collect()
     };
-    // Columns: region, version, msg/s, messages, superseded, gaps, duplicates, p50, p99.
+    // Columns: region, version, msg/s, messages, superseded, gaps, dropped at source,
+    // duplicates, p50, p99.
     assert_eq!(
         (row("us", "v1")[3].as_str(), row("us", "v1")[5].as_str()),
         ("9", "0")

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use sigv4::sqs::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, ErrorKind, Protocol, ReceiveOptions,
-    SqsClient, SqsConfig,
+    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
+    DeleteOutcome, ErrorKind, Protocol, ReceiveOptions, SqsClient, SqsConfig,
 };
 use sigv4::Credentials;
 
@@ -46,6 +46,7 @@ for_both_protocols!(
     long_poll_waits_for_a_message_sent_meanwhile,
     missing_queue_is_a_fatal_service_error,
     keep_alive_connection_serves_many_calls,
+    change_visibility_batch_releases_received_messages_at_once,
 );
 
 fn new_queue(client: &mut SqsClient, prefix: &str) -> String {
@@ -351,4 +352,55 @@ fn keep_alive_connection_serves_many_calls(protocol: Protocol) {
         attrs,
         vec![("ApproximateNumberOfMessages".to_string(), "50".to_string())]
     );
+}
+
+/// Visibility 0 hands received messages back at once (a consumer that will not process them);
+/// a bad receipt handle fails only its own entry.
+fn change_visibility_batch_releases_received_messages_at_once(protocol: Protocol) {
+    let mut c = client(protocol);
+    let queue = new_queue(&mut c, "sigv4-visibility");
+    c.send_message(&queue, "release me").expect("send");
+    let held = ReceiveOptions {
+        wait_seconds: 2,
+        visibility_timeout: Some(600),
+        ..ReceiveOptions::default()
+    };
+    let got = c.receive_message(&queue, &held).expect("receive");
+    assert_eq!(got.len(), 1);
+    let entries = [
+        ChangeVisibilityEntry {
+            id: "a",
+            receipt_handle: &got[0].receipt_handle,
+            visibility_timeout: 0,
+        },
+        ChangeVisibilityEntry {
+            id: "b",
+            receipt_handle: "not-a-receipt-handle",
+            visibility_timeout: 0,
+        },
+    ];
+    let outcomes = c
+        .change_message_visibility_batch(&queue, &entries)
+        .expect("change visibility");
+    assert_eq!(
+        outcomes[0],
+        ChangeVisibilityOutcome::Changed { id: "a".into() }
+    );
+    assert!(
+        matches!(&outcomes[1], ChangeVisibilityOutcome::Failed { id, code, .. }
+            if id == "b" && code == "ReceiptHandleIsInvalid"),
+        "{outcomes:?}"
+    );
+    // Visible again well before the 600 s it was received with.
+    let again = c.receive_message(&queue, &held).expect("receive again");
+    assert_eq!(again.len(), 1, "released message is visible at once");
+    assert_eq!(again[0].body, "release me");
+    let too_long = [ChangeVisibilityEntry {
+        visibility_timeout: 43_201,
+        ..entries[0]
+    }];
+    let err = c
+        .change_message_visibility_batch(&queue, &too_long)
+        .expect_err("over 12 h");
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
 }

@@ -33,11 +33,23 @@ struct Sensor {
     last_ms: u64,
 }
 
+/// What is remembered of one execution for gaps and duplicates.
+#[derive(Debug, Clone, Copy)]
+struct Execution {
+    last_sequence: u64,
+    /// `dropped_permanent + dropped_overflow` as of its newest message.
+    dropped: u64,
+    last_ms: u64,
+}
+
 /// Counters of one (region, version).
 #[derive(Debug, Default)]
 struct Group {
     messages: u64,
     superseded: u64,
+    /// Missing sequences the sensor's own drop counters explain (lost at the source).
+    dropped_at_source: u64,
+    /// Missing sequences nothing explains.
     gaps: u64,
     duplicates: u64,
     per_second: Series,
@@ -102,8 +114,8 @@ impl Series {
 pub struct Fleet {
     /// By hostname (a host is one cell, whichever version runs on it).
     sensors: HashMap<String, Sensor>,
-    /// Last sequence seen per execution, with when.
-    executions: HashMap<String, (u64, u64)>,
+    /// Per execution: last sequence seen, the sensor's drop counters then, and when.
+    executions: HashMap<String, Execution>,
     groups: BTreeMap<(String, i64), Group>,
     total: Series,
     messages: u64,
@@ -123,14 +135,17 @@ impl Fleet {
         group.messages += 1;
         group.per_second.add(sec, 1);
         match sequence_delta {
-            SequenceStep::Gap(n) => group.gaps += n,
+            SequenceStep::Gap { missing, explained } => {
+                group.dropped_at_source += explained;
+                group.gaps += missing - explained;
+            }
             SequenceStep::Duplicate => group.duplicates += 1,
             SequenceStep::Next => {}
         }
         if superseded {
             group.superseded += 1;
         }
-        let sent_ms = (m.timestamp_secs.max(0) as u64).saturating_mul(1000);
+        let sent_ms = m.timestamp_ms.max(0) as u64;
         if group.latencies_ms.len() == LATENCY_SAMPLES {
             group.latencies_ms.pop_front();
         }
@@ -146,23 +161,31 @@ impl Fleet {
         self.total.add(received_ms / 1000, 1);
     }
 
+    /// Compares `m` with the execution's previous message. Missing sequences are explained
+    /// by the sensor's drop counters as far as they grew since (the puller's rule too).
     fn track_sequence(&mut self, m: &SensorMessage, now_ms: u64) -> SequenceStep {
         let key = m.instance_key();
-        let step = match self.executions.get(&key) {
+        let dropped = m.dropped_permanent.saturating_add(m.dropped_overflow);
+        let previous = self.executions.get(&key).copied();
+        let step = match previous {
             None => SequenceStep::Next,
-            Some(&(last, _)) if m.sequence <= last => SequenceStep::Duplicate,
-            Some(&(last, _)) => match m.sequence - last {
-                1 => SequenceStep::Next,
-                n => SequenceStep::Gap(n - 1),
+            Some(p) if m.sequence <= p.last_sequence => SequenceStep::Duplicate,
+            Some(p) => match m.sequence - p.last_sequence - 1 {
+                0 => SequenceStep::Next,
+                missing => SequenceStep::Gap {
+                    missing,
+                    explained: missing.min(dropped.saturating_sub(p.dropped)),
+                },
             },
         };
-        let newest = match self.executions.get(&key) {
-            Some(&(last, _)) => last.max(m.sequence),
-            None => m.sequence,
+        let newest = Execution {
+            last_sequence: previous.map_or(m.sequence, |p| p.last_sequence.max(m.sequence)),
+            dropped: previous.map_or(dropped, |p| p.dropped.max(dropped)),
+            last_ms: now_ms,
         };
-        self.executions.insert(key, (newest, now_ms));
+        self.executions.insert(key, newest);
         if self.executions.len() > MAX_EXECUTIONS {
-            forget_oldest(&mut self.executions, MAX_EXECUTIONS, |&(_, at)| at);
+            forget_oldest(&mut self.executions, MAX_EXECUTIONS, |e| e.last_ms);
         }
         step
     }
@@ -246,7 +269,7 @@ impl Fleet {
 
 enum SequenceStep {
     Next,
-    Gap(u64),
+    Gap { missing: u64, explained: u64 },
     Duplicate,
 }
 
@@ -260,6 +283,7 @@ fn group_json(region: &str, version: i64, g: &mut Group, now_sec: u64) -> Value 
         "messages": g.messages,
         "rate": g.per_second.rate(now_sec, 5),
         "superseded": g.superseded,
+        "dropped_at_source": g.dropped_at_source,
         "gaps": g.gaps,
         "duplicates": g.duplicates,
         "p50_ms": pct(50),
@@ -293,10 +317,12 @@ mod tests {
             hostname: host.into(),
             job_submission_time: Some(version),
             icon_name: "🚀".into(),
-            timestamp_secs: 1_000,
+            timestamp_ms: 1_000_000,
             color: Some(Rgb(255, 0, 0)),
             sequence: seq,
             region: "us".into(),
+            dropped_permanent: 0,
+            dropped_overflow: 0,
         }
     }
 
@@ -323,6 +349,18 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][2], "e2");
         assert_eq!(rows[0][4], "#ff0000");
+    }
+
+    #[test]
+    fn drops_reported_by_the_sensor_explain_gaps() {
+        let mut f = Fleet::default();
+        f.observe(&msg("h1", "e1", 1, 1), 1_000_000);
+        let mut m = msg("h1", "e1", 1, 5); // 3 missing, the sensor says it dropped 2
+        m.dropped_overflow = 2;
+        f.observe(&m, 1_001_000);
+        let snap = f.snapshot(1_002_000);
+        assert_eq!(snap["groups"][0]["dropped_at_source"], 2);
+        assert_eq!(snap["groups"][0]["gaps"], 1);
     }
 
     #[test]

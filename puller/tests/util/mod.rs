@@ -19,10 +19,17 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(prefix: &str) -> Queue {
+        Queue::with_attributes(prefix, &[])
+    }
+
+    /// A fresh queue created with these queue attributes (e.g. its VisibilityTimeout).
+    pub fn with_attributes(prefix: &str, attributes: &[(&str, &str)]) -> Queue {
         let endpoint = edge_tests::localstack::require();
         let mut client = edge_tests::sqs::client(&endpoint);
         let name = edge_tests::unique_name(prefix);
-        let url = client.create_queue(&name, &[]).expect("create queue");
+        let url = client
+            .create_queue(&name, attributes)
+            .expect("create queue");
         Queue {
             endpoint,
             url,

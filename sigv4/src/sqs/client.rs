@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use super::config::{Protocol, SqsConfig};
 use super::error::{Error, ErrorKind};
 use super::model::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
+    DeleteOutcome, Message, ReceiveOptions, SentMessage,
 };
 use super::query::{check_batch, check_message};
 use super::transport::Transport;
@@ -127,6 +128,27 @@ impl SqsClient {
     ) -> Result<Vec<DeleteOutcome>, Error> {
         check_batch("DeleteMessageBatch", entries.iter().map(|e| e.id), 0)?;
         by_protocol!(self, delete_message_batch(queue_url, entries))
+    }
+
+    /// 1..=10 entries, ids as for the other batches, timeouts 0..=43200 (else `InvalidInput`
+    /// before any I/O). `Ok` lists one outcome per entry, in the order of `entries`.
+    pub fn change_message_visibility_batch(
+        &mut self,
+        queue_url: &str,
+        entries: &[ChangeVisibilityEntry<'_>],
+    ) -> Result<Vec<ChangeVisibilityOutcome>, Error> {
+        let action = "ChangeMessageVisibilityBatch";
+        check_batch(action, entries.iter().map(|e| e.id), 0)?;
+        if let Some(e) = entries.iter().find(|e| e.visibility_timeout > 43_200) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput(format!(
+                    "visibility timeout of entry {:?} must be 0..=43200, got {}",
+                    e.id, e.visibility_timeout
+                )),
+                action,
+            ));
+        }
+        by_protocol!(self, change_message_visibility_batch(queue_url, entries))
     }
 
     pub fn delete_message(&mut self, queue_url: &str, receipt_handle: &str) -> Result<(), Error> {

@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
+    DeleteOutcome, Message, ReceiveOptions, SentMessage,
 };
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -141,6 +142,45 @@ pub(super) fn delete_message_batch(
             } else {
                 let (code, message, sender_fault) = batch_error(&answer, entry.id);
                 DeleteOutcome::Failed {
+                    id: entry.id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        })
+        .collect())
+}
+
+pub(super) fn change_message_visibility_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[ChangeVisibilityEntry<'_>],
+) -> Result<Vec<ChangeVisibilityOutcome>, Error> {
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({"Id": e.id, "ReceiptHandle": e.receipt_handle,
+                   "VisibilityTimeout": e.visibility_timeout})
+        })
+        .collect();
+    let answer = call(
+        c,
+        Some(queue_url),
+        "ChangeMessageVisibilityBatch",
+        &json!({"QueueUrl": queue_url, "Entries": list}),
+        None,
+    )?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            if find_by_id(&answer, "Successful", entry.id).is_some() {
+                ChangeVisibilityOutcome::Changed {
+                    id: entry.id.to_string(),
+                }
+            } else {
+                let (code, message, sender_fault) = batch_error(&answer, entry.id);
+                ChangeVisibilityOutcome::Failed {
                     id: entry.id.to_string(),
                     code,
                     message,

@@ -29,6 +29,7 @@ pub use client::SqsClient;
 pub use config::{Protocol, SqsConfig};
 pub use error::{Error, ErrorKind};
 pub use model::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
+    DeleteOutcome, Message, ReceiveOptions, SentMessage,
 };
 pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};

@@ -114,3 +114,26 @@ impl DeleteOutcome {
         }
     }
 }
+
+/// One entry of a `ChangeMessageVisibilityBatch`: `visibility_timeout` 0 makes the message
+/// visible again at once (how a consumer hands back messages it will not process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeVisibilityEntry<'a> {
+    pub id: &'a str,
+    pub receipt_handle: &'a str,
+    /// 0..=43200 seconds.
+    pub visibility_timeout: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeVisibilityOutcome {
+    Changed {
+        id: String,
+    },
+    Failed {
+        id: String,
+        code: String,
+        message: String,
+        sender_fault: bool,
+    },
+}

@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
-    BatchEntry, BatchOutcome, DeleteEntry, DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
+    DeleteOutcome, Message, ReceiveOptions, SentMessage,
 };
 use super::query::QueryBody;
 use super::xml::{self, Element};
@@ -133,6 +134,48 @@ pub(super) fn delete_message_batch(
             } else {
                 let (code, message, sender_fault) = batch_error(result, entry.id);
                 DeleteOutcome::Failed {
+                    id: entry.id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        })
+        .collect())
+}
+
+pub(super) fn change_message_visibility_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[ChangeVisibilityEntry<'_>],
+) -> Result<Vec<ChangeVisibilityOutcome>, Error> {
+    let action = "ChangeMessageVisibilityBatch";
+    let mut q = QueryBody::new(action);
+    q.param("QueueUrl", queue_url);
+    for (i, e) in entries.iter().enumerate() {
+        let prefix = format!("ChangeMessageVisibilityBatchRequestEntry.{}", i + 1);
+        q.param(format!("{prefix}.Id"), e.id)
+            .param(format!("{prefix}.ReceiptHandle"), e.receipt_handle)
+            .param(
+                format!("{prefix}.VisibilityTimeout"),
+                e.visibility_timeout.to_string(),
+            );
+    }
+    let root = call(c, Some(queue_url), &q, None)?;
+    let result = expect_child(&root, "ChangeMessageVisibilityBatchResult", action)?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let changed = result
+                .children("ChangeMessageVisibilityBatchResultEntry")
+                .any(|r| r.child_text("Id") == Some(entry.id));
+            if changed {
+                ChangeVisibilityOutcome::Changed {
+                    id: entry.id.to_string(),
+                }
+            } else {
+                let (code, message, sender_fault) = batch_error(result, entry.id);
+                ChangeVisibilityOutcome::Failed {
                     id: entry.id.to_string(),
                     code,
                     message,
