@@ -1,5 +1,6 @@
 //! Running many nodes for the demo: the stats file, the stdin control channel and the
 //! main wait loop shared by `simulate` and `job`.
+use crate::runner::status::NodeStatus;
 use crate::runner::{Running, Shared};
 use crate::sys;
 use std::io::BufRead;
@@ -109,61 +110,112 @@ fn control_from_stdin(shared: Arc<Shared>) {
     }
 }
 
-/// Waits until every node exits, `stop` arrives, or a signal; keeps the stats file fresh.
-/// Returns the process exit code: 0 when stopped or every node exited 0, else 1.
-pub fn supervise(running: Running, stats_file: Option<&Path>, control_stdin: bool) -> u8 {
-    let shared = Arc::clone(&running.shared);
-    if control_stdin {
-        let shared = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("control".into())
-            .spawn(move || control_from_stdin(shared));
-        if let Err(e) = spawned {
-            eprintln!("edge-node: cannot start the control thread: {e}");
-        }
+/// When a fleet run counts as a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// `simulate`: every node exited 0 or returned from `_start` (-1, Bacalhau's code for it).
+    AllExitZero,
+    /// `job`: no execution Failed (a wasm execution with any exit code is Completed under
+    /// Bacalhau v1.7, pkg/executor/wasm/handler.go; a trap or a missing entrypoint fails it).
+    NoneFailed,
+}
+
+/// How `supervise` watches a run.
+pub struct Supervision<'a> {
+    pub stats_file: Option<&'a Path>,
+    pub control_stdin: bool,
+    pub verdict: Verdict,
+    /// The job fails at this instant with this message (too few nodes after QueueTimeout).
+    pub deadline: Option<(Instant, String)>,
+}
+
+/// Why the watch loop ended.
+enum Ending {
+    Stopped,
+    Exited,
+    QueueTimeout(String),
+}
+
+fn write_stats_logged(path: &Path, shared: &Shared) {
+    if let Err(e) = write_stats(path, shared) {
+        eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
     }
+}
+
+fn start_control(shared: &Arc<Shared>) {
+    let shared = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || control_from_stdin(shared));
+    if let Err(e) = spawned {
+        eprintln!("edge-node: cannot start the control thread: {e}");
+    }
+}
+
+fn watch(running: &Running, how: &Supervision) -> Ending {
+    let shared = &running.shared;
     let mut next_stats = Instant::now();
-    let stopped = loop {
+    loop {
         if sys::stop_requested() || shared.stopping() {
-            break true;
+            return Ending::Stopped;
         }
-        if shared.all_exited() || !running.schedulers_alive() {
-            break false;
+        if let Some((at, message)) = &how.deadline {
+            if Instant::now() >= *at {
+                return Ending::QueueTimeout(message.clone());
+            }
         }
-        if let Some(path) = stats_file {
+        // A queued job waits for its missing nodes even when the placed executions ended.
+        if (shared.all_exited() || !running.schedulers_alive()) && how.deadline.is_none() {
+            return Ending::Exited;
+        }
+        if let Some(path) = how.stats_file {
             if Instant::now() >= next_stats {
-                if let Err(e) = write_stats(path, &shared) {
-                    eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
-                }
+                write_stats_logged(path, shared);
                 next_stats += Duration::from_secs(1);
             }
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    running.join();
-    if let Some(path) = stats_file {
-        if let Err(e) = write_stats(path, &shared) {
-            eprintln!("edge-node: cannot write stats file {}: {e}", path.display());
-        }
     }
-    if !stopped && !shared.all_exited() {
+}
+
+/// Waits until every node exits, `stop` arrives, a signal, or the job's queue deadline; keeps
+/// the stats file fresh. Returns the process exit code (see [`Verdict`]).
+pub fn supervise(running: Running, how: &Supervision) -> u8 {
+    let shared = Arc::clone(&running.shared);
+    if how.control_stdin {
+        start_control(&shared);
+    }
+    let ending = watch(&running, how);
+    running.join();
+    if let Some(path) = how.stats_file {
+        write_stats_logged(path, &shared);
+    }
+    match ending {
+        Ending::Stopped => return 0,
+        Ending::QueueTimeout(message) => {
+            eprintln!("edge-node: job failed: {message}");
+            return 1;
+        }
+        Ending::Exited => {}
+    }
+    if !shared.all_exited() {
         eprintln!("edge-node: the node schedulers ended while nodes were still running (a bug)");
         return 1;
     }
-    let failed = shared
-        .nodes
-        .iter()
-        .filter(|n| n.exited().is_some_and(|c| c != 0))
-        .count();
-    if stopped || failed == 0 {
-        0
-    } else {
-        eprintln!(
-            "edge-node: {failed} of {} nodes exited with a non-zero code",
-            shared.nodes.len()
-        );
-        1
+    let bad = |n: &&Arc<NodeStatus>| match how.verdict {
+        Verdict::AllExitZero => n.exited().is_some_and(|c| c != 0 && c != -1),
+        Verdict::NoneFailed => n.failure().is_some(),
+    };
+    let failed = shared.nodes.iter().filter(bad).count();
+    if failed == 0 {
+        return 0;
     }
+    let what = match how.verdict {
+        Verdict::AllExitZero => "nodes exited with a non-zero code",
+        Verdict::NoneFailed => "executions failed",
+    };
+    eprintln!("edge-node: {failed} of {} {what}", shared.nodes.len());
+    1
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct HostConfig {
     pub http_threads: usize,
     /// Whole-request timeout (Bacalhau's 30 s unless overridden for tests).
     pub http_timeout: std::time::Duration,
+    /// The exported function each node calls (the job's `Entrypoint`; no default).
+    pub entrypoint: String,
 }
 
 /// A compiled module, ready to instantiate on any number of nodes.
@@ -84,7 +86,8 @@ impl Program {
 
     /// Checks, before any node starts, what would make every instantiation fail, so the user
     /// gets one clear message: imports this host does not offer (naming them), a missing
-    /// `_start`, an initial memory above the limit.
+    /// entrypoint (Bacalhau's wording, pkg/executor/wasm/handler.go at v1.7.0), an initial
+    /// memory above the limit.
     pub fn check(&self, config: &HostConfig) -> Result<(), Error> {
         for import in self.module.imports() {
             let (module, name) = (import.module(), import.name());
@@ -111,11 +114,12 @@ impl Program {
                 ));
             }
         }
-        let start = self.module.exports().find(|e| e.name() == "_start");
-        if !start.is_some_and(|e| matches!(e.ty(), ExternType::Func(_))) {
+        let entry = &config.entrypoint;
+        let start = self.module.exports().find(|e| e.name() == entry);
+        if entry.is_empty() || !start.is_some_and(|e| matches!(e.ty(), ExternType::Func(_))) {
             return Err(Error::new(
                 ErrorKind::Link,
-                "module has no _start function (not a WASI command)",
+                format!("unable to find the entrypoint '{entry}' in the WASM module"),
             ));
         }
         if let Some(limit) = config.memory_limit {

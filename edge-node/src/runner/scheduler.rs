@@ -113,9 +113,13 @@ impl Scheduler {
                     format!("{}: cannot instantiate module: {e}", spec.status.hostname),
                 )
             })?;
-        let start = instance
-            .get_func(&store, "_start")
-            .ok_or_else(|| Error::new(ErrorKind::Link, "module has no _start function"))?;
+        let entry = &self.config.entrypoint;
+        let start = instance.get_func(&store, entry).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Link,
+                format!("unable to find the entrypoint '{entry}' in the WASM module"),
+            )
+        })?;
         let memory = instance.get_memory(&store, "memory");
         Ok(Node {
             store,
@@ -171,7 +175,10 @@ impl Scheduler {
                         live -= 1;
                     }
                     Step::Trap(message) => {
+                        // Bacalhau: an error without an exit code is exit code 1 and a Failed
+                        // execution (pkg/executor/wasm/handler.go at v1.7.0).
                         eprintln!("edge-node: {}: {message}", statuses[i].hostname);
+                        statuses[i].set_failed(&message);
                         finish(&mut nodes[i], &statuses[i], 1);
                         live -= 1;
                     }
@@ -283,7 +290,9 @@ fn step(node: &mut Node, input: i32) -> Step {
         Some(Suspended::Fuel(invocation)) => invocation.resume(&mut node.store, &mut []),
     };
     match result {
-        Ok(ResumableCall::Finished) => Step::Exit(0),
+        // Returning without proc_exit: Bacalhau reports -1 ("some compilers do not set an
+        // exit code"), pkg/executor/wasm/handler.go at v1.7.0.
+        Ok(ResumableCall::Finished) => Step::Exit(-1),
         Ok(ResumableCall::HostTrap(invocation)) => {
             let error = invocation.host_error();
             if let Some(code) = error.i32_exit_status() {
