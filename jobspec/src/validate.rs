@@ -247,9 +247,8 @@ fn check_engine(task: &Task, path: &str, c: &mut Check) {
                     "missing: every execution fails with \"unable to find the entrypoint '' in the WASM module\" (set Entrypoint: _start)",
                 );
             }
-            if c.opts.version < BacalhauVersion::V1_7
-                && !matches!(task.network, Network::None | Network::Default)
-            {
+            // Before v1.7 an absent network is None too, and no version had the import.
+            if c.opts.version < BacalhauVersion::V1_7 && task.network != Network::None {
                 c.add(
                     format!("{path}.Network.Type"),
                     "wasm jobs get no wasi:http/requests http_request before v1.7.0 (pkg/executor/wasm/funcs/http)",
@@ -608,6 +607,12 @@ mod tests {
     fn wasm_http_and_env_references_depend_on_the_version() {
         let src = job("    env:\n      HOSTNAME: env:HOSTNAME\n    network:\n      type: HTTP\n      domains: [example.com]\n");
         assert!(problems(&src, "1.7").is_empty());
+        let p = problems(&job(""), "1.6");
+        assert!(
+            p.len() == 1 && p[0].contains("no wasi:http/requests"),
+            "{p:?}"
+        );
+        assert!(problems(&job("    network:\n      type: None\n"), "1.5").is_empty());
         let p = problems(&src, "1.6.4");
         assert!(
             p.len() == 1 && p[0].contains("no wasi:http/requests"),
