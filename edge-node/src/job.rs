@@ -172,6 +172,38 @@ fn place<'a>(
     (suitable, shortfall)
 }
 
+/// One execution of the job on `node`: its ids, guest env and argv; an env reference the
+/// node cannot resolve fails it (Bacalhau's wording).
+fn execution(
+    spec: &JobSpec,
+    task: &Task,
+    job_id: &str,
+    index: usize,
+    node: &InventoryNode,
+    env: &NodeEnv,
+    parameters: &[String],
+) -> Result<NodeSpec, String> {
+    let execution_id = new_id("e");
+    let exec = Execution {
+        job_id,
+        execution_id: &execution_id,
+        job_type: &spec.job_type,
+        partition_index: u32::try_from(index).unwrap_or(u32::MAX),
+        partition_count: spec.effective_count(),
+    };
+    let system = guest_env::bacalhau_env(&exec, &task.ports);
+    Ok(NodeSpec {
+        args: parameters.to_vec(),
+        env: guest_env::execution_env(&task.env, env, system)?,
+        status: Arc::new(NodeStatus::new(
+            &node.name,
+            node.label("region").unwrap_or(""),
+            job_id,
+            &execution_id,
+        )),
+    })
+}
+
 /// Renders, checks and places the job, and builds one guest per execution.
 pub fn plan(
     file: &Path,
@@ -195,34 +227,12 @@ pub fn plan(
     let mut specs = Vec::new();
     let mut failed = Vec::new();
     for (i, node) in placed.iter().enumerate() {
-        let execution_id = new_id("e");
-        let exec = Execution {
-            job_id: &job_id,
-            execution_id: &execution_id,
-            job_type: &spec.job_type,
-            partition_index: u32::try_from(i).unwrap_or(u32::MAX),
-            partition_count: spec.effective_count(),
-        };
-        let vars = node_vars(node, &host_env);
-        let node_env = NodeEnv {
-            vars: &vars,
+        let env = NodeEnv {
+            vars: &node_vars(node, &host_env),
             allow_list: &cluster.allow_env,
         };
-        match guest_env::execution_env(
-            &task.env,
-            &node_env,
-            guest_env::bacalhau_env(&exec, &task.ports),
-        ) {
-            Ok(env) => specs.push(NodeSpec {
-                args: parameters.clone(),
-                env,
-                status: Arc::new(NodeStatus::new(
-                    &node.name,
-                    node.label("region").unwrap_or(""),
-                    &job_id,
-                    &execution_id,
-                )),
-            }),
+        match execution(&spec, task, &job_id, i, node, &env, &parameters) {
+            Ok(node_spec) => specs.push(node_spec),
             Err(e) => failed.push((node.name.clone(), e)),
         }
     }

@@ -3,6 +3,7 @@
 pub mod ctx;
 pub mod guest_mem;
 pub mod http_abi;
+pub mod pending;
 pub mod scheduler;
 pub mod status;
 pub mod suspend;
