@@ -619,6 +619,11 @@ Tasks:
             "{p:?}"
         );
         assert!(JobSpec::parse("- a\n- b\n").is_err());
+        // YAML 1.1 (go-yaml v2 under sigs.k8s.io/yaml): yes/on/y are booleans, not strings.
+        let p = JobSpec::read("name: x\nlabels:\n  a: yes\n  b: on\n  c: \"on\"\n").unwrap_err();
+        let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["Labels.a", "Labels.b"], "{p:?}");
+        assert!(p[0].message.contains("'bool' expected: 'string'"));
     }
 
     #[test]

@@ -555,6 +555,24 @@ mod tests {
     }
 
     #[test]
+    fn input_targets_are_unique_and_timeouts_non_negative() {
+        // pkg/models/task.go (input source targets) and timeout.go ValidateSubmission.
+        let twice = job("").replace(
+            "        target: /app/modules\n",
+            "        target: /app/modules\n      - source:\n          type: localDirectory\n          params:\n            sourcePath: /srv\n        target: /app/modules\n",
+        );
+        assert_eq!(
+            problems(&twice, "1.7"),
+            ["Tasks[0].InputSources[1].Target: input source with target '/app/modules' already exists"]
+        );
+        let p = problems(&job("    timeouts:\n      queueTimeout: -5\n"), "1.7");
+        assert_eq!(
+            p,
+            ["Tasks[0].Timeouts.QueueTimeout: invalid timeout value: -5s"]
+        );
+    }
+
+    #[test]
     fn counts_for_daemon_and_ops_and_negative() {
         let p = problems(&job("").replace("type: batch", "type: daemon"), "1.7");
         assert_eq!(
