@@ -48,6 +48,7 @@ check (job --check):
 common (simulate, job):
   --stats-file PATH     per-node JSON stats, rewritten every second and at exit
   --control stdin       read `disconnect`, `reconnect BATCH MS`, `stop` lines from stdin
+                        (job: also `join NAME:K=V,...`, a node joining the cluster)
   --quiet               drop guest stdout (stderr is still shown)
   --threads N           scheduler threads (default: one per core)
   --http-threads N      threads performing guest HTTP requests (default: 64)

@@ -15,6 +15,7 @@ use crate::runner::status::NodeStatus;
 use crate::runner::{self, HostConfig, NodeSpec, Program};
 use crate::sys;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -232,14 +233,13 @@ fn simulate(
         })
         .collect();
     let config = host_config(hi, node, fleet_output(fleet), timeout);
-    run_fleet(
-        program,
-        &config,
-        specs,
-        fleet,
-        fleet::Verdict::AllExitZero,
-        None,
-    )
+    let run = FleetRun {
+        verdict: fleet::Verdict::AllExitZero,
+        deadline: None,
+        open: false,
+        on_join: None,
+    };
+    run_fleet(program, &config, specs, fleet, run)
 }
 
 fn run_job(
@@ -251,7 +251,7 @@ fn run_job(
     cluster: &ClusterOptions,
     fleet: &FleetOptions,
 ) -> Result<u8, Error> {
-    let plan = job::plan(file, template, mounts, cluster)?;
+    let mut plan = job::plan(file, template, mounts, cluster)?;
     eprintln!(
         "{BIN}: job {} ({}): {} execution(s), module {}",
         plan.name,
@@ -261,6 +261,9 @@ fn run_job(
     );
     for (node, reason) in &plan.failed {
         eprintln!("{BIN}: execution on {node} failed: {reason}");
+    }
+    if let Some(message) = &plan.no_match {
+        return Err(Error::new(ErrorKind::Job, format!("job failed: {message}")));
     }
     let deadline = match &plan.shortfall {
         Some((message, wait)) if wait.is_zero() => {
@@ -275,7 +278,9 @@ fn run_job(
         }
         None => None,
     };
-    if plan.nodes.is_empty() && deadline.is_none() {
+    // Nodes can join through the control channel while the job still takes them.
+    let open = fleet.control_stdin && plan.joins.takes_joins();
+    if plan.nodes.is_empty() && deadline.is_none() && !open {
         return Ok(u8::from(!plan.failed.is_empty()));
     }
     let program = Program::load(&plan.module)?;
@@ -286,37 +291,52 @@ fn run_job(
     };
     let mut config = host_config(hi, &node, fleet_output(fleet), timeout);
     config.entrypoint = plan.entrypoint.clone();
+    let mut place = |raw: &str| plan.joins.join(raw);
+    let run = FleetRun {
+        verdict: fleet::Verdict::NoneFailed,
+        deadline,
+        open,
+        on_join: open.then_some(&mut place as &mut dyn FnMut(&str) -> fleet::Joined),
+    };
     let code = run_fleet(
         program,
         &config,
-        plan.nodes,
+        std::mem::take(&mut plan.nodes),
         fleet,
-        fleet::Verdict::NoneFailed,
-        deadline,
+        run,
     )?;
     Ok(code.max(u8::from(!plan.failed.is_empty())))
 }
 
-fn run_fleet(
+/// How a fleet run is judged and whether it takes joining nodes.
+struct FleetRun<'a> {
+    verdict: fleet::Verdict,
+    deadline: Option<(Instant, String)>,
+    open: bool,
+    on_join: Option<&'a mut dyn FnMut(&str) -> fleet::Joined>,
+}
+
+fn run_fleet<'a>(
     program: Program,
     config: &HostConfig,
     specs: Vec<NodeSpec>,
-    fleet: &FleetOptions,
-    verdict: fleet::Verdict,
-    deadline: Option<(Instant, String)>,
+    fleet: &'a FleetOptions,
+    run: FleetRun<'a>,
 ) -> Result<u8, Error> {
     let count = specs.len();
     let running = runner::start(program, config, specs)?;
     running.wait_ready()?;
+    running.shared.open.store(run.open, Ordering::SeqCst);
     println!("ready {count}");
     running.go();
     Ok(fleet::supervise(
         running,
-        &fleet::Supervision {
+        fleet::Supervision {
             stats_file: fleet.stats_file.as_deref(),
             control_stdin: fleet.control_stdin,
-            verdict,
-            deadline,
+            verdict: run.verdict,
+            deadline: run.deadline,
+            on_join: run.on_join,
         },
     ))
 }

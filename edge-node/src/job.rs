@@ -5,6 +5,7 @@
 //! one execution per node, env allow-lists), then build each execution's guest ([`plan`]).
 use crate::args::{ClusterOptions, TemplateOptions};
 use crate::error::{Error, ErrorKind};
+use crate::fleet::Joined;
 use crate::guest_env::{self, Execution, NodeEnv};
 use crate::ids::new_id;
 use crate::inventory::{self, InventoryNode};
@@ -29,6 +30,85 @@ pub struct JobPlan {
     pub failed: Vec<(String, String)>,
     /// Too few suitable nodes: the job fails with this message after `QueueTimeout`.
     pub shortfall: Option<(String, Duration)>,
+    /// An ops job with no suitable node fails at once (pkg/orchestrator/scheduler/ops_job.go).
+    pub no_match: Option<String>,
+    /// Places nodes that join while the job runs.
+    pub joins: Placement,
+}
+
+/// What it takes to place the job on a node that joins later: daemon jobs run on every such
+/// node that matches (pkg/orchestrator/scheduler/daemon_job.go), a queued batch/service job
+/// takes joining nodes until it has `Count`, ops jobs only place at submission.
+pub struct Placement {
+    spec: JobSpec,
+    task: Task,
+    parameters: Vec<String>,
+    job_id: String,
+    allow_env: Vec<String>,
+    host_env: Vec<(String, String)>,
+    known: Vec<String>,
+    placed: usize,
+}
+
+impl Placement {
+    /// Whether a joining node can still get an execution of this job.
+    pub fn takes_joins(&self) -> bool {
+        match inventory::wanted(&self.spec) {
+            None => self.spec.job_type == "daemon",
+            Some(count) => self.placed < count,
+        }
+    }
+
+    /// Places the job on the node `raw` (`NAME:K=V,...`) if the job wants it there.
+    pub fn join(&mut self, raw: &str) -> Joined {
+        let node = match inventory::parse_node(raw) {
+            Ok(n) => n,
+            Err(e) => return Joined::Skipped(e),
+        };
+        if self.known.contains(&node.name) {
+            return Joined::Skipped(format!("node {:?} is already in the cluster", node.name));
+        }
+        self.known.push(node.name.clone());
+        if !self.takes_joins() {
+            return Joined::Skipped("the job takes no more nodes".into());
+        }
+        if !self
+            .spec
+            .constraints
+            .iter()
+            .all(|c| c.matches(&node.labels))
+        {
+            return Joined::Skipped("the job's constraints do not select it".into());
+        }
+        let vars = node_vars(&node, &self.host_env);
+        let env = NodeEnv {
+            vars: &vars,
+            allow_list: &self.allow_env,
+        };
+        if let Some(reason) = env.refusal(&self.task.env) {
+            return Joined::Skipped(reason);
+        }
+        let spec = execution(
+            &self.spec,
+            &self.task,
+            &self.job_id,
+            self.placed,
+            &node,
+            &env,
+            &self.parameters,
+        );
+        self.placed += 1;
+        match spec {
+            Ok(spec) => Joined::Placed {
+                spec,
+                filled: !self.takes_joins(),
+            },
+            Err(e) => {
+                eprintln!("edge-node: execution on {} failed: {e}", node.name);
+                Joined::Skipped(e)
+            }
+        }
+    }
 }
 
 fn job_err(file: &Path, e: impl std::fmt::Display) -> Error {
@@ -223,6 +303,12 @@ pub fn plan(
     let nodes = inventory(cluster)?;
     let host_env: Vec<(String, String)> = std::env::vars().collect();
     let (placed, shortfall) = place(&spec, task, &nodes, cluster, &host_env);
+    let no_match = (spec.job_type == "ops" && placed.is_empty()).then(|| {
+        format!(
+            "not matching nodes to run job out of {} available nodes.",
+            nodes.len()
+        )
+    });
     let job_id = new_id("j");
     let mut specs = Vec::new();
     let mut failed = Vec::new();
@@ -236,6 +322,16 @@ pub fn plan(
             Err(e) => failed.push((node.name.clone(), e)),
         }
     }
+    let joins = Placement {
+        task: task.clone(),
+        parameters,
+        job_id: job_id.clone(),
+        allow_env: cluster.allow_env.clone(),
+        host_env,
+        known: nodes.iter().map(|n| n.name.clone()).collect(),
+        placed: placed.len(),
+        spec: spec.clone(),
+    };
     Ok(JobPlan {
         name: spec.name.clone(),
         job_id,
@@ -246,6 +342,8 @@ pub fn plan(
         nodes: specs,
         failed,
         shortfall,
+        no_match,
+        joins,
     })
 }
 

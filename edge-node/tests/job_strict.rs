@@ -3,7 +3,9 @@
 //! test names the Bacalhau source (v1.7.0) whose behaviour it holds.
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::wasm::{Body, Module, I32};
 use support::{ack, edge_node, Server};
@@ -340,5 +342,122 @@ fn check_prints_every_problem_with_its_path_and_exit_status() {
         out.lines()
             .any(|l| l.contains("good.yaml") && l.contains("SourcePath")),
         "{out}"
+    );
+}
+
+/// Starts `edge-node job` with a control channel; returns the child once it printed `ready`.
+fn start_with_control(file: &Path, mount: &str, extra: &[&str]) -> std::process::Child {
+    let mut child = edge_node()
+        .args([
+            "job",
+            file.to_str().expect("utf-8"),
+            "--mount",
+            mount,
+            "--control",
+            "stdin",
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read ready");
+    assert!(line.starts_with("ready "), "{line:?}");
+    child
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn daemon_jobs_run_on_nodes_that_join_later() {
+    // pkg/orchestrator/scheduler/daemon_job.go: new matching nodes get an execution.
+    let server = Server::start(ack);
+    let (file, mount) = setup(
+        "daemon-join",
+        &poster(&server.url("/"), Some(0)),
+        "_start",
+        &job("daemon", "", START, "", 0),
+    );
+    let mut child = start_with_control(&file, &mount, &["--edge-nodes", "eu=1"]);
+    wait_for("the first node's post", || server.seen().len() == 1);
+    let mut stdin = child.stdin.take().expect("stdin");
+    for line in [
+        "join lab-7:type=edge,region=eu",
+        "join lab-8:region=us",
+        "join lab-7:region=eu",
+        "join edge-eu-0:region=eu",
+    ] {
+        writeln!(stdin, "{line}").expect("write");
+    }
+    wait_for("the joined node's post", || server.seen().len() == 2);
+    writeln!(stdin, "stop").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("join lab-7: execution placed"), "{stderr}");
+    assert!(
+        stderr.contains("join lab-8:region=us: the job's constraints do not select it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"lab-7\" is already in the cluster"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"edge-eu-0\" is already in the cluster"),
+        "{stderr}"
+    );
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[test]
+fn a_queued_job_takes_a_node_that_joins_before_its_queue_timeout() {
+    let server = Server::start(ack);
+    let (file, mount) = setup(
+        "queued-join",
+        &poster(&server.url("/"), Some(0)),
+        "_start",
+        &job("batch", "Count: 2\n", START, "", 60),
+    );
+    let started = Instant::now();
+    let mut child = start_with_control(&file, &mount, &["--edge-nodes", "eu=1"]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "join late-0:region=eu").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(server.seen().len(), 2, "both partitions ran");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "did not wait out the queue timeout"
+    );
+}
+
+#[test]
+fn an_ops_job_without_matching_nodes_fails_at_once() {
+    // pkg/orchestrator/scheduler/ops_job.go + errors.go ErrNoMatchingNodes.
+    let server = Server::start(ack);
+    let (file, mount) = setup(
+        "ops-none",
+        &poster(&server.url("/"), Some(0)),
+        "_start",
+        &job("ops", "", START, "", 300),
+    );
+    let (code, stderr) = run(&file, &mount, &["--edge-nodes", "us=2"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("not matching nodes to run job out of 2 available nodes."),
+        "{stderr}"
     );
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::net::client::{Failure, HttpPool, Job, Response};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmi::{
@@ -53,11 +53,13 @@ enum Step {
     Trap(String),
 }
 
-enum Event {
+pub enum Event {
     HttpDone {
         node: usize,
         result: Result<Response, Failure>,
     },
+    /// A node joined the running job.
+    Add(Box<NodeSpec>),
 }
 
 pub struct Scheduler {
@@ -130,7 +132,12 @@ impl Scheduler {
     }
 
     /// Instantiates `specs`, reports on `ready`, then runs them until they exit or the run stops.
-    pub fn run(self, specs: Vec<NodeSpec>, ready: &Sender<Result<(), Error>>) {
+    pub fn run(
+        self,
+        specs: Vec<NodeSpec>,
+        ready: &Sender<Result<(), Error>>,
+        (tx, rx): (Sender<Event>, Receiver<Event>),
+    ) {
         let epoch = Instant::now();
         let mut nodes: Vec<Option<Node>> = Vec::with_capacity(specs.len());
         for spec in &specs {
@@ -144,12 +151,12 @@ impl Scheduler {
         }
         let _ = ready.send(Ok(()));
         self.shared.wait_for_go();
-        let statuses: Vec<Arc<NodeStatus>> = specs.iter().map(|s| Arc::clone(&s.status)).collect();
-        let (tx, rx) = channel::<Event>();
+        let mut statuses: Vec<Arc<NodeStatus>> =
+            specs.iter().map(|s| Arc::clone(&s.status)).collect();
         let mut queue: VecDeque<(usize, i32)> = (0..nodes.len()).map(|i| (i, 0)).collect();
         let mut timers: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
         let mut live = nodes.len();
-        while live > 0 && !self.shared.stopping() {
+        while (live > 0 || self.shared.is_open()) && !self.shared.stopping() {
             // One round over what is runnable now; nodes that yield go to the next round, after
             // timers and HTTP answers have been looked at.
             for _ in 0..queue.len() {
@@ -184,10 +191,17 @@ impl Scheduler {
                     }
                 }
             }
-            if live == 0 {
+            if live == 0 && !self.shared.is_open() {
                 break;
             }
-            if queue.is_empty() {
+            let mut state = State {
+                nodes: &mut nodes,
+                statuses: &mut statuses,
+                queue: &mut queue,
+                live: &mut live,
+                epoch,
+            };
+            if state.queue.is_empty() {
                 let now = Instant::now();
                 let wait = timers
                     .peek()
@@ -196,13 +210,13 @@ impl Scheduler {
                     })
                     .min(STOP_POLL);
                 match rx.recv_timeout(wait) {
-                    Ok(ev) => self.handle(ev, &mut nodes, &mut queue),
+                    Ok(ev) => self.handle(ev, &mut state),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => {}
                 }
             }
             while let Ok(ev) = rx.try_recv() {
-                self.handle(ev, &mut nodes, &mut queue);
+                self.handle(ev, &mut state);
             }
             let now = Instant::now();
             while timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
@@ -244,9 +258,12 @@ impl Scheduler {
         })
     }
 
-    fn handle(&self, ev: Event, nodes: &mut [Option<Node>], queue: &mut VecDeque<(usize, i32)>) {
-        let Event::HttpDone { node: i, result } = ev;
-        let Some(node) = nodes.get_mut(i).and_then(Option::as_mut) else {
+    fn handle(&self, ev: Event, state: &mut State) {
+        let (i, result) = match ev {
+            Event::HttpDone { node, result } => (node, result),
+            Event::Add(spec) => return self.join(*spec, state),
+        };
+        let Some(node) = state.nodes.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         let Some(pending) = node.store.data_mut().pending_http.take() else {
@@ -267,8 +284,34 @@ impl Scheduler {
             ),
         };
         status.record(outcome);
-        queue.push_back((i, code as i32));
+        state.queue.push_back((i, code as i32));
     }
+
+    /// A node that joined: instantiate it and queue it; if that fails, the execution Failed.
+    fn join(&self, spec: NodeSpec, state: &mut State) {
+        match self.instantiate(&spec, state.epoch) {
+            Ok(node) => {
+                state.nodes.push(Some(node));
+                state.statuses.push(Arc::clone(&spec.status));
+                state.queue.push_back((state.nodes.len() - 1, 0));
+                *state.live += 1;
+            }
+            Err(e) => {
+                eprintln!("edge-node: {}: {e}", spec.status.hostname);
+                spec.status.set_failed(&e.to_string());
+                spec.status.set_exited(1);
+            }
+        }
+    }
+}
+
+/// A scheduler's nodes and queue, as the event handlers change them.
+struct State<'a> {
+    nodes: &'a mut Vec<Option<Node>>,
+    statuses: &'a mut Vec<Arc<NodeStatus>>,
+    queue: &'a mut VecDeque<(usize, i32)>,
+    live: &'a mut usize,
+    epoch: Instant,
 }
 
 fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
