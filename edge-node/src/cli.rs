@@ -262,22 +262,7 @@ fn run_job(
     for (node, reason) in &plan.failed {
         eprintln!("{BIN}: execution on {node} failed: {reason}");
     }
-    if let Some(message) = &plan.no_match {
-        return Err(Error::new(ErrorKind::Job, format!("job failed: {message}")));
-    }
-    let deadline = match &plan.shortfall {
-        Some((message, wait)) if wait.is_zero() => {
-            return Err(Error::new(ErrorKind::Job, format!("job failed: {message}")));
-        }
-        Some((message, wait)) => {
-            eprintln!(
-                "{BIN}: job queued (fails after QueueTimeout {}s): {message}",
-                wait.as_secs()
-            );
-            Some((Instant::now() + *wait, message.clone()))
-        }
-        None => None,
-    };
+    let deadline = queue_deadline(&plan)?;
     // Nodes can join through the control channel while the job still takes them.
     let open = fleet.control_stdin && plan.joins.takes_joins();
     if plan.nodes.is_empty() && deadline.is_none() && !open {
@@ -306,6 +291,27 @@ fn run_job(
         run,
     )?;
     Ok(code.max(u8::from(!plan.failed.is_empty())))
+}
+
+/// When a job short of nodes fails: at once (an error) when it has no queue timeout or is an
+/// ops job without matching nodes, else when its `QueueTimeout` passes.
+fn queue_deadline(plan: &job::JobPlan) -> Result<Option<(Instant, String)>, Error> {
+    if let Some(message) = &plan.no_match {
+        return Err(Error::new(ErrorKind::Job, format!("job failed: {message}")));
+    }
+    match &plan.shortfall {
+        Some((message, wait)) if wait.is_zero() => {
+            Err(Error::new(ErrorKind::Job, format!("job failed: {message}")))
+        }
+        Some((message, wait)) => {
+            eprintln!(
+                "{BIN}: job queued (fails after QueueTimeout {}s): {message}",
+                wait.as_secs()
+            );
+            Ok(Some((Instant::now() + *wait, message.clone())))
+        }
+        None => Ok(None),
+    }
 }
 
 /// How a fleet run is judged and whether it takes joining nodes.

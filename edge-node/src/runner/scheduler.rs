@@ -156,77 +156,89 @@ impl Scheduler {
         let mut queue: VecDeque<(usize, i32)> = (0..nodes.len()).map(|i| (i, 0)).collect();
         let mut timers: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
         let mut live = nodes.len();
-        while (live > 0 || self.shared.is_open()) && !self.shared.stopping() {
-            // One round over what is runnable now; nodes that yield go to the next round, after
-            // timers and HTTP answers have been looked at.
-            for _ in 0..queue.len() {
-                let Some((i, input)) = queue.pop_front() else {
-                    break;
-                };
-                if self.shared.stopping() {
-                    break;
-                }
-                let Some(node) = nodes[i].as_mut() else {
-                    continue;
-                };
-                match step(node, input) {
-                    Step::Yield => queue.push_back((i, 0)),
-                    Step::Sleep(at) => timers.push(Reverse((at, i))),
-                    Step::Http => {
-                        if !self.submit_http(node, i, &tx) {
-                            queue.push_back((i, http_abi::NETWORK_ERROR as i32));
-                        }
-                    }
-                    Step::Exit(code) => {
-                        finish(&mut nodes[i], &statuses[i], code);
-                        live -= 1;
-                    }
-                    Step::Trap(message) => {
-                        // Bacalhau: an error without an exit code is exit code 1 and a Failed
-                        // execution (pkg/executor/wasm/handler.go at v1.7.0).
-                        eprintln!("edge-node: {}: {message}", statuses[i].hostname);
-                        statuses[i].set_failed(&message);
-                        finish(&mut nodes[i], &statuses[i], 1);
-                        live -= 1;
-                    }
-                }
-            }
-            if live == 0 && !self.shared.is_open() {
+        let mut state = State {
+            nodes: &mut nodes,
+            statuses: &mut statuses,
+            queue: &mut queue,
+            timers: &mut timers,
+            live: &mut live,
+            epoch,
+        };
+        while (*state.live > 0 || self.shared.is_open()) && !self.shared.stopping() {
+            self.round(&mut state, &tx);
+            if *state.live == 0 && !self.shared.is_open() {
                 break;
             }
-            let mut state = State {
-                nodes: &mut nodes,
-                statuses: &mut statuses,
-                queue: &mut queue,
-                live: &mut live,
-                epoch,
-            };
-            if state.queue.is_empty() {
-                let now = Instant::now();
-                let wait = timers
-                    .peek()
-                    .map_or(STOP_POLL, |Reverse((at, _))| {
-                        at.saturating_duration_since(now)
-                    })
-                    .min(STOP_POLL);
-                match rx.recv_timeout(wait) {
-                    Ok(ev) => self.handle(ev, &mut state),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => {}
-                }
-            }
-            while let Ok(ev) = rx.try_recv() {
-                self.handle(ev, &mut state);
-            }
-            let now = Instant::now();
-            while timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
-                if let Some(Reverse((_, i))) = timers.pop() {
-                    queue.push_back((i, 0));
-                }
-            }
+            self.take_events(&mut state, &rx);
         }
         for node in nodes.iter_mut().flatten() {
             node.store.data_mut().flush_output();
+        }
+    }
+
+    /// One round over what is runnable now; nodes that yield go to the next round, after
+    /// timers and HTTP answers have been looked at.
+    fn round(&self, st: &mut State, tx: &Sender<Event>) {
+        for _ in 0..st.queue.len() {
+            let Some((i, input)) = st.queue.pop_front() else {
+                break;
+            };
+            if self.shared.stopping() {
+                break;
+            }
+            let Some(node) = st.nodes[i].as_mut() else {
+                continue;
+            };
+            match step(node, input) {
+                Step::Yield => st.queue.push_back((i, 0)),
+                Step::Sleep(at) => st.timers.push(Reverse((at, i))),
+                Step::Http => {
+                    if !self.submit_http(node, i, tx) {
+                        st.queue.push_back((i, http_abi::NETWORK_ERROR as i32));
+                    }
+                }
+                Step::Exit(code) => {
+                    finish(&mut st.nodes[i], &st.statuses[i], code);
+                    *st.live -= 1;
+                }
+                Step::Trap(message) => {
+                    // Bacalhau: an error without an exit code is exit code 1 and a Failed
+                    // execution (pkg/executor/wasm/handler.go at v1.7.0).
+                    eprintln!("edge-node: {}: {message}", st.statuses[i].hostname);
+                    st.statuses[i].set_failed(&message);
+                    finish(&mut st.nodes[i], &st.statuses[i], 1);
+                    *st.live -= 1;
+                }
+            }
+        }
+    }
+
+    /// Waits (when nothing is runnable) for the next timer, HTTP answer or joining node, and
+    /// queues whatever is due.
+    fn take_events(&self, st: &mut State, rx: &Receiver<Event>) {
+        if st.queue.is_empty() {
+            let now = Instant::now();
+            let wait = st
+                .timers
+                .peek()
+                .map_or(STOP_POLL, |Reverse((at, _))| {
+                    at.saturating_duration_since(now)
+                })
+                .min(STOP_POLL);
+            match rx.recv_timeout(wait) {
+                Ok(ev) => self.handle(ev, st),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+        while let Ok(ev) = rx.try_recv() {
+            self.handle(ev, st);
+        }
+        let now = Instant::now();
+        while st.timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            if let Some(Reverse((_, i))) = st.timers.pop() {
+                st.queue.push_back((i, 0));
+            }
         }
     }
 
@@ -310,6 +322,7 @@ struct State<'a> {
     nodes: &'a mut Vec<Option<Node>>,
     statuses: &'a mut Vec<Arc<NodeStatus>>,
     queue: &'a mut VecDeque<(usize, i32)>,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, usize)>>,
     live: &'a mut usize,
     epoch: Instant,
 }
