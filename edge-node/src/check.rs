@@ -21,7 +21,8 @@ pub fn check_file(file: &Path, template: &TemplateOptions, opts: &CheckOptions) 
     };
     let rendered = match jobspec::render(&text, &values) {
         Ok(r) => r,
-        Err(e) => return vec![Problem::new("", e.line(), e.to_string())],
+        // The error's own text names the line.
+        Err(e) => return vec![Problem::new("", None, e.to_string())],
     };
     match JobSpec::read(&rendered) {
         Ok(spec) => spec.check(opts),

@@ -115,8 +115,7 @@ fn job_err(file: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Job, format!("{}: {e}", file.display()))
 }
 
-/// Renders and parses `file` as `bacalhau job run`, returning the spec and its problems
-/// (empty when the job would be accepted).
+/// Renders and parses `file` as `bacalhau job run` does (validation is the caller's step).
 pub fn load(file: &Path, template: &TemplateOptions) -> Result<JobSpec, Error> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| job_err(file, format!("cannot read job file: {e}")))?;
