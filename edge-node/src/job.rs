@@ -332,7 +332,12 @@ pub fn plan(
         spec: spec.clone(),
     };
     Ok(JobPlan {
-        name: spec.name.clone(),
+        // Job.Normalize names a nameless job after its ID.
+        name: if spec.name.is_empty() {
+            job_id.clone()
+        } else {
+            spec.name.clone()
+        },
         job_id,
         module,
         entrypoint,

@@ -69,10 +69,11 @@ impl JobSpec {
         c.problems
     }
 
-    /// The count Bacalhau schedules: the written count, or 1 for batch/service when absent.
+    /// The count Bacalhau schedules: the written count, 1 for batch/service when absent, and
+    /// always 0 for daemon/ops (Job.Normalize, pkg/models/job.go).
     pub fn effective_count(&self) -> i64 {
         match self.job_type.as_str() {
-            "daemon" | "ops" => self.count.unwrap_or(0),
+            "daemon" | "ops" => 0,
             _ => self.count.unwrap_or(1),
         }
     }
@@ -84,9 +85,7 @@ impl JobSpec {
 }
 
 fn job_fields(job: &JobSpec, c: &mut Check) {
-    if job.name.trim().is_empty() {
-        c.add("Name", "missing job name");
-    }
+    // No name is not a problem: the orchestrator names the job after its ID (Job.Normalize).
     match job.job_type.as_str() {
         "" => c.add("Type", "missing job type"),
         t if !JOB_TYPES.contains(&t) => c.add("Type", format!("invalid job type: {t:?}")),
@@ -105,10 +104,10 @@ fn job_fields(job: &JobSpec, c: &mut Check) {
             ),
         );
     }
-    match job.tasks.len() {
-        0 => c.add("Tasks", "missing job tasks"),
-        1 => {}
-        _ => c.add("Tasks", "a job has exactly one task"),
+    // More than one task is validated (the CLI's ValidateSubmission), then accepted with a
+    // warning and all but the first dropped (Job.SanitizeSubmission).
+    if job.tasks.is_empty() {
+        c.add("Tasks", "missing job tasks");
     }
 }
 
@@ -504,6 +503,12 @@ mod tests {
     fn a_good_job_validates() {
         JobSpec::parse(&job("")).unwrap().validate().unwrap();
         assert_eq!(JobSpec::parse(&job("")).unwrap().effective_count(), 2);
+        // Job.Normalize: a nameless job is named after its ID; daemon/ops count is 0.
+        assert!(problems(&job("").replace("name: j\n", ""), "1.7").is_empty());
+        let daemon = job("")
+            .replace("type: batch", "type: daemon")
+            .replace("count: 2", "count: 1");
+        assert_eq!(JobSpec::parse(&daemon).unwrap().effective_count(), 0);
     }
 
     #[test]
@@ -570,6 +575,20 @@ mod tests {
             p,
             ["Tasks[0].Timeouts.QueueTimeout: invalid timeout value: -5s"]
         );
+    }
+
+    #[test]
+    fn every_task_is_validated_and_more_than_one_is_allowed() {
+        // ValidateSubmission checks every task; Job.SanitizeSubmission then keeps Tasks[:1].
+        let two = job("  - name: second\n    engine:\n      type: docker\n      params:\n        image: x:1\n");
+        assert!(problems(&two, "1.7").is_empty());
+        let bad = job("  - name: second\n    engine:\n      type: Wormhole\n");
+        assert_eq!(
+            problems(&bad, "1.7"),
+            ["Tasks[1].Engine.Type: unknown engine type \"Wormhole\""]
+        );
+        let none = "name: j\ntype: batch\n";
+        assert_eq!(problems(none, "1.7"), ["Tasks: missing job tasks"]);
     }
 
     #[test]
