@@ -266,6 +266,9 @@ fn run_job(
     // Nodes can join through the control channel while the job still takes them.
     let open = fleet.control_stdin && plan.joins.takes_joins();
     if plan.nodes.is_empty() && deadline.is_none() && !open {
+        if plan.failed.is_empty() {
+            eprintln!("{BIN}: no execution to run (no matching node; nodes can join with --control stdin)");
+        }
         return Ok(u8::from(!plan.failed.is_empty()));
     }
     let program = Program::load(&plan.module)?;

@@ -195,6 +195,41 @@ fn daemon_and_ops_jobs_run_once_on_every_matching_node() {
 }
 
 #[test]
+fn a_nodes_file_is_an_inventory() {
+    let server = Server::start(ack);
+    let (file, mount) = setup(
+        "nodes-file",
+        &poster(&server.url("/"), Some(0)),
+        "_start",
+        &job("daemon", "", START, "", 0),
+    );
+    let inventory = file.with_file_name("nodes.txt");
+    std::fs::write(
+        &inventory,
+        "# the lab\nlab-0 type=edge,region=eu\nlab-1 region=eu # spare\nweb-0 type=web-services\n",
+    )
+    .expect("write");
+    let (code, stderr) = run(
+        &file,
+        &mount,
+        &["--nodes-file", inventory.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(server.seen().len(), 2);
+    std::fs::write(&inventory, "lab-0 region\n").expect("write");
+    let (code, stderr) = run(
+        &file,
+        &mount,
+        &["--nodes-file", inventory.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("line 1") && stderr.contains("not KEY=VALUE"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn exit_codes_complete_and_traps_fail() {
     // pkg/executor/wasm/handler.go: any exit code is a Completed execution; an error
     // without one (a trap) is exit code 1 and a Failed execution.
