@@ -129,10 +129,21 @@ impl Player<'_> {
             .trim_end_matches(".yaml");
         let stats_file = self.paths.run_dir.join(format!("nodes-{name}.json"));
         let replicas = &self.config.replicas;
+        let region_nodes = match region {
+            "us" => replicas.us,
+            "eu" => replicas.eu,
+            _ => replicas.as_,
+        };
         let mut cmd = Command::new(self.paths.bin("edge-node"));
         cmd.arg("job")
             .arg(self.paths.jobs(job_file))
             .args(["-E", "^(REPLICAS|US_REPLICAS|EU_REPLICAS|AS_REPLICAS)$"])
+            // The region's edge nodes (edge-R-0..), as many as its replicas, so v2 lands on
+            // the same nodes as v1; they allow the job's `env:HOSTNAME`, as the original
+            // nodes' Compute.Env.AllowList does.
+            .arg("--edge-nodes")
+            .arg(format!("{region}={region_nodes}"))
+            .args(["--allow-env", "^HOSTNAME$"])
             .arg("-V")
             .arg(format!("INTERVAL={}", self.config.interval))
             .arg("--mount")

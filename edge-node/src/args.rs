@@ -1,7 +1,9 @@
 //! `edge-node` command line: tokens → `LowArgs` (what was typed) → `HiArgs` (checked).
+use crate::inventory::{self, InventoryNode};
 use crate::net::policy::NetworkPolicy;
 use crate::net::resolve::parse_alias;
 use flags::{Arg, Error, Parser};
+use jobspec::{AllowedPath, BacalhauVersion, CheckOptions};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -12,7 +14,8 @@ wasi:http/requests.http_request), one node or thousands of simulated nodes in on
 usage:
   edge-node run MODULE.wasm [OPTIONS] [-- PARAMS...]
   edge-node simulate MODULE.wasm --nodes N --region R [OPTIONS] [-- PARAMS...]
-  edge-node job FILE.yaml [-V KEY=VALUE]... [-E REGEX]... [OPTIONS]
+  edge-node job FILE.yaml [-V KEY=VALUE]... [-E REGEX] INVENTORY [OPTIONS]
+  edge-node job --check FILE.yaml... [-V KEY=VALUE]... [-E REGEX] [--bacalhau-version V]
 
 node options (run, simulate):
   --env K=V             add a guest environment variable (repeatable)
@@ -24,15 +27,28 @@ node options (run, simulate):
 simulate:
   --nodes N             number of simulated nodes
   --hostname-prefix P   hostnames are P0, P1, ... (default: edge-<region>-)
-job:
-  -V, --var KEY=VALUE   template value (repeatable), as `bacalhau job run -V`
-  -E, --env-regex REGEX add host environment variables whose names match (repeatable)
+job (as `bacalhau job run` and a cluster of compute nodes would):
+  -V, --var KEY=VALUE   template values (repeatable; KEY=V,KEY2=V2 also works)
+  -E, --env-regex REGEX ONE Go regex, unanchored: host variables whose names match become
+                        template values (a later -E replaces an earlier one; -V wins)
   --mount JOBPATH=DIR   map a path inside the job to a host directory (repeatable;
                         default: /app/modules=target/modules, relative to the current dir)
-  --nodes N             override the job's count
+  inventory (at least one; nodes are NAME with labels; each node's env is HOSTNAME=NAME,
+  REGION=<its region label> and this process's environment):
+  --node NAME:K=V,...   one compute node and its labels (repeatable)
+  --nodes-file FILE     one node per line: `NAME K=V,K=V` (# comments)
+  --edge-nodes R=N,...  N nodes edge-R-0.. per region R, labels type=edge,region=R
+  --allow-env REGEX     the nodes' Compute.Env.AllowList entry (repeatable; Go regex,
+                        unanchored); `env:NAME` values need it (default: none allowed)
+check (job --check):
+  --check               validate FILEs only: print every problem with its field path
+  --bacalhau-version V  1.5 | 1.6 | 1.6.4 | 1.7 (default 1.7): version-dependent rules
+  --allow-local-path P  the nodes' Compute.AllowListedLocalPaths entry, GLOB[:rw|:ro]
+                        (repeatable); without it local paths are not checked
 common (simulate, job):
   --stats-file PATH     per-node JSON stats, rewritten every second and at exit
   --control stdin       read `disconnect`, `reconnect BATCH MS`, `stop` lines from stdin
+                        (job: also `join NAME:K=V,...`, a node joining the cluster)
   --quiet               drop guest stdout (stderr is still shown)
   --threads N           scheduler threads (default: one per core)
   --http-threads N      threads performing guest HTTP requests (default: 64)
@@ -41,9 +57,12 @@ all commands:
                         falls back to 127.0.0.1 when it does not resolve)
   -h, --help            show this help
 
-exit status: run: the module's exit code; 1 runtime failure (module not found, bad wasm,
-missing import, memory limit, trap); 2 usage error. simulate/job: 0 when stopped or every node
-exited 0, else 1.";
+exit status: run: the module's exit code (-1, i.e. 255, when _start returns without
+proc_exit, as Bacalhau reports it); 1 runtime failure (module not found, bad wasm, missing
+import or entrypoint, memory limit, trap); 2 usage error. simulate: 0 when stopped or every
+node exited 0 or returned from _start (-1), else 1. job: 0 when stopped or every execution Completed (whatever its exit
+code, as Bacalhau v1.7), 1 when one Failed (trap, entrypoint, env) or the job failed (too
+few nodes after its QueueTimeout). job --check: 0 no problems, 1 problems.";
 
 /// What was typed, before any checking.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -68,6 +87,13 @@ pub struct LowArgs {
     pub vars: Vec<String>,
     pub env_patterns: Vec<String>,
     pub mounts: Vec<String>,
+    pub inventory_nodes: Vec<String>,
+    pub nodes_file: Option<String>,
+    pub edge_nodes: Vec<String>,
+    pub allow_env: Vec<String>,
+    pub check: bool,
+    pub bacalhau_version: Option<String>,
+    pub allow_local_paths: Vec<String>,
     pub params: Vec<String>,
 }
 
@@ -103,10 +129,19 @@ impl LowArgs {
                     "var" => low.vars.push(p.value()?),
                     "env-regex" => low.env_patterns.push(p.value()?),
                     "mount" => low.mounts.push(p.value()?),
+                    "node" => low.inventory_nodes.push(p.value()?),
+                    "nodes-file" => low.nodes_file = Some(p.value()?),
+                    "edge-nodes" => low.edge_nodes.push(p.value()?),
+                    "allow-env" => low.allow_env.push(p.value()?),
+                    "check" => low.check = true,
+                    "bacalhau-version" => low.bacalhau_version = Some(p.value()?),
+                    "allow-local-path" => low.allow_local_paths.push(p.value()?),
                     _ => return Err(Error::unknown(&arg)),
                 },
                 Arg::Value(v) if low.command.is_none() => low.command = Some(v),
                 Arg::Value(v) if low.target.is_none() => low.target = Some(v),
+                // `job --check` takes several files; everything else goes to the guest.
+                Arg::Value(v) if low.check => low.params.push(v),
                 // Everything after the target is a guest parameter (usually after `--`).
                 Arg::Value(v) => {
                     low.params.push(v);
@@ -135,6 +170,24 @@ pub struct FleetOptions {
     pub quiet: bool,
 }
 
+/// What `job` renders a file with, as `bacalhau job run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateOptions {
+    pub vars: Vec<(String, String)>,
+    /// `-E`: one regex, the last one given.
+    pub env_pattern: Option<String>,
+}
+
+/// The simulated cluster a job is placed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// `--node` and `--edge-nodes` entries, in order.
+    pub nodes: Vec<InventoryNode>,
+    pub nodes_file: Option<PathBuf>,
+    /// `Compute.Env.AllowList`.
+    pub allow_env: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run {
@@ -155,11 +208,15 @@ pub enum Command {
     },
     Job {
         file: PathBuf,
-        vars: Vec<(String, String)>,
-        env_patterns: Vec<String>,
+        template: TemplateOptions,
         mounts: Vec<(String, PathBuf)>,
-        nodes: Option<u32>,
+        cluster: ClusterOptions,
         fleet: FleetOptions,
+    },
+    Check {
+        files: Vec<PathBuf>,
+        template: TemplateOptions,
+        options: CheckOptions,
     },
 }
 
@@ -204,120 +261,14 @@ impl HiArgs {
                 "--threads and --http-threads must be at least 1",
             ));
         }
-        let target = |what: &str| {
-            low.target
-                .clone()
-                .map(PathBuf::from)
-                .ok_or_else(|| Error::new(format!("missing {what}")))
-        };
-        let fleet = FleetOptions {
-            stats_file: low.stats_file.clone().map(PathBuf::from),
-            control_stdin: match low.control.as_deref() {
-                None => false,
-                Some("stdin") => true,
-                Some(other) => {
-                    return Err(Error::new(format!(
-                        "invalid value '{other}' for '--control': only 'stdin' is supported"
-                    )))
-                }
-            },
-            quiet: low.quiet,
-        };
+        if low.check && command != "job" {
+            return Err(Error::new("flag '--check' only applies to 'job'"));
+        }
         let command = match command.as_str() {
-            "run" => {
-                reject(
-                    &low,
-                    &[
-                        "--nodes",
-                        "--hostname-prefix",
-                        "-V",
-                        "-E",
-                        "--mount",
-                        "--stats-file",
-                        "--control",
-                    ],
-                )?;
-                Command::Run {
-                    module: target("MODULE.wasm")?,
-                    hostname: low.hostname.clone().unwrap_or_else(|| "edge-node".into()),
-                    region: low.region.clone(),
-                    node: node_options(&low)?,
-                    params: low.params.clone(),
-                }
-            }
-            "simulate" => {
-                reject(&low, &["--hostname", "-V", "-E", "--mount"])?;
-                let region = low
-                    .region
-                    .clone()
-                    .ok_or_else(|| Error::new("simulate needs --region"))?;
-                let nodes = low
-                    .nodes
-                    .ok_or_else(|| Error::new("simulate needs --nodes"))?;
-                if nodes == 0 {
-                    return Err(Error::new("--nodes must be at least 1"));
-                }
-                Command::Simulate {
-                    module: target("MODULE.wasm")?,
-                    nodes,
-                    prefix: low
-                        .hostname_prefix
-                        .clone()
-                        .unwrap_or_else(|| format!("edge-{region}-")),
-                    region,
-                    node: node_options(&low)?,
-                    fleet,
-                    params: low.params.clone(),
-                }
-            }
-            "job" => {
-                reject(
-                    &low,
-                    &[
-                        "--env",
-                        "--hostname",
-                        "--region",
-                        "--memory",
-                        "--network",
-                        "--domain",
-                        "--hostname-prefix",
-                    ],
-                )?;
-                if !low.params.is_empty() {
-                    return Err(Error::new(
-                        "job takes its parameters from the job file, not after --",
-                    ));
-                }
-                if low.nodes == Some(0) {
-                    return Err(Error::new("--nodes must be at least 1"));
-                }
-                let vars = low
-                    .vars
-                    .iter()
-                    .map(|v| key_value(v, "-V"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut mounts = Vec::new();
-                for m in &low.mounts {
-                    let (at, dir) = key_value(m, "--mount")?;
-                    if !at.starts_with('/') {
-                        return Err(Error::new(format!(
-                            "invalid mount '{m}': the job path must be absolute"
-                        )));
-                    }
-                    mounts.push((at, PathBuf::from(dir)));
-                }
-                if mounts.is_empty() {
-                    mounts.push(("/app/modules".to_string(), PathBuf::from("target/modules")));
-                }
-                Command::Job {
-                    file: target("FILE.yaml")?,
-                    vars,
-                    env_patterns: low.env_patterns.clone(),
-                    mounts,
-                    nodes: low.nodes,
-                    fleet,
-                }
-            }
+            "run" => run_command(&low)?,
+            "simulate" => simulate_command(&low)?,
+            "job" if low.check => check_command(&low)?,
+            "job" => job_command(&low)?,
             other => {
                 return Err(Error::new(format!(
                     "unknown command '{other}' (expected run, simulate or job)"
@@ -331,6 +282,194 @@ impl HiArgs {
             http_threads,
         })
     }
+}
+
+const JOB_ONLY: [&str; 7] = [
+    "-V",
+    "-E",
+    "--mount",
+    "--node",
+    "--nodes-file",
+    "--edge-nodes",
+    "--allow-env",
+];
+const CHECK_ONLY: [&str; 2] = ["--bacalhau-version", "--allow-local-path"];
+
+fn target(low: &LowArgs, what: &str) -> Result<PathBuf, Error> {
+    low.target
+        .clone()
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::new(format!("missing {what}")))
+}
+
+fn fleet_options(low: &LowArgs) -> Result<FleetOptions, Error> {
+    Ok(FleetOptions {
+        stats_file: low.stats_file.clone().map(PathBuf::from),
+        control_stdin: match low.control.as_deref() {
+            None => false,
+            Some("stdin") => true,
+            Some(other) => {
+                return Err(Error::new(format!(
+                    "invalid value '{other}' for '--control': only 'stdin' is supported"
+                )))
+            }
+        },
+        quiet: low.quiet,
+    })
+}
+
+fn run_command(low: &LowArgs) -> Result<Command, Error> {
+    reject(
+        low,
+        &["--nodes", "--hostname-prefix", "--stats-file", "--control"],
+    )?;
+    reject(low, &JOB_ONLY)?;
+    reject(low, &CHECK_ONLY)?;
+    Ok(Command::Run {
+        module: target(low, "MODULE.wasm")?,
+        hostname: low.hostname.clone().unwrap_or_else(|| "edge-node".into()),
+        region: low.region.clone(),
+        node: node_options(low)?,
+        params: low.params.clone(),
+    })
+}
+
+fn simulate_command(low: &LowArgs) -> Result<Command, Error> {
+    reject(low, &["--hostname"])?;
+    reject(low, &JOB_ONLY)?;
+    reject(low, &CHECK_ONLY)?;
+    let region = low
+        .region
+        .clone()
+        .ok_or_else(|| Error::new("simulate needs --region"))?;
+    let nodes = low
+        .nodes
+        .ok_or_else(|| Error::new("simulate needs --nodes"))?;
+    if nodes == 0 {
+        return Err(Error::new("--nodes must be at least 1"));
+    }
+    Ok(Command::Simulate {
+        module: target(low, "MODULE.wasm")?,
+        nodes,
+        prefix: low
+            .hostname_prefix
+            .clone()
+            .unwrap_or_else(|| format!("edge-{region}-")),
+        region,
+        node: node_options(low)?,
+        fleet: fleet_options(low)?,
+        params: low.params.clone(),
+    })
+}
+
+/// Flags `job` takes from the job file or the inventory instead.
+const NODE_FLAGS: [&str; 8] = [
+    "--env",
+    "--hostname",
+    "--region",
+    "--memory",
+    "--network",
+    "--domain",
+    "--hostname-prefix",
+    "--nodes",
+];
+
+fn template_options(low: &LowArgs) -> Result<TemplateOptions, Error> {
+    Ok(TemplateOptions {
+        vars: jobspec::parse_template_vars(&low.vars).map_err(|e| Error::new(e.to_string()))?,
+        env_pattern: low.env_patterns.last().cloned(),
+    })
+}
+
+fn job_command(low: &LowArgs) -> Result<Command, Error> {
+    reject(low, &NODE_FLAGS)?;
+    reject(low, &CHECK_ONLY)?;
+    if !low.params.is_empty() {
+        return Err(Error::new(
+            "job takes its parameters from the job file, not after --",
+        ));
+    }
+    let mut mounts = Vec::new();
+    for m in &low.mounts {
+        let (at, dir) = key_value(m, "--mount")?;
+        if !at.starts_with('/') {
+            return Err(Error::new(format!(
+                "invalid mount '{m}': the job path must be absolute"
+            )));
+        }
+        mounts.push((at, PathBuf::from(dir)));
+    }
+    if mounts.is_empty() {
+        mounts.push(("/app/modules".to_string(), PathBuf::from("target/modules")));
+    }
+    let mut nodes = Vec::new();
+    for raw in &low.inventory_nodes {
+        nodes.push(inventory::parse_node(raw).map_err(Error::new)?);
+    }
+    for raw in &low.edge_nodes {
+        nodes.extend(inventory::generate_edge_nodes(raw).map_err(Error::new)?);
+    }
+    if nodes.is_empty() && low.nodes_file.is_none() {
+        return Err(Error::new(
+            "job needs an inventory of nodes: --edge-nodes R=N, --node NAME:K=V,... or --nodes-file FILE",
+        ));
+    }
+    for pattern in &low.allow_env {
+        jobspec::template_values(&[], Some(pattern), &[])
+            .map_err(|e| Error::new(format!("invalid value '{pattern}' for '--allow-env': {e}")))?;
+    }
+    Ok(Command::Job {
+        file: target(low, "FILE.yaml")?,
+        template: template_options(low)?,
+        mounts,
+        cluster: ClusterOptions {
+            nodes,
+            nodes_file: low.nodes_file.clone().map(PathBuf::from),
+            allow_env: low.allow_env.clone(),
+        },
+        fleet: fleet_options(low)?,
+    })
+}
+
+fn check_command(low: &LowArgs) -> Result<Command, Error> {
+    reject(low, &NODE_FLAGS)?;
+    reject(
+        low,
+        &[
+            "--mount",
+            "--node",
+            "--nodes-file",
+            "--edge-nodes",
+            "--allow-env",
+            "--stats-file",
+            "--control",
+        ],
+    )?;
+    let mut files: Vec<PathBuf> = low.target.iter().map(PathBuf::from).collect();
+    files.extend(low.params.iter().map(PathBuf::from));
+    if files.is_empty() {
+        return Err(Error::new("job --check needs at least one FILE.yaml"));
+    }
+    let version = match &low.bacalhau_version {
+        Some(v) => BacalhauVersion::parse(v).map_err(|e| {
+            Error::new(format!("invalid value '{v}' for '--bacalhau-version': {e}"))
+        })?,
+        None => BacalhauVersion::V1_7,
+    };
+    let allowed = (!low.allow_local_paths.is_empty()).then(|| {
+        low.allow_local_paths
+            .iter()
+            .map(|p| AllowedPath::parse(p))
+            .collect()
+    });
+    Ok(Command::Check {
+        files,
+        template: template_options(low)?,
+        options: CheckOptions {
+            version,
+            allowed_local_paths: allowed,
+        },
+    })
 }
 
 /// Flags that make no sense for this command are errors, not silently ignored.
@@ -349,6 +488,12 @@ fn reject(low: &LowArgs, names: &[&str]) -> Result<(), Error> {
         "--mount" => !low.mounts.is_empty(),
         "--stats-file" => low.stats_file.is_some(),
         "--control" => low.control.is_some(),
+        "--node" => !low.inventory_nodes.is_empty(),
+        "--nodes-file" => low.nodes_file.is_some(),
+        "--edge-nodes" => !low.edge_nodes.is_empty(),
+        "--allow-env" => !low.allow_env.is_empty(),
+        "--bacalhau-version" => low.bacalhau_version.is_some(),
+        "--allow-local-path" => !low.allow_local_paths.is_empty(),
         _ => false,
     };
     match names.iter().find(|n| given(n)) {

@@ -178,38 +178,98 @@ fn job_flags() {
         "job",
         "j.yaml",
         "-V",
-        "REPLICAS=5",
+        "REPLICAS=5,INTERVAL=1",
         "-E",
         "AWS_.*",
+        "-E",
+        "REPLICAS",
         "--mount",
         "/app=/srv",
-        "--nodes",
-        "2",
+        "--edge-nodes",
+        "us=2",
+        "--node",
+        "web-0:type=web-services",
+        "--allow-env",
+        "HOSTNAME",
     ])
     .expect("valid");
     match h.command {
         Command::Job {
-            vars,
-            env_patterns,
+            template,
             mounts,
-            nodes,
+            cluster,
             ..
         } => {
-            assert_eq!(vars, vec![("REPLICAS".into(), "5".into())]);
-            assert_eq!(env_patterns, vec!["AWS_.*".to_string()]);
+            assert_eq!(
+                template.vars,
+                vec![
+                    ("REPLICAS".into(), "5".into()),
+                    ("INTERVAL".into(), "1".into())
+                ]
+            );
+            assert_eq!(
+                template.env_pattern.as_deref(),
+                Some("REPLICAS"),
+                "-E is one regex: the last one wins, as `bacalhau job run -E`"
+            );
             assert_eq!(mounts, vec![("/app".into(), PathBuf::from("/srv"))]);
-            assert_eq!(nodes, Some(2));
+            let names: Vec<_> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+            assert_eq!(names, ["web-0", "edge-us-0", "edge-us-1"]);
+            assert_eq!(cluster.allow_env, ["HOSTNAME"]);
         }
         other => panic!("{other:?}"),
     }
-    let h = hi(&["job", "j.yaml"]).expect("valid");
+    let h = hi(&["job", "j.yaml", "--edge-nodes", "eu=1"]).expect("valid");
     assert!(
         matches!(h.command, Command::Job { ref mounts, .. } if mounts == &[("/app/modules".to_string(), PathBuf::from("target/modules"))])
     );
-    assert!(hi(&["job", "j.yaml", "-V", "novalue"]).is_err());
-    assert!(hi(&["job", "j.yaml", "--mount", "app=/x"]).is_err());
-    assert!(hi(&["job", "j.yaml", "--region", "us"]).is_err());
-    assert!(hi(&["job", "j.yaml", "--", "x"]).is_err());
+    let inv = ["--edge-nodes", "us=1"];
+    let with = |extra: &[&str]| {
+        let mut v = vec!["job", "j.yaml"];
+        v.extend_from_slice(&inv);
+        v.extend_from_slice(extra);
+        hi(&v)
+    };
+    assert!(hi(&["job", "j.yaml"]).is_err(), "a job needs an inventory");
+    assert!(with(&["-V", "novalue"]).is_err());
+    assert!(with(&["--mount", "app=/x"]).is_err());
+    assert!(with(&["--region", "us"]).is_err());
+    assert!(
+        with(&["--nodes", "3"]).is_err(),
+        "the inventory gives the nodes"
+    );
+    assert!(with(&["--", "x"]).is_err());
+    assert!(with(&["--allow-env", "("]).is_err());
+    assert!(hi(&["job", "j.yaml", "--edge-nodes", "us"]).is_err());
+    assert!(hi(&["job", "j.yaml", "--node", "n:type"]).is_err());
+}
+
+#[test]
+fn check_flags() {
+    let h = hi(&[
+        "job",
+        "--check",
+        "a.yaml",
+        "b.yaml",
+        "--bacalhau-version",
+        "1.6",
+        "--allow-local-path",
+        "/app/**:rw",
+    ])
+    .expect("valid");
+    match h.command {
+        Command::Check { files, options, .. } => {
+            assert_eq!(files, [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]);
+            assert_eq!(options.version, jobspec::BacalhauVersion::V1_6);
+            assert_eq!(options.allowed_local_paths.map(|p| p.len()), Some(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(hi(&["job", "--check"]).is_err(), "no files");
+    assert!(hi(&["job", "--check", "a.yaml", "--bacalhau-version", "2.0"]).is_err());
+    assert!(hi(&["job", "--check", "a.yaml", "--edge-nodes", "us=1"]).is_err());
+    assert!(hi(&["run", "m.wasm", "--check"]).is_err());
+    assert!(hi(&["run", "m.wasm", "--bacalhau-version", "1.7"]).is_err());
 }
 
 #[test]

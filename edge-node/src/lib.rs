@@ -4,10 +4,13 @@
 //! Unsafe code is denied everywhere except `sys.rs`, the one place that talks to libc.
 #![deny(unsafe_code)]
 pub mod args;
+pub mod check;
 pub mod cli;
 pub mod error;
 pub mod fleet;
+pub mod guest_env;
 pub mod ids;
+pub mod inventory;
 pub mod job;
 pub mod net;
 pub mod runner;

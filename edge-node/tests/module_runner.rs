@@ -398,6 +398,9 @@ fn a_deploy_job_file_runs_its_count_of_sensors_with_the_seed_identity() {
         .arg(format!("US_PROXY={}", proxy.url()))
         .arg("--mount")
         .arg(format!("/app/modules={}", modules.display()))
+        // More matching nodes than replicas: placement picks Count of them, one each. The
+        // job's `HOSTNAME: env:HOSTNAME` needs the nodes' allow-list to name HOSTNAME.
+        .args(["--edge-nodes", "us=3,eu=2", "--allow-env", "^HOSTNAME$"])
         .output()
         .expect("run edge-node job");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -416,6 +419,10 @@ fn a_deploy_job_file_runs_its_count_of_sensors_with_the_seed_identity() {
             .push(b["sequence"].as_u64().unwrap());
     }
     assert_eq!(per_host.len(), 2, "{per_host:?}");
+    assert!(
+        per_host.keys().all(|h| h.starts_with("edge-us-")),
+        "region=us constraint: {per_host:?}"
+    );
     for seqs in per_host.values() {
         assert_eq!(seqs, &[1, 2, 3]);
     }

@@ -175,7 +175,9 @@ fn simulate_gives_each_node_its_own_identity() {
     assert_eq!(parts.len(), 5);
     assert!(envs
         .iter()
-        .all(|e| get(e, "BACALHAU_PARTITION_COUNT") == "5" && get(e, "REGION") == "us"));
+        .all(|e| get(e, "BACALHAU_PARTITION_COUNT") == "5"));
+    // No injected REGION: a Bacalhau guest sees only its task env and BACALHAU_*.
+    assert!(envs.iter().all(|e| !e.iter().any(|(k, _)| k == "REGION")));
     // The final stats: every node posted once, was acked, and exited 0.
     let nodes = read_stats(&stats).expect("stats written at exit");
     assert_eq!(nodes.len(), 5);
@@ -342,6 +344,13 @@ fn job_file_runs_count_nodes_of_its_region() {
             "REPLICAS=3",
             "--mount",
             &mount,
+            // 4 eu nodes and 2 us nodes: the region=eu constraint picks 3 of the eu ones.
+            "--edge-nodes",
+            "eu=4,us=2",
+            "--node",
+            "web-0:type=web-services,region=eu",
+            "--allow-env",
+            "HOSTNAME",
         ])
         .output()
         .expect("spawn");
@@ -356,18 +365,15 @@ fn job_file_runs_count_nodes_of_its_region() {
         .iter()
         .map(|e| get(e, "HOSTNAME").to_string())
         .collect();
-    assert_eq!(
-        hosts,
-        (0..3)
-            .map(|i| format!("edge-eu-{i}"))
-            .collect::<BTreeSet<_>>()
-    );
+    assert_eq!(hosts.len(), 3, "one execution per node: {hosts:?}");
+    assert!(hosts.iter().all(|h| h.starts_with("edge-eu-")), "{hosts:?}");
     assert!(envs.iter().all(
         |e| get(e, "BACALHAU_JOB_TYPE") == "batch" && get(e, "BACALHAU_PARTITION_COUNT") == "3"
     ));
     // A missing template key is an error (missingkey=error), reported before anything runs.
     let out = edge_node()
         .args(["job", job.to_str().expect("utf-8"), "--mount", &mount])
+        .args(["--edge-nodes", "eu=3", "--allow-env", "HOSTNAME"])
         .output()
         .expect("spawn");
     assert_eq!(out.status.code(), Some(1));

@@ -1,8 +1,8 @@
-//! Where things are: module paths inside a job mapped to this host, and memory sizes.
+//! Where things are: paths inside a job (input source targets, the wasm entry module) mapped
+//! to this host, and the compute node's allow-listed local paths.
 use super::error::{Error, ErrorKind};
 use super::model::{Engine, Task};
-use super::validate::path_is_under;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Maps a wasm task's `entryModule` (a path inside the job, e.g. /app/modules/publisher.wasm)
 /// to a host path through the input source whose `target` contains it (the longest, if
@@ -45,35 +45,78 @@ pub fn resolve_module_path(
     Ok(base.join(relative))
 }
 
-/// Parses a memory size as Bacalhau does (go-humanize): a number with an optional unit,
-/// case-insensitive; `kb`/`mb`/`gb`/`tb` (and `k`, `m`, ...) are powers of 1000, `ki`/`kib`,
-/// `mi`/`mib`, ... powers of 1024; no unit means bytes. "36mb" = 36,000,000.
-pub fn parse_memory(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = (&t[..split], t[split..].trim().to_ascii_lowercase());
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("memory {text:?}: expected a number with an optional unit"))?;
-    let multiplier: u64 = match unit.as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "m" | "mb" => 1000_u64.pow(2),
-        "g" | "gb" => 1000_u64.pow(3),
-        "t" | "tb" => 1000_u64.pow(4),
-        "ki" | "kib" => 1 << 10,
-        "mi" | "mib" => 1 << 20,
-        "gi" | "gib" => 1 << 30,
-        "ti" | "tib" => 1 << 40,
-        _ => return Err(format!("memory {text:?}: unknown unit {unit:?}")),
+/// True if `path` is `dir` or inside it, comparing whole components (so /app/mod is not
+/// under /app/m).
+pub fn path_is_under(path: &Path, dir: &Path) -> bool {
+    let clean = |p: &Path| -> Vec<String> {
+        p.components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
     };
-    let bytes = value * multiplier as f64;
-    if !bytes.is_finite() || bytes > u64::MAX as f64 {
-        return Err(format!("memory {text:?} is too large"));
+    let (p, d) = (clean(path), clean(dir));
+    if p.iter().any(|c| c == "..") {
+        return false;
     }
-    Ok(bytes.ceil() as u64)
+    p.len() >= d.len() && p[..d.len()] == d[..]
+}
+
+/// One entry of a compute node's `Compute.AllowListedLocalPaths`: a doublestar glob with an
+/// optional `:rw` (read-write) or `:ro` suffix, read-only by default
+/// (pkg/storage/local_directory at v1.7.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedPath {
+    pub pattern: String,
+    pub read_write: bool,
+}
+
+impl AllowedPath {
+    pub fn parse(raw: &str) -> AllowedPath {
+        let (pattern, read_write) = match raw.rsplit_once(':') {
+            Some((p, "rw")) => (p, true),
+            Some((p, "ro")) => (p, false),
+            _ => (raw, false),
+        };
+        AllowedPath {
+            pattern: pattern.to_string(),
+            read_write,
+        }
+    }
+
+    /// Bacalhau's `isInAllowedPaths`: a read-write source needs a `:rw` entry, and the source
+    /// path must match the glob (`**` any number of segments, `*` and `?` within one).
+    pub fn allows(&self, source_path: &str, read_write: bool) -> bool {
+        (!read_write || self.read_write) && glob_match(&self.pattern, source_path)
+    }
+}
+
+/// doublestar.PathMatch, for the patterns compute configs use.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let pat: Vec<&str> = pattern.split('/').collect();
+    let segs: Vec<&str> = path.split('/').collect();
+    match_segments(&pat, &segs)
+}
+
+fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
+    match pat.split_first() {
+        None => segs.is_empty(),
+        Some((&"**", rest)) => (0..=segs.len()).any(|skip| match_segments(rest, &segs[skip..])),
+        Some((p, rest)) => match segs.split_first() {
+            Some((s, srest)) => {
+                match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest)
+            }
+            None => false,
+        },
+    }
+}
+
+fn match_segment(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|skip| match_segment(rest, &s[skip..])),
+        Some((b'?', rest)) => !s.is_empty() && match_segment(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && match_segment(rest, &s[1..]),
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +131,7 @@ mod tests {
                 entry_module: entry.into(),
                 entrypoint: "_start".into(),
                 parameters: vec![],
+                import_modules: vec![],
             },
             env: vec![],
             input_sources: sources
@@ -103,6 +147,8 @@ mod tests {
             cpu: None,
             network: Network::Host,
             ports: vec![],
+            queue_timeout: 0,
+            execution_timeout: 0,
         }
     }
 
@@ -134,6 +180,40 @@ mod tests {
     }
 
     #[test]
+    fn allowed_local_paths_glob_and_read_write() {
+        let app = AllowedPath::parse("/app/**:rw");
+        assert!(app.read_write);
+        assert!(app.allows("/app/modules", true));
+        assert!(app.allows("/app", false));
+        assert!(!app.allows("/srv/modules", false));
+        let ro = AllowedPath::parse("/data/*");
+        assert!(!ro.read_write);
+        assert!(ro.allows("/data/x", false));
+        assert!(!ro.allows("/data/x", true), "read-write needs :rw");
+        assert!(!ro.allows("/data/x/y", false), "* stays in one segment");
+    }
+
+    #[test]
+    fn path_under_compares_components() {
+        assert!(path_is_under(
+            Path::new("/app/modules/p.wasm"),
+            Path::new("/app/")
+        ));
+        assert!(path_is_under(
+            Path::new("/app/modules/p.wasm"),
+            Path::new("/app/modules")
+        ));
+        assert!(!path_is_under(
+            Path::new("/app/modules/p.wasm"),
+            Path::new("/app/mod")
+        ));
+        assert!(!path_is_under(
+            Path::new("/app/../etc/p"),
+            Path::new("/app")
+        ));
+    }
+
+    #[test]
     fn refuses_paths_outside_targets_and_remote_sources() {
         let t = task("/opt/p.wasm", &[("localDirectory", "/a", "/app")]);
         assert_eq!(
@@ -142,17 +222,5 @@ mod tests {
         );
         let t = task("/app/p.wasm", &[("urlDownload", "http://x", "/app")]);
         assert!(resolve_module_path(&t, None).is_err());
-    }
-
-    #[test]
-    fn memory_units() {
-        assert_eq!(parse_memory("36mb"), Ok(36_000_000));
-        assert_eq!(parse_memory("64Mi"), Ok(64 << 20));
-        assert_eq!(parse_memory("1gb"), Ok(1_000_000_000));
-        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_memory("4096"), Ok(4096));
-        assert_eq!(parse_memory("0.5 kb"), Ok(500));
-        assert!(parse_memory("lots").is_err());
-        assert!(parse_memory("5 parsecs").is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! The regular-expression subset `-E REGEX` needs to select environment variable names:
 //! literals, `.`, `*`, `+`, `?`, `^`, `$`, `[classes]` (ranges, `^` negation), groups `( )`,
-//! alternation `|` and `\` escapes (`\d`, `\w`, `\s` and escaped punctuation). A pattern must
-//! match the WHOLE name. Matching is a small backtracker: names and patterns are short.
+//! alternation `|` and `\` escapes (`\d`, `\w`, `\s` and escaped punctuation). Matching is
+//! Go's `regexp.MatchString`: UNANCHORED (a match anywhere in the name counts; use `^…$` for
+//! a whole name). A small backtracker: names and patterns are short.
 use super::error::{Error, ErrorKind};
 
 #[derive(Debug, Clone)]
@@ -48,10 +49,10 @@ impl Regex {
         Ok(Regex { root })
     }
 
-    /// True if the pattern matches all of `text`.
-    pub fn full_match(&self, text: &str) -> bool {
+    /// True if the pattern matches somewhere in `text`, as Go's `MatchString`.
+    pub fn is_match(&self, text: &str) -> bool {
         let chars: Vec<char> = text.chars().collect();
-        match_alt(&self.root, &chars, 0, &mut |end| end == chars.len())
+        (0..=chars.len()).any(|start| match_alt(&self.root, &chars, start, &mut |_| true))
     }
 }
 
@@ -253,30 +254,32 @@ mod tests {
     use super::*;
 
     fn m(p: &str, t: &str) -> bool {
-        Regex::new(p).unwrap().full_match(t)
+        Regex::new(p).unwrap().is_match(t)
     }
 
     #[test]
-    fn literal_must_match_whole_name() {
+    fn a_literal_matches_anywhere_as_in_go() {
+        // Go's regexp.MatchString is unanchored: `-E REPLICAS` also selects US_REPLICAS.
         assert!(m("REPLICAS", "REPLICAS"));
-        assert!(!m("REPLICAS", "US_REPLICAS"));
-        assert!(!m("REPLICAS", "REPLICAS_X"));
+        assert!(m("REPLICAS", "US_REPLICAS"));
+        assert!(m("REPLICAS", "REPLICAS_X"));
+        assert!(!m("^REPLICAS$", "US_REPLICAS"));
+        assert!(m("^REPLICAS$", "REPLICAS"));
+        assert!(!m("REPLICAS", "REPLICA"));
     }
 
     #[test]
     fn wildcards_classes_and_alternation() {
-        assert!(m(".*REPLICAS", "US_REPLICAS"));
-        assert!(m("(US|EU|AS)_REPLICAS", "EU_REPLICAS"));
-        assert!(!m("(US|EU|AS)_REPLICAS", "XX_REPLICAS"));
-        assert!(m("AWS_[A-Z_]+", "AWS_SECRET_ACCESS_KEY"));
-        assert!(!m("AWS_[A-Z_]+", "AWS_"));
-        assert!(m("^REGION$", "REGION"));
-        assert!(m("B?ATCH_SIZE", "ATCH_SIZE"));
-        assert!(m("[^0-9]\\w*", "x_1"));
-        assert!(!m("[^0-9]\\w*", "1x"));
-        assert!(m("a\\.b", "a.b"));
+        assert!(m("^(US|EU|AS)_REPLICAS$", "EU_REPLICAS"));
+        assert!(!m("^(US|EU|AS)_REPLICAS$", "XX_REPLICAS"));
+        assert!(m("^AWS_[A-Z_]+$", "AWS_SECRET_ACCESS_KEY"));
+        assert!(!m("^AWS_[A-Z_]+$", "AWS_"));
+        assert!(m("^[^0-9]\\w*$", "x_1"));
+        assert!(!m("^[^0-9]\\w*$", "1x"));
+        assert!(m("a\\.b", "xa.b"));
         assert!(!m("a\\.b", "axb"));
         assert!(m("(a*)*b", "aaab"));
+        assert!(m("", "anything"), "the empty pattern matches every name");
     }
 
     #[test]

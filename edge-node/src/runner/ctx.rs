@@ -1,11 +1,17 @@
-//! Per-node host state, stored in the node's wasmi `Store`.
-use super::http_abi::PendingHttp;
+//! Per-node host state, stored in the node's wasmi `Store`, and the one accessor host
+//! functions share. `wasi.rs` and `http_abi.rs` depend on this module, never the reverse.
+use super::pending::PendingHttp;
 use super::status::NodeStatus;
 use crate::net::policy::NetworkPolicy;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
-use wasmi::StoreLimits;
+use wasmi::{Caller, Extern, Memory, StoreLimits};
+
+/// The guest's exported memory, if it has one.
+pub fn memory(caller: &Caller<'_, NodeCtx>) -> Option<Memory> {
+    caller.get_export("memory").and_then(Extern::into_memory)
+}
 
 /// Where a guest's stdout/stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

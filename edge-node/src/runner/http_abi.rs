@@ -11,11 +11,11 @@
 //!   go back there; any response-side pointer outside memory → 7 (MemoryError).
 //!
 //! The request itself runs while the guest is suspended (see `suspend.rs`).
-use super::ctx::NodeCtx;
+use super::ctx::{memory, NodeCtx};
 use super::guest_mem as gm;
+pub use super::pending::PendingHttp;
 use super::status::{posted_fields, RequestOutcome};
 use super::suspend::Suspend;
-use super::wasi::memory;
 use crate::net::client::{Failure, Request, Response};
 use crate::net::url::Url;
 use wasmi::{Caller, Error, Linker};
@@ -34,19 +34,6 @@ pub const MEMORY_ERROR: u32 = 7;
 /// Bacalhau's bounds for a response body: 80 % of guest memory, at least 64 KiB, at most 100 MiB.
 const MIN_RESPONSE: usize = 64 * 1024;
 const MAX_RESPONSE: usize = 100 * 1024 * 1024;
-
-/// Where the answer to a suspended request goes.
-#[derive(Debug)]
-pub struct PendingHttp {
-    /// Taken by the scheduler when it hands the request to the HTTP pool.
-    pub request: Option<Request>,
-    pub max_body: usize,
-    headers_ptr: u32,
-    headers_len_ptr: u32,
-    body_ptr: u32,
-    body_len_ptr: u32,
-    status_ptr: u32,
-}
 
 pub fn define(linker: &mut Linker<NodeCtx>) -> Result<(), Error> {
     linker.func_wrap(MODULE, FUNC, http_request)?;

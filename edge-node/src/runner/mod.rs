@@ -3,6 +3,7 @@
 pub mod ctx;
 pub mod guest_mem;
 pub mod http_abi;
+pub mod pending;
 pub mod scheduler;
 pub mod status;
 pub mod suspend;
@@ -16,9 +17,9 @@ use ctx::{NodeCtx, OutputMode};
 use status::NodeStatus;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use wasmi::{Engine, ExternType, Linker, Module};
 
@@ -44,6 +45,8 @@ pub struct HostConfig {
     pub http_threads: usize,
     /// Whole-request timeout (Bacalhau's 30 s unless overridden for tests).
     pub http_timeout: std::time::Duration,
+    /// The exported function each node calls (the job's `Entrypoint`; no default).
+    pub entrypoint: String,
 }
 
 /// A compiled module, ready to instantiate on any number of nodes.
@@ -84,7 +87,8 @@ impl Program {
 
     /// Checks, before any node starts, what would make every instantiation fail, so the user
     /// gets one clear message: imports this host does not offer (naming them), a missing
-    /// `_start`, an initial memory above the limit.
+    /// entrypoint (Bacalhau's wording, pkg/executor/wasm/handler.go at v1.7.0), an initial
+    /// memory above the limit.
     pub fn check(&self, config: &HostConfig) -> Result<(), Error> {
         for import in self.module.imports() {
             let (module, name) = (import.module(), import.name());
@@ -111,11 +115,12 @@ impl Program {
                 ));
             }
         }
-        let start = self.module.exports().find(|e| e.name() == "_start");
-        if !start.is_some_and(|e| matches!(e.ty(), ExternType::Func(_))) {
+        let entry = &config.entrypoint;
+        let start = self.module.exports().find(|e| e.name() == entry);
+        if entry.is_empty() || !start.is_some_and(|e| matches!(e.ty(), ExternType::Func(_))) {
             return Err(Error::new(
                 ErrorKind::Link,
-                "module has no _start function (not a WASI command)",
+                format!("unable to find the entrypoint '{entry}' in the WASM module"),
             ));
         }
         if let Some(limit) = config.memory_limit {
@@ -161,7 +166,10 @@ pub struct Shared {
     /// Set once every node is instantiated: the schedulers wait for it, so "ready" is printed
     /// before any guest runs (and before any guest output).
     pub go: AtomicBool,
-    pub nodes: Vec<Arc<NodeStatus>>,
+    /// Set while nodes may still join (a job placed on an inventory that can grow): the
+    /// schedulers then keep running when all their nodes have exited.
+    pub open: AtomicBool,
+    nodes: RwLock<Vec<Arc<NodeStatus>>>,
 }
 
 impl Shared {
@@ -177,7 +185,32 @@ impl Shared {
     }
 
     pub fn all_exited(&self) -> bool {
-        self.nodes.iter().all(|n| n.exited().is_some())
+        self.nodes().iter().all(|n| n.exited().is_some())
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// A snapshot of every node's status, in the order they were added.
+    pub fn nodes(&self) -> Vec<Arc<NodeStatus>> {
+        self.nodes.read().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    fn push_node(&self, status: Arc<NodeStatus>) {
+        if let Ok(mut nodes) = self.nodes.write() {
+            nodes.push(status);
+        }
+    }
+
+    /// For tests and tools that build a run's shared state without schedulers.
+    pub fn new(nodes: Vec<Arc<NodeStatus>>) -> Shared {
+        Shared {
+            stop: AtomicBool::new(false),
+            go: AtomicBool::new(false),
+            open: AtomicBool::new(false),
+            nodes: RwLock::new(nodes),
+        }
     }
 }
 
@@ -187,6 +220,9 @@ pub struct Running {
     threads: Vec<JoinHandle<()>>,
     ready: Receiver<Result<(), Error>>,
     expected_ready: usize,
+    /// One channel per scheduler, for nodes that join a running job.
+    joins: Vec<Sender<scheduler::Event>>,
+    next_join: AtomicUsize,
 }
 
 /// Starts all `nodes` of `program`, spread over the scheduler threads.
@@ -196,11 +232,9 @@ pub fn start(
     nodes: Vec<NodeSpec>,
 ) -> Result<Running, Error> {
     program.check(config)?;
-    let shared = Arc::new(Shared {
-        stop: AtomicBool::new(false),
-        go: AtomicBool::new(false),
-        nodes: nodes.iter().map(|n| Arc::clone(&n.status)).collect(),
-    });
+    let shared = Arc::new(Shared::new(
+        nodes.iter().map(|n| Arc::clone(&n.status)).collect(),
+    ));
     let pool = Arc::new(
         HttpPool::start(
             Client::new(Resolver::new(&config.aliases), config.http_timeout),
@@ -216,7 +250,10 @@ pub fn start(
     let program = Arc::new(program);
     let (ready_tx, ready) = channel();
     let mut handles = Vec::new();
+    let mut joins = Vec::new();
     for (i, group) in groups.into_iter().enumerate() {
+        let (events_tx, events) = channel();
+        joins.push(events_tx.clone());
         let linker = program.linker(&config.policy)?;
         let job = scheduler::Scheduler::new(
             Arc::clone(&program),
@@ -233,7 +270,7 @@ pub fn start(
             // costs no memory. (The `auto-dispatch` feature keeps debug builds off the
             // tail-call dispatcher, whose stack grows per instruction without optimisation.)
             .stack_size(SCHEDULER_STACK)
-            .spawn(move || job.run(group, &ready_tx))
+            .spawn(move || job.run(group, &ready_tx, (events_tx, events)))
             .map_err(|e| {
                 Error::new(ErrorKind::Io, format!("cannot start scheduler thread: {e}"))
             })?;
@@ -244,6 +281,8 @@ pub fn start(
         threads: handles,
         ready,
         expected_ready: threads,
+        joins,
+        next_join: AtomicUsize::new(0),
     })
 }
 
@@ -265,6 +304,25 @@ impl Running {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Adds a node to the running job (a node that joined the cluster). It is instantiated on
+    /// a scheduler thread; an instantiation error fails that node only.
+    pub fn add(&self, spec: NodeSpec) -> Result<(), Error> {
+        let n = self.next_join.fetch_add(1, Ordering::SeqCst) % self.joins.len().max(1);
+        let status = Arc::clone(&spec.status);
+        let sent = self
+            .joins
+            .get(n)
+            .is_some_and(|tx| tx.send(scheduler::Event::Add(Box::new(spec))).is_ok());
+        if !sent {
+            return Err(Error::new(
+                ErrorKind::Io,
+                "no scheduler is running to take the node",
+            ));
+        }
+        self.shared.push_node(status);
         Ok(())
     }
 

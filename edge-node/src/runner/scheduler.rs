@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::net::client::{Failure, HttpPool, Job, Response};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmi::{
@@ -53,11 +53,13 @@ enum Step {
     Trap(String),
 }
 
-enum Event {
+pub enum Event {
     HttpDone {
         node: usize,
         result: Result<Response, Failure>,
     },
+    /// A node joined the running job.
+    Add(Box<NodeSpec>),
 }
 
 pub struct Scheduler {
@@ -113,9 +115,13 @@ impl Scheduler {
                     format!("{}: cannot instantiate module: {e}", spec.status.hostname),
                 )
             })?;
-        let start = instance
-            .get_func(&store, "_start")
-            .ok_or_else(|| Error::new(ErrorKind::Link, "module has no _start function"))?;
+        let entry = &self.config.entrypoint;
+        let start = instance.get_func(&store, entry).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Link,
+                format!("unable to find the entrypoint '{entry}' in the WASM module"),
+            )
+        })?;
         let memory = instance.get_memory(&store, "memory");
         Ok(Node {
             store,
@@ -126,7 +132,12 @@ impl Scheduler {
     }
 
     /// Instantiates `specs`, reports on `ready`, then runs them until they exit or the run stops.
-    pub fn run(self, specs: Vec<NodeSpec>, ready: &Sender<Result<(), Error>>) {
+    pub fn run(
+        self,
+        specs: Vec<NodeSpec>,
+        ready: &Sender<Result<(), Error>>,
+        (tx, rx): (Sender<Event>, Receiver<Event>),
+    ) {
         let epoch = Instant::now();
         let mut nodes: Vec<Option<Node>> = Vec::with_capacity(specs.len());
         for spec in &specs {
@@ -140,73 +151,95 @@ impl Scheduler {
         }
         let _ = ready.send(Ok(()));
         self.shared.wait_for_go();
-        let statuses: Vec<Arc<NodeStatus>> = specs.iter().map(|s| Arc::clone(&s.status)).collect();
-        let (tx, rx) = channel::<Event>();
+        let mut statuses: Vec<Arc<NodeStatus>> =
+            specs.iter().map(|s| Arc::clone(&s.status)).collect();
         let mut queue: VecDeque<(usize, i32)> = (0..nodes.len()).map(|i| (i, 0)).collect();
         let mut timers: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
         let mut live = nodes.len();
-        while live > 0 && !self.shared.stopping() {
-            // One round over what is runnable now; nodes that yield go to the next round, after
-            // timers and HTTP answers have been looked at.
-            for _ in 0..queue.len() {
-                let Some((i, input)) = queue.pop_front() else {
-                    break;
-                };
-                if self.shared.stopping() {
-                    break;
-                }
-                let Some(node) = nodes[i].as_mut() else {
-                    continue;
-                };
-                match step(node, input) {
-                    Step::Yield => queue.push_back((i, 0)),
-                    Step::Sleep(at) => timers.push(Reverse((at, i))),
-                    Step::Http => {
-                        if !self.submit_http(node, i, &tx) {
-                            queue.push_back((i, http_abi::NETWORK_ERROR as i32));
-                        }
-                    }
-                    Step::Exit(code) => {
-                        finish(&mut nodes[i], &statuses[i], code);
-                        live -= 1;
-                    }
-                    Step::Trap(message) => {
-                        let host = safe_text::inert(&statuses[i].hostname);
-                        eprintln!("edge-node: {host}: {}", safe_text::inert(&message));
-                        finish(&mut nodes[i], &statuses[i], 1);
-                        live -= 1;
-                    }
-                }
-            }
-            if live == 0 {
+        let mut state = State {
+            nodes: &mut nodes,
+            statuses: &mut statuses,
+            queue: &mut queue,
+            timers: &mut timers,
+            live: &mut live,
+            epoch,
+        };
+        while (*state.live > 0 || self.shared.is_open()) && !self.shared.stopping() {
+            self.round(&mut state, &tx);
+            if *state.live == 0 && !self.shared.is_open() {
                 break;
             }
-            if queue.is_empty() {
-                let now = Instant::now();
-                let wait = timers
-                    .peek()
-                    .map_or(STOP_POLL, |Reverse((at, _))| {
-                        at.saturating_duration_since(now)
-                    })
-                    .min(STOP_POLL);
-                match rx.recv_timeout(wait) {
-                    Ok(ev) => self.handle(ev, &mut nodes, &mut queue),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => {}
-                }
-            }
-            while let Ok(ev) = rx.try_recv() {
-                self.handle(ev, &mut nodes, &mut queue);
-            }
-            let now = Instant::now();
-            while timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
-                if let Some(Reverse((_, i))) = timers.pop() {
-                    queue.push_back((i, 0));
-                }
-            }
+            self.take_events(&mut state, &rx);
         }
         for node in nodes.iter_mut().flatten() {
             node.store.data_mut().flush_output();
+        }
+    }
+
+    /// One round over what is runnable now; nodes that yield go to the next round, after
+    /// timers and HTTP answers have been looked at.
+    fn round(&self, st: &mut State, tx: &Sender<Event>) {
+        for _ in 0..st.queue.len() {
+            let Some((i, input)) = st.queue.pop_front() else {
+                break;
+            };
+            if self.shared.stopping() {
+                break;
+            }
+            let Some(node) = st.nodes[i].as_mut() else {
+                continue;
+            };
+            match step(node, input) {
+                Step::Yield => st.queue.push_back((i, 0)),
+                Step::Sleep(at) => st.timers.push(Reverse((at, i))),
+                Step::Http => {
+                    if !self.submit_http(node, i, tx) {
+                        st.queue.push_back((i, http_abi::NETWORK_ERROR as i32));
+                    }
+                }
+                Step::Exit(code) => {
+                    finish(&mut st.nodes[i], &st.statuses[i], code);
+                    *st.live -= 1;
+                }
+                Step::Trap(message) => {
+                    // Bacalhau: an error without an exit code is exit code 1 and a Failed
+                    // execution (pkg/executor/wasm/handler.go at v1.7.0).
+                    let host = safe_text::inert(&st.statuses[i].hostname);
+                    eprintln!("edge-node: {host}: {}", safe_text::inert(&message));
+                    st.statuses[i].set_failed(&message);
+                    finish(&mut st.nodes[i], &st.statuses[i], 1);
+                    *st.live -= 1;
+                }
+            }
+        }
+    }
+
+    /// Waits (when nothing is runnable) for the next timer, HTTP answer or joining node, and
+    /// queues whatever is due.
+    fn take_events(&self, st: &mut State, rx: &Receiver<Event>) {
+        if st.queue.is_empty() {
+            let now = Instant::now();
+            let wait = st
+                .timers
+                .peek()
+                .map_or(STOP_POLL, |Reverse((at, _))| {
+                    at.saturating_duration_since(now)
+                })
+                .min(STOP_POLL);
+            match rx.recv_timeout(wait) {
+                Ok(ev) => self.handle(ev, st),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+        }
+        while let Ok(ev) = rx.try_recv() {
+            self.handle(ev, st);
+        }
+        let now = Instant::now();
+        while st.timers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            if let Some(Reverse((_, i))) = st.timers.pop() {
+                st.queue.push_back((i, 0));
+            }
         }
     }
 
@@ -238,9 +271,12 @@ impl Scheduler {
         })
     }
 
-    fn handle(&self, ev: Event, nodes: &mut [Option<Node>], queue: &mut VecDeque<(usize, i32)>) {
-        let Event::HttpDone { node: i, result } = ev;
-        let Some(node) = nodes.get_mut(i).and_then(Option::as_mut) else {
+    fn handle(&self, ev: Event, state: &mut State) {
+        let (i, result) = match ev {
+            Event::HttpDone { node, result } => (node, result),
+            Event::Add(spec) => return self.join(*spec, state),
+        };
+        let Some(node) = state.nodes.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         let Some(pending) = node.store.data_mut().pending_http.take() else {
@@ -261,8 +297,35 @@ impl Scheduler {
             ),
         };
         status.record(outcome);
-        queue.push_back((i, code as i32));
+        state.queue.push_back((i, code as i32));
     }
+
+    /// A node that joined: instantiate it and queue it; if that fails, the execution Failed.
+    fn join(&self, spec: NodeSpec, state: &mut State) {
+        match self.instantiate(&spec, state.epoch) {
+            Ok(node) => {
+                state.nodes.push(Some(node));
+                state.statuses.push(Arc::clone(&spec.status));
+                state.queue.push_back((state.nodes.len() - 1, 0));
+                *state.live += 1;
+            }
+            Err(e) => {
+                eprintln!("edge-node: {}: {e}", spec.status.hostname);
+                spec.status.set_failed(&e.to_string());
+                spec.status.set_exited(1);
+            }
+        }
+    }
+}
+
+/// A scheduler's nodes and queue, as the event handlers change them.
+struct State<'a> {
+    nodes: &'a mut Vec<Option<Node>>,
+    statuses: &'a mut Vec<Arc<NodeStatus>>,
+    queue: &'a mut VecDeque<(usize, i32)>,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, usize)>>,
+    live: &'a mut usize,
+    epoch: Instant,
 }
 
 fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
@@ -284,7 +347,9 @@ fn step(node: &mut Node, input: i32) -> Step {
         Some(Suspended::Fuel(invocation)) => invocation.resume(&mut node.store, &mut []),
     };
     match result {
-        Ok(ResumableCall::Finished) => Step::Exit(0),
+        // Returning without proc_exit: Bacalhau reports -1 ("some compilers do not set an
+        // exit code"), pkg/executor/wasm/handler.go at v1.7.0.
+        Ok(ResumableCall::Finished) => Step::Exit(-1),
         Ok(ResumableCall::HostTrap(invocation)) => {
             let error = invocation.host_error();
             if let Some(code) = error.i32_exit_status() {

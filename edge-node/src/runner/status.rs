@@ -1,6 +1,7 @@
 //! What each node has done so far, shared between the schedulers, the control thread and the
 //! stats writer. Plain atomics: counters are read while nodes keep running.
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Sentinel for "still running" in [`NodeStatus::exit_code`].
 const RUNNING: i64 = i64::MIN;
@@ -22,6 +23,9 @@ pub struct NodeStatus {
     /// `false` while the control channel has cut this node's network.
     pub connected: AtomicBool,
     exit_code: AtomicI64,
+    /// Why the execution Failed (a trap, a host error), as Bacalhau's result ErrorMsg;
+    /// `None` while running or when it Completed (whatever its exit code).
+    failure: Mutex<Option<String>>,
 }
 
 impl NodeStatus {
@@ -40,11 +44,23 @@ impl NodeStatus {
             dropped_overflow: AtomicU64::new(0),
             connected: AtomicBool::new(true),
             exit_code: AtomicI64::new(RUNNING),
+            failure: Mutex::new(None),
         }
     }
 
     pub fn set_exited(&self, code: i32) {
         self.exit_code.store(i64::from(code), Ordering::SeqCst);
+    }
+
+    /// Marks the execution Failed with `reason` (its exit code is set separately).
+    pub fn set_failed(&self, reason: &str) {
+        if let Ok(mut f) = self.failure.lock() {
+            *f = Some(reason.to_string());
+        }
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
     }
 
     pub fn exited(&self) -> Option<i32> {
@@ -97,6 +113,7 @@ impl NodeStatus {
             "dropped_overflow": self.dropped_overflow.load(Ordering::Relaxed),
             "connected": self.is_connected(),
             "exited": self.exited(),
+            "error": self.failure(),
         })
     }
 }

@@ -2,11 +2,11 @@
 //! argv and environment, real clocks and real sleep, stdout/stderr to the job log, an empty
 //! stdin, no files (no preopened directories), a deterministic `random_get`, and every other
 //! preview1 function present but answering ENOSYS so that any module links.
-use super::ctx::NodeCtx;
+use super::ctx::{memory, NodeCtx};
 use super::guest_mem as gm;
 use super::suspend::Suspend;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use wasmi::{Caller, Error, Extern, FuncType, Linker, Memory, Val, ValType};
+use wasmi::{Caller, Error, FuncType, Linker, Val, ValType};
 
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
@@ -72,161 +72,154 @@ pub fn provides(name: &str) -> bool {
     name == "proc_exit" || PREVIEW1.iter().any(|(n, _)| *n == name)
 }
 
-/// The guest's exported memory, if it has one.
-pub fn memory(caller: &Caller<'_, NodeCtx>) -> Option<Memory> {
-    caller.get_export("memory").and_then(Extern::into_memory)
+/// A function that registers one host function in a linker.
+type Define = fn(&mut Linker<NodeCtx>) -> Result<(), Error>;
+
+/// Registers `$f` under `$name` in the preview1 module.
+macro_rules! host {
+    ($name:literal, $f:expr) => {
+        ($name, |l: &mut Linker<NodeCtx>| {
+            l.func_wrap(MODULE, $name, $f)
+                .map(|_| ())
+                .map_err(Error::from)
+        })
+    };
 }
 
-/// Defines all of preview1 in `linker`.
-pub fn define(linker: &mut Linker<NodeCtx>) -> Result<(), Error> {
-    let m = MODULE;
-    linker.func_wrap(
-        m,
-        "args_sizes_get",
-        |c: Caller<'_, NodeCtx>, n: u32, size: u32| sizes(c, n, size, |ctx| &ctx.argv),
-    )?;
-    linker.func_wrap(
-        m,
-        "args_get",
-        |c: Caller<'_, NodeCtx>, ptrs: u32, buf: u32| strings(c, ptrs, buf, |ctx| &ctx.argv),
-    )?;
-    linker.func_wrap(
-        m,
-        "environ_sizes_get",
-        |c: Caller<'_, NodeCtx>, n: u32, size: u32| sizes(c, n, size, |ctx| &ctx.environ),
-    )?;
-    linker.func_wrap(
-        m,
-        "environ_get",
-        |c: Caller<'_, NodeCtx>, ptrs: u32, buf: u32| strings(c, ptrs, buf, |ctx| &ctx.environ),
-    )?;
-    linker.func_wrap(
-        m,
-        "clock_res_get",
-        |mut c: Caller<'_, NodeCtx>, id: u32, out: u32| -> i32 {
-            if id > 3 {
-                return EINVAL;
+/// The preview1 functions with real behaviour; every other one answers ENOSYS.
+fn implemented() -> [(&'static str, Define); 17] {
+    [
+        host!(
+            "args_sizes_get",
+            |c: Caller<'_, NodeCtx>, n: u32, size: u32| { sizes(c, n, size, |ctx| &ctx.argv) }
+        ),
+        host!("args_get", |c: Caller<'_, NodeCtx>, ptrs: u32, buf: u32| {
+            strings(c, ptrs, buf, |ctx| &ctx.argv)
+        }),
+        host!(
+            "environ_sizes_get",
+            |c: Caller<'_, NodeCtx>, n: u32, size: u32| { sizes(c, n, size, |ctx| &ctx.environ) }
+        ),
+        host!("environ_get", |c: Caller<'_, NodeCtx>,
+                              ptrs: u32,
+                              buf: u32| {
+            strings(c, ptrs, buf, |ctx| &ctx.environ)
+        }),
+        host!("clock_res_get", clock_res_get),
+        host!("clock_time_get", clock_time_get),
+        host!("fd_write", fd_write),
+        host!("fd_read", fd_read),
+        host!("fd_close", |_: Caller<'_, NodeCtx>, fd: u32| {
+            if fd <= 2 {
+                ESUCCESS
+            } else {
+                EBADF
             }
-            with_mem(&mut c, |mem, _| gm::write_u64(mem, out, 1))
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "clock_time_get",
-        |mut c: Caller<'_, NodeCtx>, id: u32, _precision: u64, out: u32| -> i32 {
-            let epoch = c.data().epoch;
-            let Some(now) = clock_now(id, epoch) else {
-                return EINVAL;
-            };
-            with_mem(&mut c, |mem, _| gm::write_u64(mem, out, now))
-        },
-    )?;
-    linker.func_wrap(m, "fd_write", fd_write)?;
-    linker.func_wrap(
-        m,
-        "fd_read",
-        |mut c: Caller<'_, NodeCtx>, fd: u32, _iovs: u32, _n: u32, nread: u32| -> i32 {
-            // stdin is empty: every read is end-of-file.
-            if fd != 0 {
-                return EBADF;
-            }
-            with_mem(&mut c, |mem, _| gm::write_u32(mem, nread, 0))
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_close",
-        |_: Caller<'_, NodeCtx>, fd: u32| if fd <= 2 { ESUCCESS } else { EBADF },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_seek",
-        |_: Caller<'_, NodeCtx>, fd: u32, _off: i64, _whence: u32, _out: u32| {
+        }),
+        host!("fd_seek", |_: Caller<'_, NodeCtx>,
+                          fd: u32,
+                          _off: i64,
+                          _whence: u32,
+                          _out: u32| {
             if fd <= 2 {
                 ESPIPE
             } else {
                 EBADF
             }
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_fdstat_get",
-        |mut c: Caller<'_, NodeCtx>, fd: u32, out: u32| -> i32 {
-            if fd > 2 {
-                return EBADF;
-            }
-            // A character device with read (stdin) or write (stdout/stderr) and poll rights.
-            let rights: u64 = if fd == 0 {
-                (1 << 1) | (1 << 27)
-            } else {
-                (1 << 6) | (1 << 27)
-            };
-            let mut stat = [0u8; 24];
-            stat[0] = 2;
-            stat[8..16].copy_from_slice(&rights.to_le_bytes());
-            with_mem(&mut c, |mem, _| gm::write(mem, out, &stat))
-        },
-    )?;
-    // No preopened directories: EBADF ends the guest's preopen scan at fd 3.
-    linker.func_wrap(
-        m,
-        "fd_prestat_get",
-        |_: Caller<'_, NodeCtx>, _fd: u32, _out: u32| EBADF,
-    )?;
-    linker.func_wrap(
-        m,
-        "fd_prestat_dir_name",
-        |_: Caller<'_, NodeCtx>, _fd: u32, _p: u32, _l: u32| EBADF,
-    )?;
-    linker.func_wrap(
-        m,
-        "random_get",
-        |mut c: Caller<'_, NodeCtx>, buf: u32, len: u32| -> i32 {
+        }),
+        host!("fd_fdstat_get", fd_fdstat_get),
+        // No preopened directories: EBADF ends the guest's preopen scan at fd 3.
+        host!(
+            "fd_prestat_get",
+            |_: Caller<'_, NodeCtx>, _fd: u32, _out: u32| EBADF
+        ),
+        host!(
+            "fd_prestat_dir_name",
+            |_: Caller<'_, NodeCtx>, _fd: u32, _p: u32, _l: u32| { EBADF }
+        ),
+        host!("random_get", |mut c: Caller<'_, NodeCtx>,
+                             buf: u32,
+                             len: u32|
+         -> i32 {
             with_mem(&mut c, |mem, ctx| {
                 ctx.fill_random(gm::slice_mut(mem, buf, len)?);
                 Some(())
             })
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "proc_exit",
-        |_: Caller<'_, NodeCtx>, code: i32| -> Result<(), Error> { Err(Error::i32_exit(code)) },
-    )?;
-    linker.func_wrap(m, "sched_yield", |_: Caller<'_, NodeCtx>| ESUCCESS)?;
-    linker.func_wrap(m, "poll_oneoff", poll_oneoff)?;
-    let implemented = [
-        "args_sizes_get",
-        "args_get",
-        "environ_sizes_get",
-        "environ_get",
-        "clock_res_get",
-        "clock_time_get",
-        "fd_write",
-        "fd_read",
-        "fd_close",
-        "fd_seek",
-        "fd_fdstat_get",
-        "fd_prestat_get",
-        "fd_prestat_dir_name",
-        "random_get",
-        "proc_exit",
-        "sched_yield",
-        "poll_oneoff",
-    ];
-    for (name, params) in PREVIEW1.iter().filter(|(n, _)| !implemented.contains(n)) {
+        }),
+        host!("proc_exit", |_: Caller<'_, NodeCtx>,
+                            code: i32|
+         -> Result<(), Error> {
+            Err(Error::i32_exit(code))
+        }),
+        host!("sched_yield", |_: Caller<'_, NodeCtx>| ESUCCESS),
+        host!("poll_oneoff", poll_oneoff),
+    ]
+}
+
+/// Defines all of preview1 in `linker`: the implemented functions, then ENOSYS stubs with
+/// the right signatures for the rest (so any module links).
+pub fn define(linker: &mut Linker<NodeCtx>) -> Result<(), Error> {
+    let table = implemented();
+    for (_, define) in &table {
+        define(linker)?;
+    }
+    let done = |n: &str| table.iter().any(|(name, _)| *name == n);
+    for (name, params) in PREVIEW1.iter().filter(|(n, _)| !done(n)) {
         let params: Vec<ValType> = params
             .chars()
             .map(|c| if c == 'L' { ValType::I64 } else { ValType::I32 })
             .collect();
         let ty = FuncType::new(params, [ValType::I32]);
-        linker.func_new(m, name, ty, |_, _params: &[Val], results: &mut [Val]| {
-            results[0] = Val::I32(ENOSYS);
-            Ok(())
-        })?;
+        linker.func_new(
+            MODULE,
+            name,
+            ty,
+            |_, _params: &[Val], results: &mut [Val]| {
+                results[0] = Val::I32(ENOSYS);
+                Ok(())
+            },
+        )?;
     }
     Ok(())
+}
+
+fn clock_res_get(mut c: Caller<'_, NodeCtx>, id: u32, out: u32) -> i32 {
+    if id > 3 {
+        return EINVAL;
+    }
+    with_mem(&mut c, |mem, _| gm::write_u64(mem, out, 1))
+}
+
+fn clock_time_get(mut c: Caller<'_, NodeCtx>, id: u32, _precision: u64, out: u32) -> i32 {
+    let epoch = c.data().epoch;
+    let Some(now) = clock_now(id, epoch) else {
+        return EINVAL;
+    };
+    with_mem(&mut c, |mem, _| gm::write_u64(mem, out, now))
+}
+
+fn fd_read(mut c: Caller<'_, NodeCtx>, fd: u32, _iovs: u32, _n: u32, nread: u32) -> i32 {
+    // stdin is empty: every read is end-of-file.
+    if fd != 0 {
+        return EBADF;
+    }
+    with_mem(&mut c, |mem, _| gm::write_u32(mem, nread, 0))
+}
+
+fn fd_fdstat_get(mut c: Caller<'_, NodeCtx>, fd: u32, out: u32) -> i32 {
+    if fd > 2 {
+        return EBADF;
+    }
+    // A character device with read (stdin) or write (stdout/stderr) and poll rights.
+    let rights: u64 = if fd == 0 {
+        (1 << 1) | (1 << 27)
+    } else {
+        (1 << 6) | (1 << 27)
+    };
+    let mut stat = [0u8; 24];
+    stat[0] = 2;
+    stat[8..16].copy_from_slice(&rights.to_le_bytes());
+    with_mem(&mut c, |mem, _| gm::write(mem, out, &stat))
 }
 
 /// Runs `f` on the guest memory and the node state; a missing memory or a pointer outside it
