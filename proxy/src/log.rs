@@ -1,6 +1,10 @@
 //! Logging to stderr: startup configuration, errors and state changes always; per-request
 //! detail only with `-v` (kept off by default: at 50,000 messages/s a line each would cost
 //! more than the forwarding).
+//!
+//! Messages carry text from requests and from SQS (error messages, ids, panic messages): every
+//! line goes through `safe_text::inert` here, in one place, so no such text can put a terminal
+//! escape or a line break of its own into an operator's log.
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
@@ -14,15 +18,15 @@ pub fn verbose() -> bool {
 }
 
 pub fn info(message: &str) {
-    eprintln!("proxy: {message}");
+    eprintln!("proxy: {}", safe_text::inert(message));
 }
 
 pub fn error(message: &str) {
-    eprintln!("proxy: error: {message}");
+    eprintln!("proxy: error: {}", safe_text::inert(message));
 }
 
 pub fn debug(message: impl FnOnce() -> String) {
     if verbose() {
-        eprintln!("proxy: debug: {}", message());
+        eprintln!("proxy: debug: {}", safe_text::inert(&message()));
     }
 }
