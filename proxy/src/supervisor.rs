@@ -7,10 +7,10 @@
 //! a time (if its replacement hangs too, it is left in place and health says why), so a
 //! stalling endpoint cannot pile threads up.
 //!
-//! Its verdict goes to [`crate::health::Health`]: unhealthy while no forwarder runs, or while
+//! Its verdict goes to [`crate::health::Health`]: unhealthy while no forwarder runs, or once
 //! an SQS call has been pending longer than half the request budget with no call succeeding
-//! meanwhile (SQS normally answers in milliseconds; the clients waiting on that call are
-//! about to get 503: the proxy cannot forward).
+//! meanwhile, until a call succeeds (SQS normally answers in milliseconds; the clients
+//! waiting on that call are about to get 503: the proxy cannot forward).
 use crate::forwarder::{Beat, Context, Forwarder};
 use crate::log;
 use sigv4::sqs::{SqsClient, SqsConfig};
@@ -61,6 +61,8 @@ pub struct Supervisor {
     budget: Duration,
     /// A call pending this long with no call succeeding meanwhile makes the proxy unhealthy.
     unanswered_after: Duration,
+    /// When the call found unanswered began; cleared by a later successful call.
+    silent_since: Option<Instant>,
     stuck_after: Duration,
 }
 
@@ -105,6 +107,7 @@ impl Supervisor {
             exits_tx,
             budget,
             unanswered_after: budget / 2,
+            silent_since: None,
             stuck_after,
         };
         for i in 0..forwarders {
@@ -135,7 +138,8 @@ impl Supervisor {
             let now = Instant::now();
             self.abandon_hung(now);
             self.restart_due(now);
-            self.ctx.health.set_forwarding_problem(self.problem(now));
+            let problem = self.problem(now);
+            self.ctx.health.set_forwarding_problem(problem);
             if self
                 .slots
                 .iter()
@@ -254,23 +258,29 @@ impl Supervisor {
     }
 
     /// Why no forwarder can send, if that is so.
-    fn problem(&self, now: Instant) -> Option<String> {
-        let oldest_call = self
-            .slots
-            .iter()
-            .filter(|s| matches!(s.state, State::Running { .. }))
-            .filter_map(|s| s.beat.busy_since())
-            .min();
-        if let Some(since) = oldest_call {
-            let waited = now.duration_since(since);
-            if waited > self.unanswered_after && !self.ctx.health.succeeded_since(since) {
-                return Some(format!(
-                    "sqs has not answered for {:.1} s (a SendMessageBatch call is pending and \
-                     none succeeded meanwhile; the request budget is {} s)",
-                    waited.as_secs_f64(),
-                    self.budget.as_secs()
-                ));
-            }
+    fn problem(&mut self, now: Instant) -> Option<String> {
+        let health = &self.ctx.health;
+        // Sticky until a call succeeds: a hung call that finally times out proves nothing.
+        if self.silent_since.is_some_and(|s| health.succeeded_since(s)) {
+            self.silent_since = None;
+        }
+        if self.silent_since.is_none() {
+            let oldest_call = self
+                .slots
+                .iter()
+                .filter(|s| matches!(s.state, State::Running { .. }))
+                .filter_map(|s| s.beat.busy_since())
+                .min();
+            self.silent_since = oldest_call.filter(|&since| {
+                now.duration_since(since) > self.unanswered_after && !health.succeeded_since(since)
+            });
+        }
+        if self.silent_since.is_some() {
+            return Some(format!(
+                "sqs left a SendMessageBatch call unanswered for over {:?} and no call has \
+                 succeeded since (request budget {:?})",
+                self.unanswered_after, self.budget
+            ));
         }
         let running = self
             .slots
