@@ -149,7 +149,6 @@ impl Forwarder {
     /// Sends one batch, retrying what is retryable within the messages' deadlines.
     fn send(&mut self, held: &mut Held<'_>) {
         let ctx = Arc::clone(&self.ctx);
-        let ids: Vec<String> = (0..held.jobs.len()).map(|i| i.to_string()).collect();
         let mut backoff = Backoff::new(ctx.retry.base, ctx.retry.max_delay);
         let mut last_error = String::new();
         ctx.metrics.batch(held.jobs.len());
@@ -168,46 +167,57 @@ impl Forwarder {
             }
             held.expire(Instant::now());
             let todo = held.unanswered();
-            if todo.is_empty() {
-                break;
-            }
-            let entries: Vec<BatchEntry<'_>> = todo
-                .iter()
-                .map(|&i| BatchEntry {
-                    id: &ids[i],
-                    body: &held.jobs[i].body,
-                })
-                .collect();
-            if let Some(fault) = &ctx.fault {
-                fault.check(Stage::BeforeSend, &held.jobs);
-            }
-            ctx.metrics.sqs_calls.fetch_add(1, Relaxed);
-            held.in_call = true;
-            self.beat.busy();
-            let result = self.client.send_message_batch(&ctx.queue_url, &entries);
-            self.beat.idle();
-            held.in_call = false;
-            let retry = match result {
-                Ok(results) => {
-                    ctx.health.success();
-                    held.record(results, &mut last_error);
-                    true
-                }
-                Err(e) => {
-                    ctx.metrics.sqs_errors.fetch_add(1, Relaxed);
-                    last_error = e.to_string();
-                    ctx.health.failure(&last_error);
-                    e.is_retryable()
-                }
-            };
-            if let Some(fault) = &ctx.fault {
-                fault.check(Stage::AfterSend, &held.jobs);
-            }
-            if !retry {
+            if todo.is_empty() || !self.attempt(&ctx, held, &todo, &mut last_error) {
                 break;
             }
         }
         held.settle(&last_error);
+    }
+
+    /// One SendMessageBatch call with the entries `todo`; returns whether a retry may help.
+    fn attempt(
+        &mut self,
+        ctx: &Context,
+        held: &mut Held<'_>,
+        todo: &[usize],
+        last_error: &mut String,
+    ) -> bool {
+        // Entry ids are indexes into the batch.
+        let ids: Vec<String> = todo.iter().map(|i| i.to_string()).collect();
+        let entries: Vec<BatchEntry<'_>> = todo
+            .iter()
+            .zip(&ids)
+            .map(|(&i, id)| BatchEntry {
+                id,
+                body: &held.jobs[i].body,
+            })
+            .collect();
+        if let Some(fault) = &ctx.fault {
+            fault.check(Stage::BeforeSend, &held.jobs);
+        }
+        ctx.metrics.sqs_calls.fetch_add(1, Relaxed);
+        held.in_call = true;
+        self.beat.busy();
+        let result = self.client.send_message_batch(&ctx.queue_url, &entries);
+        self.beat.idle();
+        held.in_call = false;
+        let retry = match result {
+            Ok(results) => {
+                ctx.health.success();
+                held.record(results, last_error);
+                true
+            }
+            Err(e) => {
+                ctx.metrics.sqs_errors.fetch_add(1, Relaxed);
+                *last_error = e.to_string();
+                ctx.health.failure(last_error);
+                e.is_retryable()
+            }
+        };
+        if let Some(fault) = &ctx.fault {
+            fault.check(Stage::AfterSend, &held.jobs);
+        }
+        retry
     }
 }
 
@@ -360,5 +370,83 @@ impl Drop for Held<'_> {
         }
         self.settle(&reason);
         self.send_outcomes();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{self, Receiver};
+
+    fn context() -> (Context, Receiver<Completion>, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(1)).unwrap());
+        let (completions, rx) = mpsc::channel();
+        let ctx = Context {
+            queue_url: "http://127.0.0.1:1/000000000000/q".into(),
+            queue: Arc::new(Queue::new(10, Duration::ZERO)),
+            links: vec![WorkerLink { completions, waker }],
+            metrics: Arc::new(Metrics::default()),
+            health: Arc::new(Health::new(1)),
+            retry: RetryPolicy {
+                max_retries: 0,
+                base: Duration::ZERO,
+                max_delay: Duration::ZERO,
+            },
+            cutoff: Arc::new(Cutoff::default()),
+            fault: None,
+        };
+        (ctx, rx, poll)
+    }
+
+    fn job(request: u64, deadline: Instant) -> Job {
+        Job {
+            reply: ReplyTo {
+                worker: 0,
+                token: 2,
+                request,
+            },
+            body: "{}".into(),
+            enqueued: Instant::now(),
+            deadline,
+        }
+    }
+
+    #[test]
+    fn a_batch_dropped_by_a_panic_answers_what_sqs_accepted_and_503_for_the_rest() {
+        let (ctx, rx, _poll) = context();
+        let later = Instant::now() + Duration::from_secs(10);
+        {
+            let mut held = Held::new(0, vec![job(0, later), job(1, later)], &ctx);
+            held.outcomes[0] = Some(Outcome::Accepted {
+                message_id: "m-0".into(),
+            });
+            held.in_call = true;
+            // Dropped without `deliver`, as unwinding does.
+        }
+        let got: Vec<Completion> = rx.try_iter().collect();
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[0].outcome, Outcome::Accepted { message_id } if message_id == "m-0"));
+        assert!(
+            matches!(&got[1].outcome, Outcome::Unavailable { reason } if reason.contains("failed"))
+        );
+        assert!(ctx.health.problem().is_some(), "the failed call counts");
+    }
+
+    #[test]
+    fn messages_past_their_budget_or_the_cutoff_are_not_sent() {
+        let (ctx, _rx, _poll) = context();
+        let now = Instant::now();
+        let mut held = Held::new(
+            0,
+            vec![job(0, now), job(1, now + Duration::from_secs(10))],
+            &ctx,
+        );
+        held.expire(now);
+        assert_eq!(held.unanswered(), vec![1]);
+        ctx.cutoff.set(now);
+        held.expire(now);
+        assert!(held.unanswered().is_empty());
+        held.deliver();
     }
 }
