@@ -237,6 +237,8 @@ impl Config {
             idle_timeout: secs("idle-timeout", low.idle_timeout, 60)?,
             request_timeout: secs("request-timeout", low.request_timeout, 10)?,
             drain_timeout: secs("drain-timeout", low.drain_timeout, 10)?,
+            // Well under the 30 s a Bacalhau wasm job's HTTP call may take (`DefaultTimeout`
+            // in Bacalhau's pkg/executor/wasm/funcs/http/http.go): the sensor gets a 503.
             request_budget: Duration::from_secs(in_range(
                 "request-budget",
                 low.request_budget.unwrap_or(10),
