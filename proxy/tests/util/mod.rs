@@ -279,6 +279,14 @@ impl Stub {
     pub fn accepted(&self) -> usize {
         self.conns.lock().unwrap().len()
     }
+
+    /// Closes the listener (the port is free again) but hands back the accepted connections
+    /// still open: whoever waits on them keeps waiting, as with a real hung server.
+    pub fn close_listener_only(self) -> Vec<TcpStream> {
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
+        drop(self);
+        conns
+    }
 }
 
 /// Answers each request head read from `conn` with `answer` (bodies are not parsed: a chunk
