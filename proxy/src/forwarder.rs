@@ -323,10 +323,11 @@ impl<'a> Held<'a> {
             let outcome = outcome.unwrap_or_else(|| Outcome::Unavailable {
                 reason: "not sent".to_string(),
             });
+            // 503s are counted by the worker that gives them: it may have answered already.
             match &outcome {
                 Outcome::Accepted { .. } => ctx.metrics.forwarded.fetch_add(1, Relaxed),
                 Outcome::Refused { .. } => ctx.metrics.failed_rejected.fetch_add(1, Relaxed),
-                Outcome::Unavailable { .. } => ctx.metrics.failed_unavailable.fetch_add(1, Relaxed),
+                Outcome::Unavailable { .. } => 0,
             };
             let Some(link) = ctx.links.get(job.reply.worker) else {
                 continue;

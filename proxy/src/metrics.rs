@@ -125,7 +125,7 @@ impl Metrics {
             ("proxy_messages_forwarded_total", "Messages SQS accepted.", &self.forwarded),
             ("proxy_messages_filtered_total", "Messages superseded by a newer job on the same host.", &self.filtered),
             ("proxy_messages_rejected_queue_full_total", "Messages refused with 503 because the pending queue was full.", &self.rejected_queue_full),
-            ("proxy_messages_failed_total", "Messages answered 503 because SQS stayed unavailable after retries.", &self.failed_unavailable),
+            ("proxy_messages_failed_total", "Messages answered 503 because SQS stayed unavailable after retries or their forwarder failed.", &self.failed_unavailable),
             ("proxy_messages_refused_by_sqs_total", "Messages SQS refused as invalid (answered 400).", &self.failed_rejected),
             ("proxy_messages_expired_total", "Messages answered 503 because SQS did not accept them within the request budget.", &self.expired),
             ("proxy_messages_cut_off_total", "Messages answered 503 at shutdown because SQS had not accepted them by the end of the drain time.", &self.cut_off),

@@ -392,7 +392,6 @@ impl Worker {
         while let Ok(c) = self.completions.try_recv() {
             let token = Token(c.reply.token);
             let metrics = &self.shared.metrics;
-            metrics.latency(now.saturating_duration_since(c.enqueued));
             let response = match c.outcome {
                 Outcome::Accepted { message_id } => {
                     log::debug(|| format!("accepted as {message_id}"));
@@ -408,15 +407,19 @@ impl Worker {
                 }
             };
             // The connection may be gone (client hung up): the message was still handled. An
-            // answer after the request budget finds the request answered (503) already.
-            match self.conns.get_mut(&token) {
-                Some(conn) => {
-                    if conn.http.respond(c.reply.request, &response) {
-                        metrics.request(ROUTE_SEND, response.status);
-                        touched.push(token);
-                    }
+            // answer after the request budget finds the request answered (503) already: it
+            // is not counted again.
+            let answered = match self.conns.get_mut(&token) {
+                Some(conn) => conn.http.respond(c.reply.request, &response),
+                None => true,
+            };
+            if answered {
+                touched.push(token);
+                metrics.latency(now.saturating_duration_since(c.enqueued));
+                metrics.request(ROUTE_SEND, response.status);
+                if response.status == 503 {
+                    metrics.failed_unavailable.fetch_add(1, Relaxed);
                 }
-                None => metrics.request(ROUTE_SEND, response.status),
             }
         }
         touched.dedup();
