@@ -37,7 +37,7 @@ Limits:
   --request-budget S        longest a client waits for the answer to a complete /send:
                             503 + Retry-After if SQS has not accepted it by then, 1..=300 [10]
   --drain-timeout S         on SIGTERM/SIGINT, time to answer in-flight requests; then 503
-                            for what SQS has not accepted, and exit (a second signal: at once) [10]
+                            for what SQS has not accepted, and exit (a second signal: at once) [8]
 Filter:
   --filter-capacity N       hostnames the supersede filter remembers [100000]
 Other:
@@ -236,7 +236,9 @@ impl Config {
             )?,
             idle_timeout: secs("idle-timeout", low.idle_timeout, 60)?,
             request_timeout: secs("request-timeout", low.request_timeout, 10)?,
-            drain_timeout: secs("drain-timeout", low.drain_timeout, 10)?,
+            // With the ~1.2 s shutdown needs after the cutoff, the proxy exits within the 10 s
+            // `docker stop` (and Bacalhau, Kubernetes) grant before SIGKILL.
+            drain_timeout: secs("drain-timeout", low.drain_timeout, 8)?,
             // Well under the 30 s a Bacalhau wasm job's HTTP call may take (`DefaultTimeout`
             // in Bacalhau's pkg/executor/wasm/funcs/http/http.go): the sensor gets a 503.
             request_budget: Duration::from_secs(in_range(
@@ -286,6 +288,11 @@ mod tests {
         assert_eq!(c.forwarders, 4);
         assert_eq!(c.linger, Duration::from_millis(2));
         assert_eq!(c.max_body, 256 * 1024);
+        assert_eq!(
+            c.drain_timeout,
+            Duration::from_secs(8),
+            "exit inside docker's 10 s"
+        );
         assert!(!c.verbose);
     }
 
