@@ -125,13 +125,14 @@ impl Worker {
         }
     }
 
-    /// Until the next timer tick or the next request deadline, whichever is first.
+    /// Until the next timer tick, request deadline or the drain cutoff, whichever is first.
     fn poll_timeout(&self, now: Instant) -> Duration {
-        let next_deadline = self
-            .deadlines
-            .front()
-            .map(|&(d, _, _)| d.saturating_duration_since(now));
-        next_deadline.map_or(TICK, |d| d.min(TICK))
+        let next_deadline = self.deadlines.front().map(|&(d, _, _)| d);
+        [next_deadline, self.shared.cutoff.get()]
+            .into_iter()
+            .flatten()
+            .map(|d| d.saturating_duration_since(now))
+            .fold(TICK, Duration::min)
     }
 
     fn handle_events(&mut self, events: &Events, now: Instant) {
