@@ -94,7 +94,7 @@ impl Default for Beat {
 }
 
 impl Beat {
-    fn busy(&self) {
+    pub(crate) fn busy(&self) {
         let nanos = Instant::now()
             .saturating_duration_since(self.base)
             .as_nanos();
@@ -375,11 +375,13 @@ impl Drop for Held<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::mpsc::{self, Receiver};
 
-    fn context() -> (Context, Receiver<Completion>, mio::Poll) {
+    /// A context whose one worker link ends in the returned receiver (the poll keeps the
+    /// waker valid).
+    pub(crate) fn context() -> (Context, Receiver<Completion>, mio::Poll) {
         let poll = mio::Poll::new().unwrap();
         let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(1)).unwrap());
         let (completions, rx) = mpsc::channel();

@@ -87,29 +87,7 @@ impl Supervisor {
         ctx: Arc<Context>,
         budget: Duration,
     ) -> Result<Handle, String> {
-        let (exits_tx, exits) = mpsc::channel();
-        let stuck_after = budget + sqs.connect_timeout + 2 * sqs.io_timeout;
-        let slots = (0..forwarders)
-            .map(|_| Slot {
-                beat: Arc::new(Beat::default()),
-                generation: 0,
-                state: State::Restarting { at: Instant::now() },
-                failures_in_a_row: 0,
-                last_failure: String::new(),
-                abandoned: false,
-            })
-            .collect();
-        let mut supervisor = Supervisor {
-            sqs,
-            ctx,
-            slots,
-            exits,
-            exits_tx,
-            budget,
-            unanswered_after: budget / 2,
-            silent_since: None,
-            stuck_after,
-        };
+        let mut supervisor = Supervisor::new(forwarders, sqs, ctx, budget);
         for i in 0..forwarders {
             supervisor.spawn(i, Instant::now())?;
         }
@@ -122,6 +100,33 @@ impl Supervisor {
             })
             .map_err(|e| format!("starting the forwarder supervisor: {e}"))?;
         Ok(Handle { done })
+    }
+
+    /// The slots, none running yet.
+    fn new(forwarders: usize, sqs: SqsConfig, ctx: Arc<Context>, budget: Duration) -> Supervisor {
+        let (exits_tx, exits) = mpsc::channel();
+        let stuck_after = budget + sqs.connect_timeout + 2 * sqs.io_timeout;
+        let slots = (0..forwarders)
+            .map(|_| Slot {
+                beat: Arc::new(Beat::default()),
+                generation: 0,
+                state: State::Restarting { at: Instant::now() },
+                failures_in_a_row: 0,
+                last_failure: String::new(),
+                abandoned: false,
+            })
+            .collect();
+        Supervisor {
+            sqs,
+            ctx,
+            slots,
+            exits,
+            exits_tx,
+            budget,
+            unanswered_after: budget / 2,
+            silent_since: None,
+            stuck_after,
+        }
     }
 
     fn run(&mut self) {
@@ -308,5 +313,99 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "panic with a non-text payload".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forwarder::tests::context;
+    use sigv4::Credentials;
+
+    fn supervisor(forwarders: usize) -> (Supervisor, mio::Poll) {
+        let (ctx, _rx, poll) = context();
+        // Forwarders started here find the queue closed and end at once.
+        ctx.queue.close();
+        let mut sqs = SqsConfig::new(
+            "us-east-1",
+            Some("http://127.0.0.1:1".into()),
+            Credentials::new("a", "b", None),
+        );
+        sqs.connect_timeout = Duration::from_secs(1);
+        sqs.io_timeout = Duration::from_secs(1);
+        let s = Supervisor::new(forwarders, sqs, Arc::new(ctx), Duration::from_secs(2));
+        (s, poll)
+    }
+
+    fn restarts(s: &Supervisor) -> u64 {
+        s.ctx.metrics.forwarder_restarts.load(Relaxed)
+    }
+
+    #[test]
+    fn a_failed_forwarder_restarts_after_a_doubling_backoff_and_is_counted() {
+        let (mut s, _poll) = supervisor(1);
+        let now = Instant::now();
+        s.spawn(0, now).unwrap();
+        let generation = s.slots[0].generation;
+        let exit = |g| Exit {
+            slot: 0,
+            generation: g,
+            panic: Some("boom".into()),
+        };
+        s.on_exit(exit(generation));
+        assert_eq!(restarts(&s), 1);
+        assert!(matches!(s.slots[0].state, State::Restarting { at } if at > now));
+        let problem = s.problem(now).unwrap();
+        assert!(problem.contains("no forwarder running") && problem.contains("boom"));
+        s.restart_due(now + Duration::from_secs(1));
+        assert!(matches!(s.slots[0].state, State::Running { .. }));
+        s.on_exit(exit(s.slots[0].generation));
+        let State::Restarting { at } = s.slots[0].state else {
+            panic!("not restarting");
+        };
+        assert!(
+            at.duration_since(Instant::now()) > FIRST_RESTART_DELAY,
+            "doubled"
+        );
+        // A normal end (queue closed and empty) is final.
+        s.restart_due(at);
+        s.on_exit(Exit {
+            slot: 0,
+            generation: s.slots[0].generation,
+            panic: None,
+        });
+        assert!(matches!(s.slots[0].state, State::Finished));
+        assert_eq!(restarts(&s), 2);
+    }
+
+    #[test]
+    fn a_forwarder_hung_in_a_call_is_replaced_and_at_most_one_thread_is_abandoned() {
+        let (mut s, _poll) = supervisor(1);
+        let now = Instant::now();
+        s.spawn(0, now).unwrap();
+        let old = s.slots[0].generation;
+        s.slots[0].beat.busy();
+        let later = now + s.stuck_after + Duration::from_secs(1);
+        assert!(
+            s.problem(later).unwrap().contains("unanswered"),
+            "silent sqs"
+        );
+        s.abandon_hung(later);
+        assert_eq!(s.ctx.metrics.forwarders_hung.load(Relaxed), 1);
+        assert!(s.slots[0].abandoned);
+        s.restart_due(later + MAX_RESTART_DELAY);
+        assert!(s.slots[0].generation > old, "a new forwarder owns the slot");
+        // The replacement hangs too: it is left in place (one abandoned thread per slot).
+        s.slots[0].beat.busy();
+        s.abandon_hung(later + s.stuck_after * 3);
+        assert_eq!(s.ctx.metrics.forwarders_hung.load(Relaxed), 1);
+        // The abandoned thread's call ends at last: the slot may abandon again.
+        s.on_exit(Exit {
+            slot: 0,
+            generation: old,
+            panic: None,
+        });
+        assert!(!s.slots[0].abandoned);
+        assert!(matches!(s.slots[0].state, State::Running { .. }));
     }
 }
