@@ -1,5 +1,5 @@
-//! Fault injection for the fault tests, compiled into debug builds only: a release binary
-//! has no way to be told to fail. `PROXY_DEBUG_FAULT=WHEN:MARKER` makes a forwarder panic
+//! Fault injection for the fault tests, honoured by debug builds only: a release binary never
+//! reads the variable, so it has no way to be told to fail. `PROXY_DEBUG_FAULT=WHEN:MARKER` makes a forwarder panic
 //! when it holds a batch with a body containing MARKER, WHEN being `panic-before-send` (SQS
 //! never saw the batch: every message in it must get 503) or `panic-after-send` (SQS
 //! answered: accepted messages must still get their 200, the rest 503). The test suite runs
