@@ -367,18 +367,14 @@ fn module() -> PathBuf {
     path
 }
 
-#[test]
-fn kill_9_under_load_loses_no_acknowledged_message() {
-    let mut queue = Queue::new("fault-kill9");
-    let port = net::free_port();
-    let endpoint = queue.endpoint.clone();
-    let mut proxy = Proxy::start_with(port, &queue.url, &endpoint, &[], &[]);
-    let addr = proxy.addr;
+/// Sensors per kill -9 run and the messages each sends.
+const SENSORS: usize = 2;
+const PER_SENSOR: u64 = 150;
 
-    // Real senders: two sensors (the wasm module under edge-node), whose outbox resends what
-    // was not answered 200 ...
-    let per_sensor = 150u64;
-    let mut sensors: Vec<_> = (0..2)
+/// Real senders: sensors (the wasm module under edge-node) whose outbox resends whatever was
+/// not answered 200.
+fn start_sensors(addr: SocketAddr) -> Vec<std::process::Child> {
+    (0..SENSORS)
         .map(|i| {
             Command::new(bins::bin_path("edge-node"))
                 .arg("run")
@@ -386,18 +382,23 @@ fn kill_9_under_load_loses_no_acknowledged_message() {
                 .args(["--hostname", &format!("kill9-{i}"), "--region", "eu", "--"])
                 .arg(format!("--proxy=http://{addr}"))
                 .args(["--region=eu", "--interval=0.02", "--submission-time=1"])
-                .arg(format!("--max-messages={per_sensor}"))
+                .arg(format!("--max-messages={PER_SENSOR}"))
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("run edge-node")
         })
-        .collect();
-    // ... and raw clients recording exactly which bodies were answered 200.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..4)
+        .collect()
+}
+
+/// Raw clients that record exactly which bodies were answered 200, until `stop`.
+fn start_raw_clients(
+    addr: SocketAddr,
+    stop: &Arc<AtomicBool>,
+    acked: &Arc<Mutex<Vec<String>>>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..4)
         .map(|c| {
-            let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked));
+            let (stop, acked) = (Arc::clone(stop), Arc::clone(acked));
             std::thread::spawn(move || {
                 let mut seq = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -408,12 +409,67 @@ fn kill_9_under_load_loses_no_acknowledged_message() {
                     if a.status == 200 {
                         acked.lock().unwrap().push(body);
                     } else if a.status == 0 {
+                        // The proxy is down: the sender's retry interval.
                         std::thread::sleep(Duration::from_millis(20));
                     }
                 }
             })
         })
-        .collect();
+        .collect()
+}
+
+fn wait_for_sensors(sensors: &mut [std::process::Child], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    for sensor in sensors {
+        let status = loop {
+            if let Some(status) = sensor.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "a sensor did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "sensor exited with {status}");
+    }
+}
+
+/// Every raw 200 is in SQS, and every sequence of each sensor (it drops a message from its
+/// outbox only on a 200).
+fn assert_nothing_acknowledged_lost(queue: &mut Queue, acked: &[String]) {
+    let got = queue.receive_exactly(acked.len() + SENSORS * PER_SENSOR as usize);
+    let in_queue: HashSet<&str> = got.iter().map(|m| m.body.as_str()).collect();
+    let lost = acked
+        .iter()
+        .filter(|b| !in_queue.contains(b.as_str()))
+        .count();
+    assert_eq!(
+        lost,
+        0,
+        "{lost} of {} acknowledged bodies lost",
+        acked.len()
+    );
+    for i in 0..SENSORS {
+        let host = format!("\"hostname\":\"kill9-{i}\"");
+        let seqs: HashSet<u64> = got
+            .iter()
+            .filter(|m| m.body.contains(&host))
+            .filter_map(|m| serde_json::from_str::<serde_json::Value>(&m.body).ok())
+            .filter_map(|v| v["sequence"].as_u64())
+            .collect();
+        let missing: Vec<u64> = (1..=PER_SENSOR).filter(|s| !seqs.contains(s)).collect();
+        assert!(missing.is_empty(), "sensor {i} lost sequences {missing:?}");
+    }
+}
+
+#[test]
+fn kill_9_under_load_loses_no_acknowledged_message() {
+    let mut queue = Queue::new("fault-kill9");
+    let port = net::free_port();
+    let endpoint = queue.endpoint.clone();
+    let mut proxy = Proxy::start_with(port, &queue.url, &endpoint, &[], &[]);
+    let mut sensors = start_sensors(proxy.addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let clients = start_raw_clients(proxy.addr, &stop, &acked);
 
     wait_until("load flowing", Duration::from_secs(30), || {
         acked.lock().unwrap().len() >= 100
@@ -430,44 +486,8 @@ fn kill_9_under_load_loses_no_acknowledged_message() {
     for c in clients {
         c.join().expect("client");
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for sensor in &mut sensors {
-        let status = loop {
-            if let Some(status) = sensor.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "a sensor did not finish");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(status.success(), "sensor exited with {status}");
-    }
+    wait_for_sensors(&mut sensors, Duration::from_secs(60));
     drop(proxy);
-
-    // Every raw 200 is in SQS, and each sensor's every sequence (it only drops a message
-    // from its outbox on a 200).
     let acked = acked.lock().unwrap().clone();
-    let total = acked.len() + 2 * per_sensor as usize;
-    let got = queue.receive_exactly(total);
-    let in_queue: HashSet<&str> = got.iter().map(|m| m.body.as_str()).collect();
-    let lost = acked
-        .iter()
-        .filter(|b| !in_queue.contains(b.as_str()))
-        .count();
-    assert_eq!(
-        lost,
-        0,
-        "{lost} of {} acknowledged bodies lost",
-        acked.len()
-    );
-    for i in 0..2 {
-        let host = format!("\"hostname\":\"kill9-{i}\"");
-        let seqs: HashSet<u64> = got
-            .iter()
-            .filter(|m| m.body.contains(&host))
-            .filter_map(|m| serde_json::from_str::<serde_json::Value>(&m.body).ok())
-            .filter_map(|v| v["sequence"].as_u64())
-            .collect();
-        let missing: Vec<u64> = (1..=per_sensor).filter(|s| !seqs.contains(s)).collect();
-        assert!(missing.is_empty(), "sensor {i} lost sequences {missing:?}");
-    }
+    assert_nothing_acknowledged_lost(&mut queue, &acked);
 }
