@@ -74,7 +74,9 @@ fn prepare_process() -> Result<(), String> {
 }
 
 fn sqs_config(config: &Config) -> Result<SqsConfig, String> {
-    let mut sqs = SqsConfig::from_env(config.region.as_deref(), config.endpoint_url.as_deref())
+    let mut sqs = config
+        .sqs
+        .sqs_config()
         .map_err(|e| format!("sqs configuration: {e}"))?;
     // Fail a dead endpoint fast: a client waiting for its 200 is better served by a quick
     // 503, and an answer after the request budget comes too late for anyone.
@@ -105,7 +107,7 @@ fn log_startup(config: &Config, sqs: &SqsConfig, fault: Option<&Fault>) {
         "listening on {} with {} workers; queue {} via {} (region {}); {} forwarders, linger {:?}, queue capacity {}, max body {} B, max connections {}, request budget {:?}",
         config.addr,
         config.workers,
-        config.queue_url,
+        config.sqs.queue_url,
         sqs.endpoint_url.as_deref().unwrap_or("the queue URL's host"),
         sqs.region,
         config.forwarders,
@@ -146,7 +148,7 @@ fn start_forwarders(
 ) -> Result<supervisor::Handle, String> {
     let c = &shared.config;
     let ctx = Context {
-        queue_url: c.queue_url.clone(),
+        queue_url: c.sqs.queue_url.clone(),
         queue: Arc::clone(&shared.queue),
         links,
         metrics: Arc::clone(&shared.metrics),
