@@ -35,7 +35,10 @@ Limits:
   --max-connections N       open connections in total; more are refused with 503 [20000]
   --idle-timeout S          close keep-alive connections idle this long [60]
   --request-timeout S       a started request must be complete within S (slow clients) [10]
-  --drain-timeout S         on SIGTERM/SIGINT, time to answer in-flight requests [10]
+  --request-budget S        longest a client waits for the answer to a complete /send:
+                            503 + Retry-After if SQS has not accepted it by then, 1..=300 [10]
+  --drain-timeout S         on SIGTERM/SIGINT, time to answer in-flight requests; then 503
+                            for what SQS has not accepted, and exit (a second signal: at once) [8]
 Filter:
   --filter-capacity N       hostnames the supersede filter remembers [100000]
 Other:
@@ -64,6 +67,7 @@ pub struct LowArgs {
     pub idle_timeout: Option<u64>,
     pub request_timeout: Option<u64>,
     pub drain_timeout: Option<u64>,
+    pub request_budget: Option<u64>,
     pub filter_capacity: Option<usize>,
 }
 
@@ -84,6 +88,7 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub request_timeout: Duration,
     pub drain_timeout: Duration,
+    pub request_budget: Duration,
     pub filter_capacity: usize,
     pub verbose: bool,
 }
@@ -133,6 +138,7 @@ impl LowArgs {
                     "idle-timeout" => low.idle_timeout = Some(parser.parse()?),
                     "request-timeout" => low.request_timeout = Some(parser.parse()?),
                     "drain-timeout" => low.drain_timeout = Some(parser.parse()?),
+                    "request-budget" => low.request_budget = Some(parser.parse()?),
                     "filter-capacity" => low.filter_capacity = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
@@ -212,7 +218,17 @@ impl Config {
             )?,
             idle_timeout: secs("idle-timeout", low.idle_timeout, 60)?,
             request_timeout: secs("request-timeout", low.request_timeout, 10)?,
-            drain_timeout: secs("drain-timeout", low.drain_timeout, 10)?,
+            // With the ~1.2 s shutdown needs after the cutoff, the proxy exits within the 10 s
+            // `docker stop` (and Bacalhau, Kubernetes) grant before SIGKILL.
+            drain_timeout: secs("drain-timeout", low.drain_timeout, 8)?,
+            // Well under the 30 s a Bacalhau wasm job's HTTP call may take (`DefaultTimeout`
+            // in Bacalhau's pkg/executor/wasm/funcs/http/http.go): the sensor gets a 503.
+            request_budget: Duration::from_secs(in_range(
+                "request-budget",
+                low.request_budget.unwrap_or(10),
+                1,
+                300,
+            )?),
             filter_capacity: in_range(
                 "filter-capacity",
                 low.filter_capacity.unwrap_or(100_000),
@@ -254,6 +270,11 @@ mod tests {
         assert_eq!(c.forwarders, 4);
         assert_eq!(c.linger, Duration::from_millis(2));
         assert_eq!(c.max_body, 256 * 1024);
+        assert_eq!(
+            c.drain_timeout,
+            Duration::from_secs(8),
+            "exit inside docker's 10 s"
+        );
         assert!(!c.verbose);
     }
 
@@ -366,6 +387,15 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_secs(2));
         assert_eq!(c.drain_timeout, Duration::from_secs(3));
         assert!(config(&["--idle-timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn request_budget_flag() {
+        assert_eq!(config(&[]).unwrap().request_budget, Duration::from_secs(10));
+        let c = config(&["--request-budget", "4"]).unwrap();
+        assert_eq!(c.request_budget, Duration::from_secs(4));
+        assert!(config(&["--request-budget", "0"]).is_err());
+        assert!(config(&["--request-budget", "301"]).is_err());
     }
 
     #[test]

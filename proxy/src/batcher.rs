@@ -23,6 +23,9 @@ pub struct Job {
     pub reply: ReplyTo,
     pub body: String,
     pub enqueued: Instant,
+    /// The end of the request budget: by then the client has its answer (503 if SQS has not
+    /// accepted the message), so the message is not sent after it.
+    pub deadline: Instant,
 }
 
 struct State {
@@ -146,6 +149,7 @@ mod tests {
             },
             body: "x".repeat(size),
             enqueued: Instant::now(),
+            deadline: Instant::now() + Duration::from_secs(10),
         }
     }
 

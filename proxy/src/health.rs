@@ -1,14 +1,24 @@
-//! Whether forwarding works, for `GET /health` and the logs: after `threshold` consecutive
-//! failed SQS calls the proxy reports unhealthy with the last error; the first successful call
-//! makes it healthy again. Transitions are logged once, not per call.
+//! Whether forwarding works, for `GET /health` and the logs. Two sources:
+//! - SQS calls: after `threshold` consecutive failed calls the proxy reports unhealthy with
+//!   the last error; the first successful call makes it healthy again.
+//! - the forwarder supervisor: no forwarder can send (all failed and waiting for their
+//!   restart, or an SQS call has gone unanswered past the request budget with no call
+//!   succeeding meanwhile).
+//!
+//! Transitions are logged once, not per call.
 use crate::log;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub struct Health {
     consecutive_failures: AtomicU32,
     threshold: u32,
     last_error: Mutex<String>,
+    base: Instant,
+    /// Nanoseconds after `base` of the last successful call (0: none yet).
+    last_success: AtomicU64,
+    forwarding: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -17,14 +27,28 @@ impl Health {
             consecutive_failures: AtomicU32::new(0),
             threshold: threshold.max(1),
             last_error: Mutex::new(String::new()),
+            base: Instant::now(),
+            last_success: AtomicU64::new(0),
+            forwarding: Mutex::new(None),
         }
     }
 
     pub fn success(&self) {
+        let nanos = Instant::now()
+            .saturating_duration_since(self.base)
+            .as_nanos();
+        self.last_success
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Relaxed);
         let before = self.consecutive_failures.swap(0, Relaxed);
         if before >= self.threshold {
             log::info("sqs reachable again; healthy");
         }
+    }
+
+    /// Whether some SQS call succeeded after `since`.
+    pub fn succeeded_since(&self, since: Instant) -> bool {
+        let at = self.base + Duration::from_nanos(self.last_success.load(Relaxed));
+        self.last_success.load(Relaxed) != 0 && at >= since
     }
 
     pub fn failure(&self, error: &str) {
@@ -39,8 +63,25 @@ impl Health {
         }
     }
 
+    /// The supervisor's verdict: `Some(reason)` while no forwarder can send.
+    pub fn set_forwarding_problem(&self, problem: Option<String>) {
+        let Ok(mut current) = self.forwarding.lock() else {
+            return;
+        };
+        if *current != problem {
+            match &problem {
+                Some(p) => log::error(&format!("cannot forward: {p}; unhealthy")),
+                None => log::info("forwarders running again"),
+            }
+            *current = problem;
+        }
+    }
+
     /// `None` when healthy, else why not.
     pub fn problem(&self) -> Option<String> {
+        if let Some(p) = self.forwarding.lock().ok().and_then(|f| f.clone()) {
+            return Some(p);
+        }
         let n = self.consecutive_failures.load(Relaxed);
         if n < self.threshold {
             return None;
@@ -69,5 +110,18 @@ mod tests {
         assert!(p.contains("connection refused") && p.contains('3'), "{p}");
         h.success();
         assert_eq!(h.problem(), None);
+    }
+
+    #[test]
+    fn a_forwarding_problem_wins_until_cleared() {
+        let h = Health::new(3);
+        let before = Instant::now();
+        assert!(!h.succeeded_since(before));
+        h.set_forwarding_problem(Some("no forwarder running".into()));
+        assert_eq!(h.problem().as_deref(), Some("no forwarder running"));
+        h.set_forwarding_problem(None);
+        assert_eq!(h.problem(), None);
+        h.success();
+        assert!(h.succeeded_since(before));
     }
 }

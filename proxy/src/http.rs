@@ -50,6 +50,82 @@ struct Head {
     close: bool,
 }
 
+/// What a parsed head says that matters here.
+struct HeadFields {
+    head: Head,
+    length: Option<usize>,
+    expect_continue: bool,
+}
+
+impl HeadFields {
+    /// Reads the framing and connection headers; `Err` is the status and message to fail with.
+    fn from_request(req: &httparse::Request<'_, '_>) -> Result<HeadFields, (u16, String)> {
+        let mut fields = HeadFields {
+            head: Head {
+                method: req.method.unwrap_or_default().to_string(),
+                path: req.path.unwrap_or_default().to_string(),
+                close: req.version == Some(0),
+            },
+            length: None,
+            expect_continue: false,
+        };
+        for h in req.headers.iter() {
+            fields.header(h.name, h.value)?;
+        }
+        Ok(fields)
+    }
+
+    fn header(&mut self, name: &str, value: &[u8]) -> Result<(), (u16, String)> {
+        let value = String::from_utf8_lossy(value);
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            let parsed = match value.parse::<usize>() {
+                Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) => n,
+                _ => return Err((400, "invalid Content-Length".to_string())),
+            };
+            if self.length.is_some_and(|l| l != parsed) {
+                return Err((400, "conflicting Content-Length headers".to_string()));
+            }
+            self.length = Some(parsed);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            // Chunked bodies are refused rather than half-supported: every client we serve
+            // knows its body length up front.
+            return Err((
+                411,
+                "chunked request bodies are not supported; send Content-Length".to_string(),
+            ));
+        } else if name.eq_ignore_ascii_case("connection") {
+            let v = value.to_ascii_lowercase();
+            if v.contains("close") {
+                self.head.close = true;
+            } else if v.contains("keep-alive") {
+                self.head.close = false;
+            }
+        } else if name.eq_ignore_ascii_case("expect") {
+            self.expect_continue = value.eq_ignore_ascii_case("100-continue");
+        }
+        Ok(())
+    }
+
+    /// The body length, or the status and message when it is missing or too large.
+    fn body_length(&self, max_body: usize) -> Result<usize, (u16, String)> {
+        let length = match self.length {
+            Some(n) => n,
+            None if self.head.method == "POST" || self.head.method == "PUT" => {
+                return Err((411, "Content-Length required".to_string()));
+            }
+            None => 0,
+        };
+        if length > max_body {
+            return Err((
+                413,
+                format!("body of {length} bytes exceeds the {max_body} byte limit"),
+            ));
+        }
+        Ok(length)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     ReadingHead,
@@ -142,94 +218,26 @@ impl HttpConn {
         }
     }
 
+    /// In `ReadingHead`: parses a complete head, checks it and either accepts a body-less
+    /// request or moves on to reading the body.
     fn parse_head(&mut self, pos: usize) -> Step {
-        let buf = &self.input[pos..];
-        if buf.is_empty() {
+        if self.input.len() <= pos {
             return Step::NeedMore;
         }
-        // The common limit fits on the stack; only a raised --max-headers allocates.
-        let mut on_stack = [httparse::EMPTY_HEADER; 64];
-        let mut on_heap = Vec::new();
-        let headers: &mut [httparse::Header<'_>] = if self.limits.max_headers <= on_stack.len() {
-            &mut on_stack[..self.limits.max_headers]
-        } else {
-            on_heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
-            &mut on_heap
+        let (head_len, fields) = match self.read_head(pos) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return Step::NeedMore,
+            Err((status, message)) => return self.fail(status, &message),
         };
-        let mut req = httparse::Request::new(headers);
-        let head_len = match req.parse(buf) {
-            Ok(httparse::Status::Complete(n)) if n <= self.limits.max_head => n,
-            Ok(httparse::Status::Complete(_)) => return self.fail(431, "request head too large"),
-            Ok(httparse::Status::Partial) if buf.len() > self.limits.max_head => {
-                return self.fail(431, "request head too large")
-            }
-            Ok(httparse::Status::Partial) => return Step::NeedMore,
-            Err(httparse::Error::TooManyHeaders) => {
-                return self.fail(431, "too many header fields")
-            }
-            Err(e) => return self.fail(400, &format!("malformed request: {e}")),
+        let length = match fields.body_length(self.limits.max_body) {
+            Ok(n) => n,
+            Err((status, message)) => return self.fail(status, &message),
         };
-        let method = req.method.unwrap_or_default().to_string();
-        let path = req.path.unwrap_or_default().to_string();
-        let http10 = req.version == Some(0);
-        let mut close = http10;
-        let mut length: Option<usize> = None;
-        let mut expect_continue = false;
-        for h in req.headers.iter() {
-            let value = String::from_utf8_lossy(h.value);
-            let value = value.trim();
-            if h.name.eq_ignore_ascii_case("content-length") {
-                let parsed = match value.parse::<usize>() {
-                    Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) => n,
-                    _ => return self.fail(400, "invalid Content-Length"),
-                };
-                if length.is_some_and(|l| l != parsed) {
-                    return self.fail(400, "conflicting Content-Length headers");
-                }
-                length = Some(parsed);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                // Chunked bodies are refused rather than half-supported: every client we
-                // serve knows its body length up front.
-                return self.fail(
-                    411,
-                    "chunked request bodies are not supported; send Content-Length",
-                );
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                let v = value.to_ascii_lowercase();
-                if v.contains("close") {
-                    close = true;
-                } else if v.contains("keep-alive") {
-                    close = false;
-                }
-            } else if h.name.eq_ignore_ascii_case("expect") {
-                expect_continue = value.eq_ignore_ascii_case("100-continue");
-            }
-        }
-        let head = Head {
-            method,
-            path,
-            close,
-        };
-        let length = match length {
-            Some(n) => n,
-            None if head.method == "POST" || head.method == "PUT" => {
-                return self.fail(411, "Content-Length required");
-            }
-            None => 0,
-        };
-        if length > self.limits.max_body {
-            return self.fail(
-                413,
-                &format!(
-                    "body of {length} bytes exceeds the {} byte limit",
-                    self.limits.max_body
-                ),
-            );
-        }
+        let head = fields.head;
         if length == 0 {
             return Step::Consumed(head_len, Some(self.accept(head, Vec::new())));
         }
-        if expect_continue && buf.len() == head_len {
+        if fields.expect_continue && self.input.len() - pos == head_len {
             // The interim answer goes through the FIFO so it cannot overtake earlier answers.
             self.pending.push_back(Slot::Ready(CONTINUE.to_vec()));
             self.flush_ready();
@@ -241,6 +249,35 @@ impl HttpConn {
         Step::Consumed(head_len, None)
     }
 
+    /// Runs httparse over the buffered head: `Ok(None)` when it is not complete yet, else its
+    /// length and fields; `Err` is the status and message to fail with.
+    fn read_head(&self, pos: usize) -> Result<Option<(usize, HeadFields)>, (u16, String)> {
+        let buf = &self.input[pos..];
+        // The common limit fits on the stack; only a raised --max-headers allocates.
+        let mut on_stack = [httparse::EMPTY_HEADER; 64];
+        let mut on_heap = Vec::new();
+        let headers: &mut [httparse::Header<'_>] = if self.limits.max_headers <= on_stack.len() {
+            &mut on_stack[..self.limits.max_headers]
+        } else {
+            on_heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
+            &mut on_heap
+        };
+        let too_large = || (431, "request head too large".to_string());
+        let mut req = httparse::Request::new(headers);
+        let head_len = match req.parse(buf) {
+            Ok(httparse::Status::Complete(n)) if n <= self.limits.max_head => n,
+            Ok(httparse::Status::Complete(_)) => return Err(too_large()),
+            Ok(httparse::Status::Partial) if buf.len() > self.limits.max_head => {
+                return Err(too_large())
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err((431, "too many header fields".to_string()))
+            }
+            Err(e) => return Err((400, format!("malformed request: {e}"))),
+        };
+        HeadFields::from_request(&req).map(|fields| Some((head_len, fields)))
+    }
     /// Records a complete request as waiting for its answer.
     fn accept(&mut self, head: Head, body: Vec<u8>) -> Request {
         let id = self.next_id;
@@ -273,19 +310,46 @@ impl HttpConn {
         Step::NeedMore
     }
 
-    /// Gives request `id` its answer. Unknown ids (already answered) are ignored.
-    pub fn respond(&mut self, id: u64, response: &Response) {
+    /// Gives request `id` its answer; false (and nothing happens) when it is not waiting for
+    /// one (already answered, e.g. 503 when its request budget ran out).
+    pub fn respond(&mut self, id: u64, response: &Response) -> bool {
+        let mut answered = false;
         for slot in self.pending.iter_mut() {
             if let Slot::Waiting { id: waiting, close } = *slot {
                 if waiting == id {
                     let mut bytes = Vec::new();
                     response.encode(close || self.draining, &mut bytes);
                     *slot = Slot::Ready(bytes);
+                    answered = true;
                     break;
                 }
             }
         }
         self.flush_ready();
+        answered
+    }
+
+    /// Whether request `id` still waits for its answer.
+    pub fn is_waiting(&self, id: u64) -> bool {
+        self.pending
+            .iter()
+            .any(|slot| matches!(slot, Slot::Waiting { id: w, .. } if *w == id))
+    }
+
+    /// Gives every request still waiting `response`; returns how many there were.
+    pub fn answer_all_waiting(&mut self, response: &Response) -> usize {
+        let waiting: Vec<u64> = self
+            .pending
+            .iter()
+            .filter_map(|slot| match slot {
+                Slot::Waiting { id, .. } => Some(*id),
+                Slot::Ready(_) => None,
+            })
+            .collect();
+        for &id in &waiting {
+            self.respond(id, response);
+        }
+        waiting.len()
     }
 
     /// Moves answers at the head of the FIFO to the output.

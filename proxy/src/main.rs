@@ -7,6 +7,8 @@
 mod args;
 mod batcher;
 mod connection;
+mod cutoff;
+mod fault;
 mod filter;
 mod forwarder;
 mod health;
@@ -16,6 +18,8 @@ mod metrics;
 mod response;
 mod routes;
 mod server;
+mod shared;
+mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 mod worker;

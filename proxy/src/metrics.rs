@@ -1,5 +1,6 @@
 //! Process-wide counters, all lock-free atomics updated on the hot path, rendered in the
 //! Prometheus text exposition format (version 0.0.4) for `GET /metrics`.
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct Metrics {
     pub sqs_calls: AtomicU64,
     pub sqs_errors: AtomicU64,
     pub sqs_retries: AtomicU64,
+    pub expired: AtomicU64,
+    pub cut_off: AtomicU64,
+    pub forwarder_restarts: AtomicU64,
+    pub forwarders_hung: AtomicU64,
     /// batch_sizes[n-1] = batches sent with n entries.
     batch_sizes: [AtomicU64; 10],
     latency: [AtomicU64; LATENCY_BOUNDS.len()],
@@ -33,6 +38,7 @@ pub struct Metrics {
     pub accepted_connections: AtomicU64,
     pub refused_connections: AtomicU64,
     pub timed_out_connections: AtomicU64,
+    pub cut_off_connections: AtomicU64,
 }
 
 /// Values sampled when the page is rendered.
@@ -69,11 +75,32 @@ impl Metrics {
         self.latency_count.fetch_add(1, Relaxed);
     }
 
+    /// The page: one table per metric type, each row one family (`# HELP`, `# TYPE`, samples).
     pub fn render(&self, g: &Gauges) -> String {
         let mut o = String::with_capacity(4096);
-        // Writing into a String cannot fail, hence the ignored results.
-        o.push_str("# HELP proxy_requests_total HTTP requests answered, by route and status.\n");
-        o.push_str("# TYPE proxy_requests_total counter\n");
+        self.render_requests(&mut o);
+        for (name, help, value) in self.counters() {
+            family(&mut o, name, help, "counter");
+            sample(&mut o, name, &[], &value.load(Relaxed).to_string());
+        }
+        for h in self.histograms() {
+            h.render(&mut o);
+        }
+        for (name, help, value) in self.gauges(g) {
+            family(&mut o, name, help, "gauge");
+            sample(&mut o, name, &[], &value);
+        }
+        o
+    }
+
+    fn render_requests(&self, o: &mut String) {
+        let name = "proxy_requests_total";
+        family(
+            o,
+            name,
+            "HTTP requests answered, by route and status.",
+            "counter",
+        );
         for (r, route) in ROUTES.iter().enumerate() {
             for (s, count) in self.requests[r].iter().enumerate() {
                 let n = count.load(Relaxed);
@@ -83,105 +110,67 @@ impl Metrics {
                 let status = STATUSES
                     .get(s)
                     .map_or("other".to_string(), |x| x.to_string());
-                let _ = writeln!(
+                sample(
                     o,
-                    "proxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                    name,
+                    &[("route", route), ("status", &status)],
+                    &n.to_string(),
                 );
             }
         }
-        let counters: [(&str, &str, &AtomicU64); 11] = [
-            (
-                "proxy_messages_forwarded_total",
-                "Messages SQS accepted.",
-                &self.forwarded,
-            ),
-            (
-                "proxy_messages_filtered_total",
-                "Messages superseded by a newer job on the same host.",
-                &self.filtered,
-            ),
-            (
-                "proxy_messages_rejected_queue_full_total",
-                "Messages refused with 503 because the pending queue was full.",
-                &self.rejected_queue_full,
-            ),
-            (
-                "proxy_messages_failed_total",
-                "Messages answered 503 because SQS stayed unavailable after retries.",
-                &self.failed_unavailable,
-            ),
-            (
-                "proxy_messages_refused_by_sqs_total",
-                "Messages SQS refused as invalid (answered 400).",
-                &self.failed_rejected,
-            ),
-            (
-                "proxy_sqs_calls_total",
-                "SendMessageBatch calls made.",
-                &self.sqs_calls,
-            ),
-            (
-                "proxy_sqs_errors_total",
-                "SendMessageBatch calls or entries that failed.",
-                &self.sqs_errors,
-            ),
-            (
-                "proxy_sqs_retries_total",
-                "SendMessageBatch calls repeated after a retryable failure.",
-                &self.sqs_retries,
-            ),
-            (
-                "proxy_connections_accepted_total",
-                "Connections accepted.",
-                &self.accepted_connections,
-            ),
-            (
-                "proxy_connections_refused_total",
-                "Connections refused at the connection cap.",
-                &self.refused_connections,
-            ),
-            (
-                "proxy_connections_timed_out_total",
-                "Connections closed by the idle or slow-client timeout.",
-                &self.timed_out_connections,
-            ),
-        ];
-        for (name, help, v) in counters {
-            let _ = writeln!(
-                o,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Relaxed)
-            );
-        }
-        o.push_str("# HELP proxy_batch_size Entries per SendMessageBatch call.\n");
-        o.push_str("# TYPE proxy_batch_size histogram\n");
-        let (mut cum, mut sum) = (0u64, 0u64);
-        for (i, c) in self.batch_sizes.iter().enumerate() {
-            let n = c.load(Relaxed);
-            cum += n;
-            sum += n * (i as u64 + 1);
-            let _ = writeln!(o, "proxy_batch_size_bucket{{le=\"{}\"}} {cum}", i + 1);
-        }
-        let _ = writeln!(o, "proxy_batch_size_bucket{{le=\"+Inf\"}} {cum}\nproxy_batch_size_sum {sum}\nproxy_batch_size_count {cum}");
-        o.push_str(
-            "# HELP proxy_send_latency_seconds /send requests: complete request to answer.\n",
-        );
-        o.push_str("# TYPE proxy_send_latency_seconds histogram\n");
-        let mut cum = 0u64;
-        for (bound, c) in LATENCY_BOUNDS.iter().zip(&self.latency) {
-            cum += c.load(Relaxed);
-            let _ = writeln!(
-                o,
-                "proxy_send_latency_seconds_bucket{{le=\"{bound}\"}} {cum}"
-            );
-        }
-        let count = self.latency_count.load(Relaxed);
-        let _ = writeln!(
-            o,
-            "proxy_send_latency_seconds_bucket{{le=\"+Inf\"}} {count}\nproxy_send_latency_seconds_sum {}\nproxy_send_latency_seconds_count {count}",
-            self.latency_sum_us.load(Relaxed) as f64 / 1e6
-        );
-        let gauges: [(&str, &str, String); 7] = [
+    }
+
+    fn counters(&self) -> [(&'static str, &'static str, &AtomicU64); 16] {
+        [
+            ("proxy_messages_forwarded_total", "Messages SQS accepted.", &self.forwarded),
+            ("proxy_messages_filtered_total", "Messages superseded by a newer job on the same host.", &self.filtered),
+            ("proxy_messages_rejected_queue_full_total", "Messages refused with 503 because the pending queue was full.", &self.rejected_queue_full),
+            ("proxy_messages_failed_total", "Messages answered 503 because SQS stayed unavailable after retries or their forwarder failed.", &self.failed_unavailable),
+            ("proxy_messages_refused_by_sqs_total", "Messages SQS refused as invalid (answered 400).", &self.failed_rejected),
+            ("proxy_messages_expired_total", "Messages answered 503 because SQS did not accept them within the request budget.", &self.expired),
+            ("proxy_messages_cut_off_total", "Messages answered 503 at shutdown because SQS had not accepted them by the end of the drain time.", &self.cut_off),
+            ("proxy_sqs_calls_total", "SendMessageBatch calls made.", &self.sqs_calls),
+            ("proxy_sqs_errors_total", "SendMessageBatch calls or entries that failed.", &self.sqs_errors),
+            ("proxy_sqs_retries_total", "SendMessageBatch calls repeated after a retryable failure.", &self.sqs_retries),
+            ("proxy_forwarder_restarts_total", "Forwarders restarted after failing (panic) or hanging in an SQS call.", &self.forwarder_restarts),
+            ("proxy_forwarders_hung_total", "Forwarders abandoned in an SQS call that outlasted every deadline.", &self.forwarders_hung),
+            ("proxy_connections_accepted_total", "Connections accepted.", &self.accepted_connections),
+            ("proxy_connections_refused_total", "Connections refused at the connection cap.", &self.refused_connections),
+            ("proxy_connections_timed_out_total", "Connections closed by the idle or slow-client timeout.", &self.timed_out_connections),
+            ("proxy_connections_cut_off_total", "Connections closed at shutdown with answers still unwritten.", &self.cut_off_connections),
+        ]
+    }
+
+    fn histograms(&self) -> [Histogram; 2] {
+        let batch_counts: Vec<u64> = self.batch_sizes.iter().map(|c| c.load(Relaxed)).collect();
+        let batch_sum = batch_counts
+            .iter()
+            .enumerate()
+            .map(|(i, n)| n * (i as u64 + 1))
+            .sum::<u64>();
+        let latency_count = self.latency_count.load(Relaxed);
+        [
+            Histogram {
+                name: "proxy_batch_size",
+                help: "Entries per SendMessageBatch call.",
+                bounds: (1..=batch_counts.len()).map(|n| n.to_string()).collect(),
+                counts: batch_counts,
+                count: None,
+                sum: batch_sum.to_string(),
+            },
+            Histogram {
+                name: "proxy_send_latency_seconds",
+                help: "/send requests: complete request to answer.",
+                bounds: LATENCY_BOUNDS.iter().map(|b| b.to_string()).collect(),
+                counts: self.latency.iter().map(|c| c.load(Relaxed)).collect(),
+                count: Some(latency_count),
+                sum: (self.latency_sum_us.load(Relaxed) as f64 / 1e6).to_string(),
+            },
+        ]
+    }
+
+    fn gauges(&self, g: &Gauges) -> [(&'static str, &'static str, String); 7] {
+        [
             (
                 "proxy_open_connections",
                 "Client connections open now.",
@@ -217,12 +206,74 @@ impl Metrics {
                 "User and system CPU time.",
                 format!("{:.3}", g.cpu_seconds),
             ),
-        ];
-        for (name, help, v) in gauges {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        }
-        o
+        ]
     }
+}
+
+/// A histogram as rendered: cumulative buckets, `+Inf`, sum and count.
+struct Histogram {
+    name: &'static str,
+    help: &'static str,
+    bounds: Vec<String>,
+    /// Per bucket, not cumulative.
+    counts: Vec<u64>,
+    /// Observations in total, when some fall above the last bound; else the buckets' sum.
+    count: Option<u64>,
+    sum: String,
+}
+
+impl Histogram {
+    fn render(&self, o: &mut String) {
+        family(o, self.name, self.help, "histogram");
+        let bucket = format!("{}_bucket", self.name);
+        let mut cumulative = 0u64;
+        for (bound, n) in self.bounds.iter().zip(&self.counts) {
+            cumulative += n;
+            sample(o, &bucket, &[("le", bound)], &cumulative.to_string());
+        }
+        let count = self.count.unwrap_or(cumulative).to_string();
+        sample(o, &bucket, &[("le", "+Inf")], &count);
+        sample(o, &format!("{}_sum", self.name), &[], &self.sum);
+        sample(o, &format!("{}_count", self.name), &[], &count);
+    }
+}
+
+fn family(o: &mut String, name: &str, help: &str, kind: &str) {
+    // Writing into a String cannot fail.
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn sample(o: &mut String, name: &str, labels: &[(&str, &str)], value: &str) {
+    o.push_str(name);
+    if !labels.is_empty() {
+        o.push('{');
+        for (i, (label, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            let _ = write!(o, "{label}=\"{}\"", escape_label(v));
+        }
+        o.push('}');
+    }
+    let _ = writeln!(o, " {value}");
+}
+
+/// A label value as the text format requires: backslash, double quote and line feed escaped,
+/// so no value can end its label or forge a line.
+fn escape_label(value: &str) -> Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -264,5 +315,21 @@ mod tests {
             let value = line.rsplit(' ').next().unwrap();
             assert!(value.parse::<f64>().is_ok(), "bad sample line {line:?}");
         }
+        assert!(text.contains(
+            "# TYPE proxy_forwarder_restarts_total counter\nproxy_forwarder_restarts_total 0\n"
+        ));
+        assert!(text.contains("proxy_send_latency_seconds_count 1\n"));
+    }
+
+    #[test]
+    fn label_values_cannot_forge_a_line() {
+        assert_eq!(escape_label("send"), "send");
+        assert_eq!(
+            escape_label("a\\b\"c\nproxy_healthy 1"),
+            "a\\\\b\\\"c\\nproxy_healthy 1"
+        );
+        let mut o = String::new();
+        sample(&mut o, "m", &[("host", "x\"} 1\nforged 2")], "3");
+        assert_eq!(o.lines().count(), 1, "{o}");
     }
 }

@@ -1,59 +1,36 @@
-//! Startup and shutdown: binds one listener per worker, starts the forwarders and workers,
-//! waits for SIGTERM/SIGINT (or a failed worker), then stops in order: workers stop accepting
-//! and answer what they received (bounded by the drain time), the queue is closed, forwarders
-//! send what is left, and the process exits.
+//! Startup and shutdown: binds one listener per worker, starts the forwarder supervisor and
+//! the workers, waits for SIGTERM/SIGINT (or a failed worker), then stops in order: workers
+//! stop accepting and answer what they received until the drain cutoff (`--drain-timeout`),
+//! forwarders send what they can until then, everything SQS has not accepted by the cutoff
+//! is answered 503, and the process exits — within the drain time plus about a second
+//! whatever SQS does. A second signal exits at once.
 use crate::args::Config;
 use crate::batcher::Queue;
+use crate::cutoff::Cutoff;
+use crate::fault::Fault;
 use crate::filter::Filter;
-use crate::forwarder::{Forwarder, RetryPolicy};
+use crate::forwarder::{Context, RetryPolicy, WorkerLink};
 use crate::health::Health;
 use crate::log;
-use crate::metrics::{Gauges, Metrics};
-use crate::response::Response;
+use crate::metrics::Metrics;
+use crate::shared::Shared;
+use crate::supervisor::{self, Supervisor};
 use crate::sys;
-use crate::worker::Worker;
-use serde_json::json;
-use sigv4::sqs::SqsClient;
+use crate::worker::{Worker, FINAL_WRITE};
+use sigv4::sqs::SqsConfig;
+use std::net::TcpListener;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
-
-/// State every worker thread shares.
-pub struct Shared {
-    pub config: Config,
-    pub queue: Arc<Queue>,
-    pub filter: Filter,
-    pub metrics: Arc<Metrics>,
-    pub health: Arc<Health>,
-    pub stopping: AtomicBool,
-}
-
-impl Shared {
-    pub fn health_response(&self) -> Response {
-        match self.health.problem() {
-            None => Response::json(200, &json!({ "status": "healthy" })),
-            Some(reason) => {
-                Response::json(503, &json!({ "status": "unhealthy", "reason": reason }))
-                    .with_header("Retry-After", "1".to_string())
-            }
-        }
-    }
-
-    pub fn metrics_response(&self) -> Response {
-        let text = self.metrics.render(&Gauges {
-            queue_depth: self.queue.len(),
-            queue_capacity: self.queue.capacity(),
-            filter_hosts: self.filter.len(),
-            filter_evicted: self.filter.evicted(),
-            healthy: self.health.problem().is_none(),
-            cpu_seconds: sys::process_cpu_seconds(),
-        });
-        Response::new(200, "text/plain; version=0.0.4", text)
-    }
-}
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Consecutive failed SQS calls before /health reports unhealthy.
 const UNHEALTHY_AFTER: u32 = 3;
+/// After the drain cutoff, how long shutdown waits for forwarders to finish their call
+/// (their clients were answered 503 at the cutoff; the wait only spares a duplicate).
+const FORWARDER_GRACE: Duration = Duration::from_millis(500);
 
 enum Event {
     Signal(&'static str),
@@ -62,33 +39,72 @@ enum Event {
 
 /// Runs the proxy until a shutdown signal; `Err` describes a startup or runtime failure.
 pub fn run(config: Config) -> Result<(), String> {
+    prepare_process()?;
+    let sqs = sqs_config(&config)?;
+    let listeners = bind(&config)?;
+    let fault = Fault::from_env()?;
+    log_startup(&config, &sqs, fault.as_ref());
+    let shared = Arc::new(Shared {
+        queue: Arc::new(Queue::new(config.queue_capacity, config.linger)),
+        filter: Filter::new(config.filter_capacity),
+        metrics: Arc::new(Metrics::default()),
+        health: Arc::new(Health::new(UNHEALTHY_AFTER)),
+        stopping: AtomicBool::new(false),
+        cutoff: Arc::new(Cutoff::default()),
+        config,
+    });
+    let (workers, links) = make_workers(listeners, &shared)?;
+    let forwarders = start_forwarders(&shared, links.clone(), sqs, fault)?;
+    let (events_tx, events) = mpsc::channel();
+    let worker_threads = start_workers(workers, &events_tx)?;
+    start_signal_thread(events_tx, Arc::clone(&shared))?;
+    let failure = wait_for_stop(&events, &shared);
+    shut_down(&shared, &links, worker_threads, &forwarders);
+    log_totals(&shared);
+    failure.map_or(Ok(()), Err)
+}
+
+fn prepare_process() -> Result<(), String> {
     sys::block_shutdown_signals().map_err(|e| format!("blocking signals: {e}"))?;
     match sys::raise_nofile_limit() {
         Ok(n) => log::debug(|| format!("open files limit {n}")),
         Err(e) => log::error(&format!("could not raise the open files limit: {e}")),
     }
+    Ok(())
+}
+
+fn sqs_config(config: &Config) -> Result<SqsConfig, String> {
     let mut sqs = config
         .sqs
         .sqs_config()
         .map_err(|e| format!("sqs configuration: {e}"))?;
-    // Fail a dead endpoint fast: a client waiting for its 200 is better served by a quick 503.
+    // Fail a dead endpoint fast: a client waiting for its 200 is better served by a quick
+    // 503, and an answer after the request budget comes too late for anyone.
     sqs.connect_timeout = Duration::from_secs(2);
-    sqs.io_timeout = Duration::from_secs(10);
+    sqs.io_timeout = config.request_budget.min(Duration::from_secs(10));
+    Ok(sqs)
+}
+
+/// One `SO_REUSEPORT` listener per worker.
+fn bind(config: &Config) -> Result<Vec<TcpListener>, String> {
     // SO_REUSEPORT would let a second proxy silently share a port another one already serves.
     // A plain bind first fails with "address in use" if anything listens there (a bind
     // without SO_REUSEPORT cannot join a reuse-port group), and is released at once.
-    std::net::TcpListener::bind(config.addr).map_err(|e| {
+    TcpListener::bind(config.addr).map_err(|e| {
         format!(
             "listening on {}: {e} (is another proxy running there?)",
             config.addr
         )
     })?;
-    let listeners = (0..config.workers)
+    (0..config.workers)
         .map(|_| sys::reuseport_listener(config.addr, 1024))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("listening on {}: {e}", config.addr))?;
+        .map_err(|e| format!("listening on {}: {e}", config.addr))
+}
+
+fn log_startup(config: &Config, sqs: &SqsConfig, fault: Option<&Fault>) {
     log::info(&format!(
-        "listening on {} with {} workers; queue {} via {} (region {}); {} forwarders, linger {:?}, queue capacity {}, max body {} B, max connections {}",
+        "listening on {} with {} workers; queue {} via {} (region {}); {} forwarders, linger {:?}, queue capacity {}, max body {} B, max connections {}, request budget {:?}",
         config.addr,
         config.workers,
         config.sqs.queue_url,
@@ -99,74 +115,108 @@ pub fn run(config: Config) -> Result<(), String> {
         config.queue_capacity,
         config.max_body,
         config.max_connections,
+        config.request_budget,
     ));
+    if let Some(f) = fault {
+        log::error(&format!(
+            "debug build with fault injection armed: forwarders panic {}",
+            f.describe()
+        ));
+    }
+}
 
-    let shared = Arc::new(Shared {
-        queue: Arc::new(Queue::new(config.queue_capacity, config.linger)),
-        filter: Filter::new(config.filter_capacity),
-        metrics: Arc::new(Metrics::default()),
-        health: Arc::new(Health::new(UNHEALTHY_AFTER)),
-        stopping: AtomicBool::new(false),
-        config,
-    });
+fn make_workers(
+    listeners: Vec<TcpListener>,
+    shared: &Arc<Shared>,
+) -> Result<(Vec<Worker>, Vec<WorkerLink>), String> {
     let mut workers = Vec::new();
     let mut links = Vec::new();
     for (id, listener) in listeners.into_iter().enumerate() {
-        let (worker, link) = Worker::new(id, listener, Arc::clone(&shared))
+        let (worker, link) = Worker::new(id, listener, Arc::clone(shared))
             .map_err(|e| format!("starting worker {id}: {e}"))?;
         workers.push(worker);
         links.push(link);
     }
+    Ok((workers, links))
+}
 
-    let retry = RetryPolicy {
-        max_retries: shared.config.max_retries,
-        base: Duration::from_millis(50),
-        max_delay: Duration::from_millis(500),
+fn start_forwarders(
+    shared: &Shared,
+    links: Vec<WorkerLink>,
+    sqs: SqsConfig,
+    fault: Option<Fault>,
+) -> Result<supervisor::Handle, String> {
+    let c = &shared.config;
+    let ctx = Context {
+        queue_url: c.sqs.queue_url.clone(),
+        queue: Arc::clone(&shared.queue),
+        links,
+        metrics: Arc::clone(&shared.metrics),
+        health: Arc::clone(&shared.health),
+        retry: RetryPolicy {
+            max_retries: c.max_retries,
+            base: Duration::from_millis(50),
+            max_delay: Duration::from_millis(500),
+        },
+        cutoff: Arc::clone(&shared.cutoff),
+        fault,
     };
-    let mut forwarder_threads = Vec::new();
-    for i in 0..shared.config.forwarders {
-        let forwarder = Forwarder {
-            client: SqsClient::new(sqs.clone()),
-            queue_url: shared.config.sqs.queue_url.clone(),
-            queue: Arc::clone(&shared.queue),
-            links: links.clone(),
-            metrics: Arc::clone(&shared.metrics),
-            health: Arc::clone(&shared.health),
-            retry,
-        };
-        let handle = std::thread::Builder::new()
-            .name(format!("forwarder-{i}"))
-            .spawn(move || forwarder.run())
-            .map_err(|e| format!("starting forwarder {i}: {e}"))?;
-        forwarder_threads.push(handle);
-    }
+    Supervisor::start(c.forwarders, sqs, Arc::new(ctx), c.request_budget)
+}
 
-    let (events_tx, events) = mpsc::channel();
-    let mut worker_threads = Vec::new();
+fn start_workers(
+    workers: Vec<Worker>,
+    events: &Sender<Event>,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let mut threads = Vec::new();
     for (id, worker) in workers.into_iter().enumerate() {
-        let tx = events_tx.clone();
+        let tx = events.clone();
         let handle = std::thread::Builder::new()
             .name(format!("worker-{id}"))
             .spawn(move || {
-                if let Err(e) = worker.run() {
-                    let _ = tx.send(Event::WorkerFailed(id, e.to_string()));
-                }
+                let failure = match catch_unwind(AssertUnwindSafe(|| worker.run())) {
+                    Ok(Ok(())) => return,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => "panicked".to_string(),
+                };
+                let _ = tx.send(Event::WorkerFailed(id, failure));
             })
             .map_err(|e| format!("starting worker {id}: {e}"))?;
-        worker_threads.push(handle);
+        threads.push(handle);
     }
-    let signal_tx = events_tx;
+    Ok(threads)
+}
+
+/// Receives SIGTERM/SIGINT: the first starts the shutdown, a second (or one arriving while
+/// shutting down for another reason) ends the process at once.
+fn start_signal_thread(events: Sender<Event>, shared: Arc<Shared>) -> Result<(), String> {
     std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || match sys::wait_for_signal() {
-            Ok(name) => {
-                let _ = signal_tx.send(Event::Signal(name));
+        .spawn(move || loop {
+            let name = match sys::wait_for_signal() {
+                Ok(name) => name,
+                Err(e) => {
+                    log::error(&format!("waiting for signals: {e}"));
+                    return;
+                }
+            };
+            if shared.stopping.load(Relaxed) {
+                log::error(&format!(
+                    "{name} while shutting down: exiting at once; requests still waiting get no answer"
+                ));
+                std::process::exit(1);
             }
-            Err(e) => log::error(&format!("waiting for signals: {e}")),
+            let _ = events.send(Event::Signal(name));
+            // A second signal must find the flag set even before the main thread sets it.
+            shared.stopping.store(true, Relaxed);
         })
-        .map_err(|e| format!("starting the signal thread: {e}"))?;
+        .map(|_| ())
+        .map_err(|e| format!("starting the signal thread: {e}"))
+}
 
-    let failure = match events.recv() {
+/// Blocks until a signal or a failed worker; returns the failure, if that was it.
+fn wait_for_stop(events: &Receiver<Event>, shared: &Shared) -> Option<String> {
+    match events.recv() {
         Ok(Event::Signal(name)) => {
             log::info(&format!(
                 "{name}: stopped accepting; answering in-flight requests (up to {:?})",
@@ -176,27 +226,46 @@ pub fn run(config: Config) -> Result<(), String> {
         }
         Ok(Event::WorkerFailed(id, e)) => Some(format!("worker {id} failed: {e}")),
         Err(_) => Some("all workers ended unexpectedly".to_string()),
-    };
+    }
+}
+
+/// Sets the drain cutoff, lets workers answer (503 for what SQS has not accepted by the
+/// cutoff) and gives forwarders a short grace after it; never waits on SQS beyond that.
+fn shut_down(
+    shared: &Shared,
+    links: &[WorkerLink],
+    worker_threads: Vec<JoinHandle<()>>,
+    forwarders: &supervisor::Handle,
+) {
+    let cutoff = Instant::now() + shared.config.drain_timeout;
+    shared.cutoff.set(cutoff);
     shared.stopping.store(true, Relaxed);
-    for link in &links {
+    // No new messages; forwarders send what is queued without lingering, then end.
+    shared.queue.close();
+    for link in links {
         let _ = link.waker.wake();
     }
     for handle in worker_threads {
         let _ = handle.join();
     }
-    shared.queue.close();
-    for handle in forwarder_threads {
-        let _ = handle.join();
+    // Workers are done by cutoff + FINAL_WRITE at the latest.
+    if !forwarders.wait(cutoff + FINAL_WRITE + FORWARDER_GRACE) {
+        log::info(
+            "forwarders still inside sqs calls at exit; their messages were answered 503 \
+             (the senders keep them)",
+        );
     }
+}
+
+fn log_totals(shared: &Shared) {
     let m = &shared.metrics;
     log::info(&format!(
         "stopped: {} messages forwarded, {} filtered, {} answered 503",
         m.forwarded.load(Relaxed),
         m.filtered.load(Relaxed),
-        m.failed_unavailable.load(Relaxed) + m.rejected_queue_full.load(Relaxed),
+        m.failed_unavailable.load(Relaxed)
+            + m.rejected_queue_full.load(Relaxed)
+            + m.expired.load(Relaxed)
+            + m.cut_off.load(Relaxed),
     ));
-    match failure {
-        None => Ok(()),
-        Some(e) => Err(e),
-    }
 }

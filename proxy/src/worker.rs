@@ -2,6 +2,12 @@
 //! connections it accepted (a token map; tokens are never reused, so a late SQS answer can't
 //! reach a newer connection). Requests are routed at once; messages to forward go to the
 //! shared queue and their answers come back through `completions` plus the waker.
+//!
+//! Every forwarded request has a deadline, the request budget: if SQS has not accepted it by
+//! then (SQS hung, a forwarder failed), the worker answers 503 + Retry-After itself and a
+//! late answer from the forwarder is dropped. On shutdown the drain time is a hard cutoff:
+//! whatever still waits then is answered 503, written out for at most [`FINAL_WRITE`], and
+//! the connections are closed.
 use crate::batcher::{Job, ReplyTo};
 use crate::connection::{Connection, ReadResult};
 use crate::forwarder::{Completion, Outcome, WorkerLink};
@@ -9,10 +15,10 @@ use crate::http::{Limits, Request};
 use crate::log;
 use crate::response::Response;
 use crate::routes::{self, Action, ROUTE_OTHER, ROUTE_SEND};
-use crate::server::Shared;
+use crate::shared::Shared;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{self, Receiver};
@@ -24,6 +30,8 @@ const WAKER: Token = Token(1);
 const FIRST_CONNECTION: usize = 2;
 /// Timers (idle, slow client, drain) are checked this often.
 const TICK: Duration = Duration::from_millis(250);
+/// After the drain cutoff, how long the 503s it produced may take to be written.
+pub const FINAL_WRITE: Duration = Duration::from_millis(700);
 /// Sent to connections over the cap before closing them: a clear answer beats a reset.
 const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 34\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{\"error\":\"too many connections\"}\r\n";
 
@@ -38,6 +46,9 @@ pub struct Worker {
     limits: Limits,
     max_conns: usize,
     buf: Vec<u8>,
+    /// Forwarded requests by deadline (budgets are equal, so pushes come in order):
+    /// (deadline, connection, request id). Answered ones are skipped when they come due.
+    deadlines: VecDeque<(Instant, Token, u64)>,
 }
 
 impl Worker {
@@ -71,6 +82,7 @@ impl Worker {
             limits,
             max_conns,
             buf: vec![0; 64 * 1024],
+            deadlines: VecDeque::new(),
         };
         let link = WorkerLink {
             completions: tx,
@@ -80,52 +92,151 @@ impl Worker {
     }
 
     /// Serves until shutdown, then drains: no new connections or requests, answers owed are
-    /// delivered until they are all out or the drain deadline passes.
+    /// delivered until they are all out or the drain cutoff passed (then 503 for the rest).
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut drain_deadline: Option<Instant> = None;
+        let mut draining = false;
         let mut next_tick = Instant::now() + TICK;
         loop {
-            match self.poll.poll(&mut events, Some(TICK)) {
+            let timeout = self.poll_timeout(Instant::now());
+            match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             let now = Instant::now();
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept(now),
-                    WAKER => {}
-                    token => self.service(
-                        token,
-                        event.is_readable() || event.is_read_closed() || event.is_error(),
-                        now,
-                    ),
-                }
-            }
+            self.handle_events(&events, now);
             // Answers can arrive between wakeups; taking them every turn is cheap.
             self.take_completions(now);
-            if drain_deadline.is_none() && self.shared.stopping.load(Relaxed) {
-                drain_deadline = Some(now + self.shared.config.drain_timeout);
+            self.expire_due(now);
+            self.prune_deadlines();
+            if !draining && self.shared.stopping.load(Relaxed) {
+                draining = true;
                 self.begin_drain(now);
             }
             if now >= next_tick {
                 next_tick = now + TICK;
                 self.check_timers(now);
             }
-            if let Some(deadline) = drain_deadline {
-                if self.conns.is_empty() {
-                    return Ok(());
-                }
-                if now >= deadline {
-                    log::info(&format!(
-                        "worker {}: drain time over, closing {} connections",
-                        self.id,
-                        self.conns.len()
-                    ));
-                    return Ok(());
+            if draining && (self.conns.is_empty() || self.shared.cutoff.passed(now)) {
+                self.finish_drain(&mut events);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Until the next timer tick, request deadline or the drain cutoff, whichever is first.
+    fn poll_timeout(&self, now: Instant) -> Duration {
+        let next_deadline = self.deadlines.front().map(|&(d, _, _)| d);
+        [next_deadline, self.shared.cutoff.get()]
+            .into_iter()
+            .flatten()
+            .map(|d| d.saturating_duration_since(now))
+            .fold(TICK, Duration::min)
+    }
+
+    fn handle_events(&mut self, events: &Events, now: Instant) {
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => self.accept(now),
+                WAKER => {}
+                token => self.service(
+                    token,
+                    event.is_readable() || event.is_read_closed() || event.is_error(),
+                    now,
+                ),
+            }
+        }
+    }
+
+    /// Answers 503 to forwarded requests whose budget is spent.
+    fn expire_due(&mut self, now: Instant) {
+        let mut touched = Vec::new();
+        while let Some(&(deadline, token, request)) = self.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            let Some(conn) = self.conns.get_mut(&token) else {
+                continue;
+            };
+            let budget = self.shared.config.request_budget;
+            let response = Response::unavailable(
+                &format!(
+                    "sqs did not accept the message within the request budget ({} s)",
+                    budget.as_secs()
+                ),
+                1,
+            );
+            if conn.http.respond(request, &response) {
+                self.shared.metrics.expired.fetch_add(1, Relaxed);
+                self.shared.metrics.request(ROUTE_SEND, 503);
+                touched.push(token);
+            }
+        }
+        touched.dedup();
+        for token in touched {
+            self.service(token, false, now);
+        }
+    }
+
+    /// Drops answered requests from the front of the deadline list, so it holds about what is
+    /// still waiting rather than everything forwarded within the last budget.
+    fn prune_deadlines(&mut self) {
+        while let Some(&(_, token, request)) = self.deadlines.front() {
+            let waiting = self
+                .conns
+                .get(&token)
+                .is_some_and(|c| c.http.is_waiting(request));
+            if waiting {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
+    }
+
+    /// The cutoff (or the last connection) came: 503 for every request still waiting, a short
+    /// while to write the answers out, then every connection closes.
+    fn finish_drain(&mut self, events: &mut Events) {
+        let now = Instant::now();
+        self.take_completions(now);
+        let response = Response::unavailable("the proxy is shutting down; not forwarded", 1);
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for &token in &tokens {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                let n = conn.http.answer_all_waiting(&response);
+                self.shared.metrics.cut_off.fetch_add(n as u64, Relaxed);
+                for _ in 0..n {
+                    self.shared.metrics.request(ROUTE_SEND, 503);
                 }
             }
+            self.flush(token, now);
+        }
+        let end = now + FINAL_WRITE;
+        while !self.conns.is_empty() && Instant::now() < end {
+            let left = end.saturating_duration_since(Instant::now());
+            if self.poll.poll(events, Some(left)).is_err() {
+                break;
+            }
+            let now = Instant::now();
+            let writable: Vec<Token> = events.iter().map(|e| e.token()).collect();
+            for token in writable {
+                if self.conns.contains_key(&token) {
+                    self.flush(token, now);
+                }
+            }
+        }
+        if !self.conns.is_empty() {
+            log::info(&format!(
+                "worker {}: drain time over, closing {} connections",
+                self.id,
+                self.conns.len()
+            ));
+            let n = self.conns.len() as u64;
+            self.shared
+                .metrics
+                .cut_off_connections
+                .fetch_add(n, Relaxed);
         }
     }
 
@@ -212,6 +323,8 @@ impl Worker {
                 Action::Health => shared.health_response(),
                 Action::Metrics => shared.metrics_response(),
                 Action::Forward(body) => {
+                    let now = Instant::now();
+                    let deadline = now + shared.config.request_budget;
                     let job = Job {
                         reply: ReplyTo {
                             worker: self.id,
@@ -219,10 +332,17 @@ impl Worker {
                             request: id,
                         },
                         body,
-                        enqueued: Instant::now(),
+                        enqueued: now,
+                        deadline,
                     };
                     match shared.queue.push(job) {
-                        Ok(()) => continue,
+                        Ok(()) => {
+                            self.deadlines.push_back((deadline, token, id));
+                            continue;
+                        }
+                        Err(_) if shared.stopping.load(Relaxed) => {
+                            Response::unavailable("the proxy is shutting down; not forwarded", 1)
+                        }
                         Err(_) => {
                             shared.metrics.rejected_queue_full.fetch_add(1, Relaxed);
                             Response::unavailable("pending queue is full; retry shortly", 1)
@@ -273,7 +393,6 @@ impl Worker {
         while let Ok(c) = self.completions.try_recv() {
             let token = Token(c.reply.token);
             let metrics = &self.shared.metrics;
-            metrics.latency(now.saturating_duration_since(c.enqueued));
             let response = match c.outcome {
                 Outcome::Accepted { message_id } => {
                     log::debug(|| format!("accepted as {message_id}"));
@@ -288,11 +407,20 @@ impl Worker {
                     Response::unavailable(&format!("sqs unavailable: {reason}"), 1)
                 }
             };
-            metrics.request(ROUTE_SEND, response.status);
-            // The connection may be gone (client hung up): the message was still handled.
-            if let Some(conn) = self.conns.get_mut(&token) {
-                conn.http.respond(c.reply.request, &response);
+            // The connection may be gone (client hung up): the message was still handled. An
+            // answer after the request budget finds the request answered (503) already: it
+            // is not counted again.
+            let answered = match self.conns.get_mut(&token) {
+                Some(conn) => conn.http.respond(c.reply.request, &response),
+                None => true,
+            };
+            if answered {
                 touched.push(token);
+                metrics.latency(now.saturating_duration_since(c.enqueued));
+                metrics.request(ROUTE_SEND, response.status);
+                if response.status == 503 {
+                    metrics.failed_unavailable.fetch_add(1, Relaxed);
+                }
             }
         }
         touched.dedup();

@@ -83,3 +83,54 @@ fn sigterm_under_load_keeps_every_acknowledged_message() {
         acknowledged.len()
     );
 }
+
+/// With the drain time shorter than the request budget, the cutoff (not the budget) answers:
+/// requests waiting on a hung SQS get 503 at the end of the drain time, and the proxy exits.
+/// (faults.rs covers the default settings; here the two timers are pulled apart on purpose.)
+#[test]
+fn the_drain_cutoff_answers_503_to_what_sqs_has_not_accepted() {
+    let queue = Queue::new("proxy-cutoff");
+    let hung_port = net::free_port();
+    let _hung = util::Stub::start(hung_port, None);
+    let mut proxy = Proxy::start(
+        &queue.url,
+        &format!("http://127.0.0.1:{hung_port}"),
+        &["--request-budget", "60", "--drain-timeout", "2"],
+    );
+    let addr = proxy.addr;
+    let clients: Vec<_> = (0..5)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                let body = sensor_body("cutoff", 1, i);
+                let req = format!(
+                    "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(req.as_bytes()).unwrap();
+                net::read_response(&mut stream).unwrap()
+            })
+        })
+        .collect();
+    wait_until("the requests forwarded", Duration::from_secs(10), || {
+        proxy.metric("proxy_sqs_calls_total") >= 1.0
+    });
+    let signalled = std::time::Instant::now();
+    proxy.terminate();
+    let status = proxy.wait_exit(Duration::from_secs(4));
+    assert!(status.success(), "exit status {status}");
+    for c in clients {
+        let resp = c.join().expect("client");
+        assert_eq!(resp.status, 503, "{}", resp.body_text());
+        assert!(
+            resp.body_text().contains("shutting down"),
+            "{}",
+            resp.body_text()
+        );
+        assert_eq!(resp.header("Retry-After"), Some("1"));
+    }
+    assert!(signalled.elapsed() < Duration::from_secs(4));
+}

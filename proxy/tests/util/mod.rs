@@ -88,13 +88,25 @@ pub struct Proxy {
 impl Proxy {
     /// Starts the proxy on a free port and waits until /health answers 200.
     pub fn start(queue_url: &str, endpoint: &str, extra: &[&str]) -> Proxy {
-        let port = net::free_port();
+        Proxy::start_with(net::free_port(), queue_url, endpoint, extra, &[])
+    }
+
+    /// Starts the proxy on `port` with extra environment variables and waits until /health
+    /// answers 200.
+    pub fn start_with(
+        port: u16,
+        queue_url: &str,
+        endpoint: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proxy {
         let child = Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--queue-url", queue_url, "--endpoint-url", endpoint])
             .args(extra)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("start proxy");
@@ -112,11 +124,32 @@ impl Proxy {
 
     /// SIGTERM (with the system's `kill`, keeping tests free of unsafe).
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends signal `name` (TERM, INT, KILL) with the system's `kill`.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());
+    }
+
+    /// GET /health: (status, body).
+    pub fn health(&self) -> (u16, String) {
+        let r = net::request(self.addr, "GET", "/health", &[], b"").expect("GET /health");
+        (r.status, r.body_text())
+    }
+
+    /// A sample of /metrics without labels.
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = net::request(self.addr, "GET", "/metrics", &[], b"")
+            .expect("GET /metrics")
+            .body_text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in metrics"))
     }
 
     /// Waits for the exit, failing after `timeout`.
@@ -198,6 +231,83 @@ impl Drop for Relay {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag and drops the listener.
         let _ = TcpStream::connect(self.addr);
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A stand-in for a broken SQS endpoint on 127.0.0.1: it accepts connections and then either
+/// never says anything (`answer` None: a hung server, or a TLS endpoint that never speaks TLS)
+/// or answers every request with the same bytes. Dropping it closes the listener and every
+/// connection, so a relay can take the port over.
+pub struct Stub {
+    stop: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+    addr: SocketAddr,
+    acceptor: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stub {
+    pub fn start(port: u16, answer: Option<&'static [u8]>) -> Stub {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind stub port");
+        let addr = listener.local_addr().expect("stub addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (stop2, conns2) = (Arc::clone(&stop), Arc::clone(&conns));
+        let acceptor = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                conns2.lock().unwrap().push(conn.try_clone().unwrap());
+                if let Some(answer) = answer {
+                    std::thread::spawn(move || answer_each_request(conn, answer));
+                }
+            }
+        });
+        Stub {
+            stop,
+            conns,
+            addr,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.conns.lock().unwrap().len()
+    }
+
+    /// Closes the listener (the port is free again) but hands back the accepted connections
+    /// still open: whoever waits on them keeps waiting, as with a real hung server.
+    pub fn close_listener_only(self) -> Vec<TcpStream> {
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
+        drop(self);
+        conns
+    }
+}
+
+/// Answers each request head read from `conn` with `answer` (bodies are not parsed: a chunk
+/// of bytes containing a head end is one request).
+fn answer_each_request(mut conn: TcpStream, answer: &'static [u8]) {
+    let mut buf = [0u8; 64 * 1024];
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 || conn.write_all(answer).is_err() {
+            break;
+        }
+    }
+}
+
+impl Drop for Stub {
+    /// Returns once the port is free again (the listener is closed).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
         for c in self.conns.lock().unwrap().drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
