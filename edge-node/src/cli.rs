@@ -84,6 +84,7 @@ fn host_config(
         threads: hi.threads,
         http_threads: hi.http_threads,
         http_timeout: timeout,
+        ca_file: hi.ca_file.clone(),
     }
 }
 

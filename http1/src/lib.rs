@@ -23,6 +23,6 @@ pub mod url;
 
 pub use deadline::DeadlineStream;
 pub use error::Error;
-pub use reader::{BodyLimit, Framing, Limits, MessageReader, Request, Response};
+pub use reader::{BodyLimit, Framing, Limits, MessageReader, Request, Response, ResponseHead};
 pub use stream::{dial, Stream};
 pub use url::{GoUrl, Scheme, Url};

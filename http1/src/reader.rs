@@ -71,6 +71,17 @@ impl Response {
     }
 }
 
+/// A response head; `keep_alive` holds once its body has been read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub version: u8,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub framing: Framing,
+    pub keep_alive: bool,
+}
+
 /// A request as read from the wire (for test stand-ins and small servers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -354,14 +365,14 @@ impl<R: Read> MessageReader<R> {
         }
     }
 
-    /// Reads one response to a request (HEAD when `method_head`), skipping interim 1xx
-    /// answers (101 excepted, which ends HTTP/1.1 on the connection).
-    pub fn read_response(
+    /// Reads one response head (to a HEAD request when `method_head`), skipping interim 1xx
+    /// answers (101 excepted, which ends HTTP/1.1 on the connection). The body follows with
+    /// [`MessageReader::read_body`] and the head's `framing`.
+    pub fn read_response_head(
         &mut self,
         method_head: bool,
         limits: &Limits,
-        body_limit: BodyLimit,
-    ) -> Result<Response, Error> {
+    ) -> Result<ResponseHead, Error> {
         let head = loop {
             let head = self
                 .read_head(limits, parse_response_head, "response")?
@@ -374,18 +385,35 @@ impl<R: Read> MessageReader<R> {
             }
         };
         let framing = response_framing(head.status, method_head, &head.headers)?;
-        let (body, complete) = self.read_body(framing, body_limit)?;
         let keep_alive = head.status != 101
-            && complete
             && framing != Framing::UntilClose
             && keep_alive(head.version, &head.headers);
+        Ok(ResponseHead {
+            version: head.version,
+            status: head.status,
+            reason: head.reason,
+            headers: head.headers,
+            framing,
+            keep_alive,
+        })
+    }
+
+    /// Reads one whole response: [`MessageReader::read_response_head`], then the body.
+    pub fn read_response(
+        &mut self,
+        method_head: bool,
+        limits: &Limits,
+        body_limit: BodyLimit,
+    ) -> Result<Response, Error> {
+        let head = self.read_response_head(method_head, limits)?;
+        let (body, complete) = self.read_body(head.framing, body_limit)?;
         Ok(Response {
             version: head.version,
             status: head.status,
             reason: head.reason,
             headers: head.headers,
             body,
-            keep_alive,
+            keep_alive: head.keep_alive && complete,
             truncated: !complete,
         })
     }

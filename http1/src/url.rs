@@ -9,7 +9,7 @@
 //! [`Url::parse`] is the strict form for configured endpoints (SQS queue URLs, endpoint
 //! overrides): `http(s)://host[:port]/path`, no user info, query or fragment, visible ASCII.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Http,
     Https,
