@@ -2,7 +2,7 @@
 //! HTTP server standing in for the proxy: flags, message schema, sequences, and no gap when
 //! the proxy refuses messages for a while. Needs target/modules/publisher.wasm
 //! (scripts/build-wasm).
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -79,61 +79,32 @@ impl FakeProxy {
     }
 }
 
-/// Serves keep-alive HTTP/1.1 requests on one connection until the client closes it.
-fn serve(
-    mut stream: TcpStream,
-    received: &Mutex<Vec<String>>,
-    refused: &AtomicUsize,
-    refuse: usize,
-) {
+/// Serves keep-alive HTTP/1.1 requests on one connection until the client closes it,
+/// reading them with the workspace's one reader.
+fn serve(stream: TcpStream, received: &Mutex<Vec<String>>, refused: &AtomicUsize, refuse: usize) {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let mut buf = Vec::new();
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
+    while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let path = req.target.split('?').next().unwrap_or("");
+        let (status, reply) = match (req.method.as_str(), path) {
+            ("GET", "/health") => ("200 OK", r#"{"status":"healthy"}"#),
+            ("POST", "/send") => {
+                if refused.fetch_add(1, Ordering::SeqCst) < refuse {
+                    ("503 Service Unavailable", r#"{"error":"try later"}"#)
+                } else {
+                    let body = String::from_utf8_lossy(&req.body).into_owned();
+                    received.lock().unwrap().push(body);
+                    ("200 OK", r#"{"message_id":"m"}"#)
+                }
             }
-            let mut chunk = [0u8; 4096];
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 4096];
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-        buf.drain(..head_end + length);
-        let (status, reply) = if head.starts_with("GET /health") {
-            ("200 OK", r#"{"status":"healthy"}"#)
-        } else if head.starts_with("POST /send") {
-            if refused.fetch_add(1, Ordering::SeqCst) < refuse {
-                ("503 Service Unavailable", r#"{"error":"try later"}"#)
-            } else {
-                received.lock().unwrap().push(body);
-                ("200 OK", r#"{"message_id":"m"}"#)
-            }
-        } else {
-            ("404 Not Found", "{}")
+            _ => ("404 Not Found", "{}"),
         };
         let response = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
             reply.len()
         );
-        if stream.write_all(response.as_bytes()).is_err() {
+        if reader.get_mut().write_all(response.as_bytes()).is_err() {
             return;
         }
     }

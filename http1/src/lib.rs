@@ -10,12 +10,14 @@
 //! - [`tls`]: the rustls client connector (webpki roots plus an optional extra CA file) whose
 //!   handshake runs under the same deadline.
 //! - [`stream`]: plain-or-TLS [`stream::Stream`] and [`stream::dial`] (connect under a deadline).
+//! - [`once`]: one plain-http request on a fresh connection (probes, test clients).
 //! - [`url`]: one URL parser: Go's lenient `url.Parse` ([`url::GoUrl`]) and the strict
 //!   `http(s)://` endpoint form ([`url::Url`]) built on it.
 #![forbid(unsafe_code)]
 
 pub mod deadline;
 mod error;
+pub mod once;
 pub mod reader;
 pub mod stream;
 pub mod tls;
