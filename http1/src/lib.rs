@@ -9,7 +9,8 @@
 //!   call), so a slow-drip peer cannot stretch an exchange past it.
 //! - [`tls`]: the rustls client connector (webpki roots plus an optional extra CA file) whose
 //!   handshake runs under the same deadline.
-//! - [`stream`]: plain-or-TLS [`stream::Stream`] and [`stream::dial`] (connect under a deadline).
+//! - [`stream`]: plain-or-TLS [`stream::Stream`], [`stream::resolve`] and [`stream::dial`]
+//!   (name lookup and connect under a deadline).
 //! - [`once`]: one plain-http request on a fresh connection (probes, test clients).
 //! - [`url`]: one URL parser: Go's lenient `url.Parse` ([`url::GoUrl`]) and the strict
 //!   `http(s)://` endpoint form ([`url::Url`]) built on it.
@@ -26,5 +27,5 @@ pub mod url;
 pub use deadline::DeadlineStream;
 pub use error::Error;
 pub use reader::{BodyLimit, Framing, Limits, MessageReader, Request, Response, ResponseHead};
-pub use stream::{dial, Stream};
+pub use stream::{dial, resolve, Stream};
 pub use url::{GoUrl, Scheme, Url};

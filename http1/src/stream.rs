@@ -1,6 +1,7 @@
 //! Connecting under a deadline, and one stream type for plain TCP and TLS.
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use crate::deadline::DeadlineStream;
@@ -77,4 +78,34 @@ pub fn dial(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Error>
         }
     }
     Err(last)
+}
+
+/// Resolves `host:port` through the system resolver by `deadline`. `getaddrinfo` cannot be
+/// interrupted, so it runs on a short-lived thread that is abandoned (and ends on its own)
+/// when the deadline passes first. IP literals skip the resolver.
+pub fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let result = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect);
+            let _ = tx.send(result);
+        })
+        .map_err(|e| Error::Io(format!("resolving {host}: cannot start a thread: {e}")))?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(Error::Io(format!("lookup {host}: {e}"))),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::TimedOut(format!("resolving {host}"))),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(Error::Io(format!("lookup {host}: resolver thread failed")))
+        }
+    }
 }

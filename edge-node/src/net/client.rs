@@ -143,10 +143,14 @@ impl Client {
         }
     }
 
-    /// Resolves, connects and (for https) handshakes, all by `deadline`; the handshake also
+    /// Resolves, connects and (for https) handshakes, all by `deadline` (a lookup or connect
+    /// timeout is code 3, as Go's dialer reports it); the handshake also
     /// within Go's [`TLS_HANDSHAKE_TIMEOUT`].
     fn connect(&self, url: &Url, deadline: Instant) -> Result<Conn, Failure> {
-        let addrs = self.resolver.resolve(&url.host, url.port);
+        let addrs = self
+            .resolver
+            .resolve(&url.host, url.port, deadline)
+            .map_err(failure)?;
         if addrs.is_empty() {
             return Err(Failure::Network(format!(
                 "lookup {}: no such host",

@@ -7,7 +7,6 @@
 //!
 //! TLS roots: webpki-roots (see `http1::tls`).
 use std::io::Write;
-use std::net::ToSocketAddrs;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -101,20 +100,19 @@ impl Transport {
         result.map(|(r, _)| r)
     }
 
-    /// TCP connect and, for https, the TLS handshake, each within `connect_timeout`.
+    /// Name lookup plus TCP connect within `connect_timeout`, then for https the TLS handshake
+    /// within another `connect_timeout`.
     fn connect(&self, url: &Url) -> Result<Connection, ErrorKind> {
         let target = format!("{}:{}", url.host, url.port);
-        let addrs: Vec<_> = (url.host.as_str(), url.port)
-            .to_socket_addrs()
-            .map_err(|e| ErrorKind::Connect(format!("resolving {target}: {e}")))?
-            .collect();
+        let connect_by = Instant::now() + self.connect_timeout;
+        let addrs = http1::resolve(&url.host, url.port, connect_by)
+            .map_err(|e| connect_error(e, &target))?;
         if addrs.is_empty() {
             return Err(ErrorKind::Connect(format!(
                 "{target} resolved to no address"
             )));
         }
-        let tcp = http1::dial(&addrs, Instant::now() + self.connect_timeout)
-            .map_err(|e| connect_error(e, &target))?;
+        let tcp = http1::dial(&addrs, connect_by).map_err(|e| connect_error(e, &target))?;
         let handshake_by = Some(Instant::now() + self.connect_timeout);
         let socket = DeadlineStream::new(tcp, handshake_by);
         let stream = match url.scheme {
