@@ -11,6 +11,8 @@
 # Each run uses its own project and is torn down afterwards (not timed). Needs the standin
 # image (`provisioner images --only standin`, done here) and docker-compose.
 set -euo pipefail
+. "$(dirname "$0")/../lib/results.sh"
+bench_record provisioner "BATCH_SIZE PARALLEL" "$@"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 SIZES=("$@")

@@ -14,6 +14,8 @@
 # Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 IDLE=10000
 #              FORWARDERS (batches in flight: 4 against the sink, 8 against LocalStack)
 set -euo pipefail
+. "$(dirname "$0")/../lib/results.sh"
+bench_record "proxy-${1:-sink}" "DURATION CONNECTIONS THREADS WORKERS FORWARDERS IDLE LOCALSTACK_ENDPOINT" "$@"
 cd "$(dirname "$0")/../.."
 MODE=${1:-sink}
 if [ "$MODE" = compare ]; then

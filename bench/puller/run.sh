@@ -13,6 +13,8 @@
 #   SKIP_ORIGINAL=1 bench/puller/run.sh
 #   PULLER_ARGS="--wait-seconds 0" bench/puller/run.sh   # extra puller flags
 set -euo pipefail
+. "$(dirname "$0")/../lib/results.sh"
+bench_record puller "COUNT ORIGINAL_COUNT CONCURRENCY SKIP_ORIGINAL PULLER_ARGS LOCALSTACK_ENDPOINT" "$@"
 COUNT=${COUNT:-20000}
 ORIGINAL_COUNT=${ORIGINAL_COUNT:-$COUNT}
 CONCURRENCY=${CONCURRENCY:-8}

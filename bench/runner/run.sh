@@ -10,6 +10,8 @@
 #
 # Without MODULE it uses a hand-encoded guest (POST {"sequence":N}, sleep 1 s via poll_oneoff).
 set -euo pipefail
+. "$(dirname "$0")/../lib/results.sh"
+bench_record "runner-${NODES:-10000}${MODULE:+-module}" "NODES DURATION WARMUP INTERVAL_MS MODULE EXTRA" "$@"
 NODES=${NODES:-10000}
 DURATION=${DURATION:-30}
 WARMUP=${WARMUP:-10}

@@ -30,6 +30,9 @@ options:
                           (default target/demo-runs/<time>)
   --root DIR              the workspace checkout (default: found from this executable)
   --endpoint-url URL      SQS endpoint (default http://127.0.0.1:4566, LocalStack)
+  --dashboard ADDR        serve the puller's live fleet dashboard there (default
+                          127.0.0.1:8088; the URL is printed at start)
+  --no-dashboard          run without the dashboard
   -h, --help              this text
 
 environment (as demo.sh):
@@ -57,6 +60,8 @@ pub struct LowArgs {
     pub run_dir: Option<PathBuf>,
     pub root: Option<PathBuf>,
     pub endpoint_url: Option<String>,
+    pub dashboard: Option<String>,
+    pub no_dashboard: bool,
 }
 
 /// Parses the tokens; no validation beyond types.
@@ -76,6 +81,8 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
                 "run-dir" => low.run_dir = Some(parser.value()?.into()),
                 "root" => low.root = Some(parser.value()?.into()),
                 "endpoint-url" => low.endpoint_url = Some(parser.value()?),
+                "dashboard" => low.dashboard = Some(parser.value()?),
+                "no-dashboard" => low.no_dashboard = true,
                 _ => return Err(Error::unknown(&arg)),
             },
             other => return Err(Error::unknown(&other)),
@@ -115,6 +122,8 @@ pub struct Config {
     pub run_dir: Option<PathBuf>,
     pub root: Option<PathBuf>,
     pub endpoint_url: String,
+    /// Where the puller serves its dashboard (HOST:PORT), if at all.
+    pub dashboard: Option<String>,
     pub replicas: Replicas,
     pub reconnect: Reconnect,
 }
@@ -216,6 +225,13 @@ impl Config {
             endpoint_url: low
                 .endpoint_url
                 .unwrap_or_else(|| "http://127.0.0.1:4566".to_string()),
+            dashboard: match (low.dashboard, low.no_dashboard) {
+                (Some(_), true) => {
+                    return Err(Error::new("'--dashboard' and '--no-dashboard' contradict"))
+                }
+                (_, true) => None,
+                (addr, false) => Some(addr.unwrap_or_else(|| "127.0.0.1:8088".to_string())),
+            },
             replicas,
             reconnect,
         })

@@ -73,10 +73,16 @@ impl Service {
     }
 
     /// The last `lines` lines of its log, for error messages.
+    /// The last `lines` lines of the log, each made inert: children log what messages,
+    /// requests and job files said, and this text goes to the operator's terminal.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        all[all.len().saturating_sub(lines)..]
+            .iter()
+            .map(|line| safe_text::inert(line))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Asks the process to stop (`stop` on its control pipe when it has one, else SIGTERM),

@@ -1,8 +1,8 @@
 //! Watches the run: reads the nodes' stats files and the puller's sink, keeps per-region rates
 //! and draws the live view (or status lines when not on a terminal).
+use crate::deployment::Deployment;
 use crate::nodes::{read_stats, NodeStats};
 use crate::received::{JsonlTail, Received};
-use crate::scenario::Deployment;
 use crate::stack::REGIONS;
 use crate::summary::{self, Row};
 use crate::view::{self, RegionLine};

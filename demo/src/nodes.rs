@@ -15,8 +15,12 @@ pub struct NodeStats {
     pub acked: u64,
     /// 2xx answers saying `filtered`: superseded by a newer deployment, delivered by design.
     pub filtered: u64,
-    /// Failed attempts (network error or non-2xx); the module retries these.
+    /// Failed attempts (network error or non-2xx); the module retries most of these.
     pub failed: u64,
+    /// Messages the sensor reported dropping at the source: refused by the proxy for good,
+    /// and evicted from its full outbox (cumulative, as the module counts them).
+    pub dropped_permanent: u64,
+    pub dropped_overflow: u64,
     pub connected: bool,
     pub exited: bool,
 }
@@ -42,17 +46,20 @@ impl NodeStats {
             acked: num("acked"),
             filtered: num("filtered"),
             failed: num("failed"),
+            dropped_permanent: num("dropped_permanent"),
+            dropped_overflow: num("dropped_overflow"),
             connected: v.get("connected").and_then(Value::as_bool).unwrap_or(true),
             exited: v.get("exited").is_some_and(|e| !e.is_null()),
         })
     }
 
-    /// Posted at least once but neither acknowledged nor filtered yet. (Messages the module
-    /// generated but has not tried to send yet are invisible to the host: while the proxy is
-    /// away only the oldest is retried, the rest wait in the module's outbox.)
+    /// Posted at least once but neither acknowledged, filtered nor dropped yet. (Messages the
+    /// module generated but has not tried to send yet are invisible to the host: while the
+    /// proxy is away only the oldest is retried, the rest wait in the module's outbox.)
     pub fn unacked(&self) -> u64 {
-        self.max_sequence_posted
-            .saturating_sub(self.acked + self.filtered)
+        self.max_sequence_posted.saturating_sub(
+            self.acked + self.filtered + self.dropped_permanent + self.dropped_overflow,
+        )
     }
 }
 
@@ -96,6 +103,21 @@ mod tests {
         let nodes = read_stats(&path).expect("read");
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].unacked(), 2);
+        let dropping = node.replace(
+            r#""failed":3"#,
+            r#""dropped_permanent":1,"dropped_overflow":1"#,
+        );
+        std::fs::write(&path, format!("[{dropping}]")).expect("write");
+        let nodes = read_stats(&path).expect("read");
+        assert_eq!(
+            (nodes[0].dropped_permanent, nodes[0].dropped_overflow),
+            (1, 1)
+        );
+        assert_eq!(
+            nodes[0].unacked(),
+            0,
+            "dropped messages are not waiting for an answer"
+        );
         assert!(!nodes[0].connected && !nodes[0].exited);
         std::fs::write(&path, format!("[{node}]")).expect("write");
         assert_eq!(read_stats(&path).expect("read").len(), 1);

@@ -1,6 +1,5 @@
 //! What the puller delivered: the demo tails the puller's JSON-lines sink and keeps, per
 //! publisher execution, the sequences seen (for duplicates and gaps) and end-to-end latencies.
-use crate::timefmt;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -17,6 +16,10 @@ pub struct ExecutionReceived {
     pub sequences: BTreeSet<u64>,
     pub duplicates: u64,
     pub latencies_ms: Vec<u64>,
+    /// The highest `dropped_permanent` / `dropped_overflow` the sensor reported: cumulative in
+    /// the module, absent (0) until it first drops a message.
+    pub dropped_permanent: u64,
+    pub dropped_overflow: u64,
 }
 
 /// Everything received so far, plus lines that were not sensor messages.
@@ -75,6 +78,9 @@ impl Received {
                 .unwrap_or_default()
                 .to_string();
         }
+        let count = |name: &str| body.get(name).and_then(Value::as_u64).unwrap_or(0);
+        entry.dropped_permanent = entry.dropped_permanent.max(count("dropped_permanent"));
+        entry.dropped_overflow = entry.dropped_overflow.max(count("dropped_overflow"));
         if !entry.sequences.insert(sequence) {
             entry.duplicates += 1;
             return;
@@ -82,7 +88,8 @@ impl Received {
         let sent_ms = body
             .get("timestamp")
             .and_then(Value::as_str)
-            .and_then(timefmt::parse_rfc3339_ms);
+            .and_then(sigv4::date_time::parse_rfc3339_ms)
+            .and_then(|ms| u64::try_from(ms).ok());
         if let (Some(sent), Some(received)) = (
             sent_ms,
             record.get("received_at_ms").and_then(Value::as_u64),
@@ -176,7 +183,33 @@ mod tests {
         r.add_line(
             &serde_json::json!({"body": body, "received_at_ms": 1_742_992_497_250u64}).to_string(),
         );
-        assert_eq!(r.by_execution["e"].latencies_ms, vec![1250]);
+        // The sensor's millisecond timestamps make the latency exact, not rounded to a second.
+        let body = r#"{"execution_id":"e","sequence":2,"region":"as","job_submission_time":1,"timestamp":"2025-03-26T12:34:57.125Z"}"#;
+        r.add_line(
+            &serde_json::json!({"body": body, "received_at_ms": 1_742_992_497_250u64}).to_string(),
+        );
+        assert_eq!(r.by_execution["e"].latencies_ms, vec![1250, 125]);
+    }
+
+    #[test]
+    fn drop_counts_keep_the_highest_the_sensor_reported() {
+        let mut r = Received::default();
+        r.add_line(&line("e", 1, "us", 1));
+        for (seq, extra) in [
+            (4, r#","dropped_permanent":2,"dropped_overflow":1}"#),
+            (3, r#","dropped_permanent":1}"#),
+        ] {
+            let body = serde_json::from_str::<Value>(&line("e", seq, "us", 1)).unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('}')
+                .to_string()
+                + extra;
+            r.add_line(&serde_json::json!({ "body": body }).to_string());
+        }
+        let e = &r.by_execution["e"];
+        assert_eq!((e.dropped_permanent, e.dropped_overflow), (2, 1));
+        assert_eq!(e.sequences.len(), 3);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! actions, then a wait while the live view refreshes.
 use crate::args::{Config, Reconnect};
 use crate::children::Service;
+use crate::deployment::Deployment;
 use crate::monitor::Monitor;
 use crate::stack::Paths;
 use crate::sys;
@@ -67,17 +68,6 @@ pub fn identity(job_file: &str) -> (&'static str, i64, &'static str, &'static st
         "deploy-eu-v2.yaml" => ("eu", 2, "#FFFF00", "🔋"),
         _ => ("?", 0, "", "?"),
     }
-}
-
-/// One running (or queued) job and the runner process executing it.
-pub struct Deployment {
-    pub job_file: &'static str,
-    pub region: &'static str,
-    pub version: i64,
-    pub color: &'static str,
-    pub icon: &'static str,
-    pub stats_file: std::path::PathBuf,
-    pub runner: Option<Service>,
 }
 
 /// How the scenario ended.

@@ -159,16 +159,21 @@ pub fn start_proxies(
     Ok(proxies)
 }
 
-/// Starts the puller writing every message to `received.jsonl` in the run directory.
+/// Starts the puller writing every message to `received.jsonl` in the run directory, serving
+/// the fleet dashboard at `dashboard` when given.
 pub fn start_puller(
     paths: &Paths,
     queue_url: &str,
     endpoint: &str,
+    dashboard: Option<&str>,
 ) -> Result<(Service, PathBuf), String> {
     let sink = paths.run_dir.join("received.jsonl");
     let mut cmd = Command::new(paths.bin("puller"));
-    cmd.args(["--queue-url", queue_url, "--endpoint-url", endpoint])
-        .args(["--concurrency", "4", "--format", "json"])
+    cmd.args(["--queue-url", queue_url, "--endpoint-url", endpoint]);
+    if let Some(addr) = dashboard {
+        cmd.args(["--dashboard", addr]);
+    }
+    cmd.args(["--concurrency", "4", "--format", "json"])
         // Short polls so a stop is quick: a graceful stop waits for the poll in flight.
         .args(["--wait-seconds", "2"])
         .arg(format!("--sink=jsonl:{}", sink.display()));

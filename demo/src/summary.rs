@@ -1,5 +1,9 @@
 //! The account of a run: per region and deployed version, what the sensors generated, what
-//! the proxies acknowledged or filtered, what the puller received, and what went missing.
+//! the proxies acknowledged or filtered, what the puller received, what went missing, and
+//! what the sensors themselves dropped at the source (and said so).
+//!
+//! Icons come from the received messages, so they are shown through `safe_text` (issue 20):
+//! anyone who can post to a proxy chooses them. Our own colour swatches stay colours.
 use crate::nodes::NodeStats;
 use crate::received::Received;
 use std::collections::HashSet;
@@ -19,6 +23,10 @@ pub struct Row {
     pub duplicates: u64,
     /// Acknowledged by a proxy but never received: the one number that must be 0.
     pub gaps: u64,
+    /// Dropped at the source, as the sensors counted them: refused by a proxy for good, and
+    /// evicted from a full outbox. Losses, but known and explained ones, not gaps.
+    pub dropped_permanent: u64,
+    pub dropped_overflow: u64,
     pub p50_ms: Option<u64>,
     pub p99_ms: Option<u64>,
     pub color: String,
@@ -41,6 +49,15 @@ pub fn row(region: &str, version: i64, nodes: &[NodeStats], received: &Received)
         r.acked += node.acked;
         r.filtered += node.filtered;
         r.unacked += node.unacked();
+        // The node's stats see every count the sensor posted, the messages only those that
+        // arrived; either may be ahead, and both are cumulative.
+        let got = received.by_execution.get(&node.execution_id);
+        r.dropped_permanent += node
+            .dropped_permanent
+            .max(got.map_or(0, |g| g.dropped_permanent));
+        r.dropped_overflow += node
+            .dropped_overflow
+            .max(got.map_or(0, |g| g.dropped_overflow));
     }
     r.gaps = gaps(nodes, received);
     for (execution, got) in &received.by_execution {
@@ -99,11 +116,24 @@ fn ms(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v} ms"))
 }
 
+/// Longest icon shown: an emoji is one or two characters; anything longer was not ours.
+const ICON_MAX_CHARS: usize = 4;
+
+/// A row's mark: our colour swatch (when colour is on) and the icon made inert.
+pub fn mark(color_code: &str, icon: &str, color: bool) -> String {
+    let icon = safe_text::inert_truncated(icon, ICON_MAX_CHARS);
+    if color {
+        format!("{} {icon}", swatch(color_code))
+    } else {
+        icon.into_owned()
+    }
+}
+
 /// The final table, one line per deployment, plus a totals line.
 pub fn table(rows: &[Row], color: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>9} {:>9}\n",
+        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>7} {:>8} {:>9} {:>9}\n",
         "region",
         "version",
         "nodes",
@@ -114,18 +144,16 @@ pub fn table(rows: &[Row], color: bool) -> String {
         "received",
         "dups",
         "gaps",
+        "refused",
+        "overflow",
         "p50",
         "p99"
     ));
     for r in rows {
-        let mark = if color {
-            format!("{} {}", swatch(&r.color), r.icon)
-        } else {
-            r.icon.clone()
-        };
+        let mark = mark(&r.color, &r.icon, color);
         out.push_str(&format!(
-            "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>9} {:>9}  {mark}\n",
-            r.region,
+            "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>7} {:>8} {:>9} {:>9}  {mark}\n",
+            safe_text::inert(&r.region),
             format!("v{}", r.version),
             r.nodes,
             r.sent,
@@ -135,13 +163,15 @@ pub fn table(rows: &[Row], color: bool) -> String {
             r.received,
             r.duplicates,
             r.gaps,
+            r.dropped_permanent,
+            r.dropped_overflow,
             ms(r.p50_ms),
             ms(r.p99_ms),
         ));
     }
     let sum = |f: fn(&Row) -> u64| rows.iter().map(f).sum::<u64>();
     out.push_str(&format!(
-        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5}\n",
+        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8} {:>5} {:>5} {:>7} {:>8}\n",
         "total",
         "",
         rows.iter().map(|r| r.nodes).sum::<usize>(),
@@ -152,7 +182,16 @@ pub fn table(rows: &[Row], color: bool) -> String {
         sum(|r| r.received),
         sum(|r| r.duplicates),
         sum(|r| r.gaps),
+        sum(|r| r.dropped_permanent),
+        sum(|r| r.dropped_overflow),
     ));
+    let (refused, overflow) = (sum(|r| r.dropped_permanent), sum(|r| r.dropped_overflow));
+    if refused + overflow > 0 {
+        out.push_str(&format!(
+            "dropped at the source, as the sensors counted and reported them (not gaps): \
+             {refused} refused by a proxy for good, {overflow} evicted from full outboxes\n"
+        ));
+    }
     out
 }
 
@@ -165,6 +204,7 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
                 "region": r.region, "version": r.version, "nodes": r.nodes,
                 "sent": r.sent, "acked": r.acked, "filtered": r.filtered, "unacked": r.unacked,
                 "received": r.received, "duplicates": r.duplicates, "gaps": r.gaps,
+                "dropped_permanent": r.dropped_permanent, "dropped_overflow": r.dropped_overflow,
                 "latency_p50_ms": r.p50_ms, "latency_p99_ms": r.p99_ms,
                 "color": r.color, "icon": r.icon,
             })
@@ -187,6 +227,8 @@ mod tests {
             acked,
             filtered,
             failed: 0,
+            dropped_permanent: 0,
+            dropped_overflow: 0,
             connected: true,
             exited: false,
         }
@@ -229,6 +271,58 @@ mod tests {
         let v: Vec<u64> = (1..=100).collect();
         assert_eq!(percentile(&v, 50.0), Some(50));
         assert_eq!(percentile(&v, 99.0), Some(99));
+    }
+
+    #[test]
+    fn drops_at_the_source_are_shown_not_counted_as_gaps() {
+        let mut n = node("e", 10, 6, 0);
+        n.dropped_overflow = 3;
+        let mut got = received("e", &[1, 2, 6, 7, 8, 9]);
+        got.by_execution.get_mut("e").unwrap().dropped_permanent = 1;
+        let r = row("us", 1, &[n], &got);
+        assert_eq!(
+            (r.dropped_permanent, r.dropped_overflow, r.gaps, r.unacked),
+            (1, 3, 0, 1)
+        );
+        let text = table(std::slice::from_ref(&r), false);
+        assert!(
+            text.contains("refused") && text.contains("overflow"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 refused by a proxy for good, 3 evicted from full outboxes"),
+            "{text}"
+        );
+        let json = to_json(&[r]);
+        assert_eq!(json["rows"][0]["dropped_permanent"], 1);
+        assert_eq!(json["rows"][0]["dropped_overflow"], 3);
+        let quiet = table(
+            &[row("us", 1, &[node("e", 2, 2, 0)], &received("e", &[1, 2]))],
+            false,
+        );
+        assert!(!quiet.contains("dropped at the source"), "{quiet}");
+    }
+
+    #[test]
+    fn hostile_icons_come_out_escaped_and_swatches_stay_colours() {
+        let mut r = row("us", 1, &[node("e", 1, 1, 0)], &received("e", &[1]));
+        r.icon = "\x1b]0;pwned\x07".into();
+        r.color = "#800080".into();
+        let plain = table(&[r.clone()], false);
+        assert!(
+            !plain.contains('\x1b') && !plain.contains('\x07'),
+            "{plain:?}"
+        );
+        assert!(plain.contains("\\u{1b}]0;…"), "{plain}");
+        let coloured = table(&[r.clone()], true);
+        assert_eq!(
+            coloured.matches('\x1b').count(),
+            2,
+            "only the swatch: {coloured:?}"
+        );
+        assert!(coloured.contains("\x1b[48;2;128;0;128m  \x1b[0m"));
+        r.icon = "a\u{202e}b".into();
+        assert!(table(&[r], false).contains("a\\u{202e}b"));
     }
 
     #[test]

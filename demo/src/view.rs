@@ -1,7 +1,8 @@
 //! The live view: per region the nodes up, the current version's colour and emoji,
 //! messages/s, and what the puller has received. Redrawn in place on a terminal; a plain
-//! status line every few seconds otherwise.
-use crate::summary::{swatch, Row};
+//! status line every few seconds otherwise. Region names and icons are shown inert (they
+//! can come from job files and messages); the swatches are our own colours.
+use crate::summary::{mark, Row};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -35,15 +36,11 @@ pub fn render(step: &str, elapsed: Duration, lines: &[RegionLine], color: bool) 
         "region", "nodes up", "version", "acked/s", "unacked", "received", "recv/s"
     );
     for l in lines {
-        let mark = if color {
-            format!("{} {}", swatch(&l.color), l.icon)
-        } else {
-            l.icon.clone()
-        };
+        let mark = mark(&l.color, &l.icon, color);
         let _ = writeln!(
             out,
             "{:<7} {:>4}/{:<4}  v{:<2} {:<6} {:>9.1} {:>8} {:>10} {:>8.1}",
-            l.region,
+            safe_text::inert(&l.region),
             l.nodes_up,
             l.nodes_total,
             l.version,
@@ -71,7 +68,7 @@ pub fn status_line(elapsed: Duration, lines: &[RegionLine]) -> String {
         .map(|l| {
             format!(
                 "{} {}/{} up v{} {:.0}/s unacked {} recv {}",
-                l.region,
+                safe_text::inert(&l.region),
                 l.nodes_up,
                 l.nodes_total,
                 l.version,
@@ -122,5 +119,28 @@ mod tests {
             line.contains("eu 0/3 up v1") && line.contains("unacked 12"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_on_the_live_view() {
+        let lines = vec![RegionLine {
+            region: "us\x1b[0m".into(),
+            icon: "\x1b[2J".into(),
+            color: "#FF0000".into(),
+            ..Default::default()
+        }];
+        let plain = render("step", Duration::from_secs(1), &lines, false);
+        assert!(!plain.contains('\x1b'), "{plain:?}");
+        assert!(
+            plain.contains("us\\u{1b}[0m") && plain.contains("\\u{1b}[2J"),
+            "{plain}"
+        );
+        let coloured = render("step", Duration::from_secs(1), &lines, true);
+        assert_eq!(
+            coloured.matches('\x1b').count(),
+            2,
+            "only the swatch: {coloured:?}"
+        );
+        assert!(!status_line(Duration::from_secs(1), &lines).contains('\x1b'));
     }
 }

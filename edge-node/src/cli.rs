@@ -193,10 +193,10 @@ fn execute(hi: HiArgs, timeout: Duration) -> Result<u8, Error> {
             let plan = job::plan(file, vars, env_patterns, mounts, *nodes)?;
             eprintln!(
                 "{BIN}: job {} ({}): {} node(s) in region {}, module {}",
-                plan.name,
-                plan.job_id,
+                safe_text::inert(&plan.name),
+                safe_text::inert(&plan.job_id),
                 plan.nodes.len(),
-                plan.region,
+                safe_text::inert(&plan.region),
                 plan.module.display()
             );
             let program = Program::load(&plan.module)?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn module() -> PathBuf {
     let path = edge_tests::bins::workspace_root().join("target/modules/publisher.wasm");
@@ -38,32 +38,91 @@ fn edge_node(args: &[&str]) -> Output {
     out
 }
 
-/// A stand-in proxy: `/health` answers 200; the first `refuse` POSTs to `/send` get 503, the
-/// rest 200 and are recorded in order.
+/// How the stand-in proxy answers the attempts at one sequence: its first `times` POSTs get
+/// `status` (with `Retry-After` when set), later ones 200. Status 0 closes the connection
+/// without an answer, which the module sees as a network error.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    sequence: u64,
+    status: u16,
+    times: usize,
+    retry_after: Option<u32>,
+}
+
+const ALWAYS: usize = usize::MAX;
+
+fn rule(sequence: u64, status: u16, times: usize) -> Rule {
+    Rule {
+        sequence,
+        status,
+        times,
+        retry_after: None,
+    }
+}
+
+/// What the stand-in does: the first `first_refused` POSTs get 503, then per-sequence rules.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    first_refused: usize,
+    rules: Vec<Rule>,
+}
+
+/// One POST the stand-in saw: when, which sequence, what it answered.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    at: Instant,
+    /// Wall-clock time, Unix ms, to compare with the message's `timestamp`.
+    unix_ms: u64,
+    sequence: u64,
+    status: u16,
+}
+
+/// A stand-in proxy on 127.0.0.1: `/health` answers 200; `/send` answers as its [`Plan`]
+/// says and records every accepted body in order.
 struct FakeProxy {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<String>>>,
+    attempts: Arc<Mutex<Vec<Attempt>>>,
+    refused: Arc<AtomicUsize>,
+}
+
+struct Shared {
+    plan: Plan,
+    received: Arc<Mutex<Vec<String>>>,
+    attempts: Arc<Mutex<Vec<Attempt>>>,
     refused: Arc<AtomicUsize>,
 }
 
 impl FakeProxy {
     fn start(refuse: usize) -> FakeProxy {
+        FakeProxy::with_plan(Plan {
+            first_refused: refuse,
+            rules: Vec::new(),
+        })
+    }
+
+    fn with_plan(plan: Plan) -> FakeProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let refused = Arc::new(AtomicUsize::new(0));
-        let (rec, refd) = (Arc::clone(&received), Arc::clone(&refused));
+        let shared = Arc::new(Shared {
+            plan,
+            received: Arc::new(Mutex::new(Vec::new())),
+            attempts: Arc::new(Mutex::new(Vec::new())),
+            refused: Arc::new(AtomicUsize::new(0)),
+        });
+        let proxy = FakeProxy {
+            addr,
+            received: Arc::clone(&shared.received),
+            attempts: Arc::clone(&shared.attempts),
+            refused: Arc::clone(&shared.refused),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (rec, refd) = (Arc::clone(&rec), Arc::clone(&refd));
-                std::thread::spawn(move || serve(stream, &rec, &refd, refuse));
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || serve(stream, &shared));
             }
         });
-        FakeProxy {
-            addr,
-            received,
-            refused,
-        }
+        proxy
     }
 
     fn url(&self) -> String {
@@ -77,31 +136,85 @@ impl FakeProxy {
             .map(|b| serde_json::from_str(b).expect("JSON body"))
             .collect()
     }
+
+    fn sequences(&self) -> Vec<u64> {
+        self.bodies()
+            .iter()
+            .map(|b| b["sequence"].as_u64().unwrap())
+            .collect()
+    }
+
+    fn attempts_at(&self, sequence: u64) -> Vec<Attempt> {
+        let attempts = self.attempts.lock().unwrap();
+        attempts
+            .iter()
+            .filter(|a| a.sequence == sequence)
+            .copied()
+            .collect()
+    }
+}
+
+/// The answer to one `POST /send`: (status, reason, extra header), per the plan.
+fn answer_send(shared: &Shared, body: &str) -> (u16, &'static str, Option<String>) {
+    let sequence = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["sequence"].as_u64())
+        .unwrap_or(0);
+    let earlier = shared
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| a.sequence == sequence)
+        .count();
+    let planned = shared
+        .plan
+        .rules
+        .iter()
+        .find(|r| r.sequence == sequence && earlier < r.times);
+    let (status, reason, extra) = if let Some(r) = planned {
+        let extra = r.retry_after.map(|s| format!("Retry-After: {s}\r\n"));
+        (r.status, "Refused", extra)
+    } else if shared.refused.fetch_add(1, Ordering::SeqCst) < shared.plan.first_refused {
+        (503, "Service Unavailable", None)
+    } else {
+        (200, "OK", None)
+    };
+    shared.attempts.lock().unwrap().push(Attempt {
+        at: Instant::now(),
+        unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        sequence,
+        status,
+    });
+    if status == 200 {
+        shared.received.lock().unwrap().push(body.to_string());
+    }
+    (status, reason, extra)
 }
 
 /// Serves keep-alive HTTP/1.1 requests on one connection until the client closes it,
 /// reading them with the workspace's one reader.
-fn serve(stream: TcpStream, received: &Mutex<Vec<String>>, refused: &AtomicUsize, refuse: usize) {
+fn serve(stream: TcpStream, shared: &Shared) {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut reader = http1::MessageReader::new(stream);
     let limits = http1::Limits::default();
     while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
         let path = req.target.split('?').next().unwrap_or("");
-        let (status, reply) = match (req.method.as_str(), path) {
-            ("GET", "/health") => ("200 OK", r#"{"status":"healthy"}"#),
-            ("POST", "/send") => {
-                if refused.fetch_add(1, Ordering::SeqCst) < refuse {
-                    ("503 Service Unavailable", r#"{"error":"try later"}"#)
-                } else {
-                    let body = String::from_utf8_lossy(&req.body).into_owned();
-                    received.lock().unwrap().push(body);
-                    ("200 OK", r#"{"message_id":"m"}"#)
-                }
-            }
-            _ => ("404 Not Found", "{}"),
+        let (status, reason, extra, reply) = match (req.method.as_str(), path) {
+            ("GET", "/health") => (200, "OK", None, r#"{"status":"healthy"}"#),
+            ("POST", "/send") => match answer_send(shared, &body) {
+                (0, ..) => return, // close unanswered: a network error for the module
+                (200, reason, extra) => (200, reason, extra, r#"{"message_id":"m"}"#),
+                (status, reason, extra) => (status, reason, extra, r#"{"error":"refused"}"#),
+            },
+            _ => (404, "Not Found", None, "{}"),
         };
         let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\n\r\n{reply}",
+            extra.unwrap_or_default(),
             reply.len()
         );
         if reader.get_mut().write_all(response.as_bytes()).is_err() {
@@ -181,11 +294,14 @@ fn messages_have_the_seed_schema_and_consecutive_sequences() {
         assert_eq!(b["color"], "#0000FF");
         assert_eq!(b["icon_name"], "📡");
         assert_eq!(b["job_submission_time"], 1);
+        // RFC 3339 UTC with milliseconds, e.g. 2026-12-03T07:53:41.123Z.
         let ts = b["timestamp"].as_str().unwrap();
         assert!(
-            ts.len() == 20 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+            ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
             "{ts}"
         );
+        assert_eq!(ts.as_bytes()[19], b'.', "{ts}");
+        assert!(ts[20..23].bytes().all(|c| c.is_ascii_digit()), "{ts}");
         assert!(!b["execution_id"].as_str().unwrap().is_empty());
     }
 }
@@ -202,12 +318,7 @@ fn refused_messages_are_resent_in_order_without_gaps() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let seqs: Vec<u64> = proxy
-        .bodies()
-        .iter()
-        .map(|b| b["sequence"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    assert_eq!(proxy.sequences(), (1..=8).collect::<Vec<_>>());
     assert!(proxy.refused.load(Ordering::SeqCst) >= 5 + 8);
     assert!(stderr.contains("proxy unreachable (HTTP 503)"), "{stderr}");
     assert!(stderr.contains("delivered backlog"), "{stderr}");
@@ -277,4 +388,209 @@ fn a_deploy_job_file_runs_its_count_of_sensors_with_the_seed_identity() {
     for seqs in per_host.values() {
         assert_eq!(seqs, &[1, 2, 3]);
     }
+}
+
+/// Milliseconds from the time of day in an RFC 3339 `...THH:MM:SS.mmmZ` timestamp to the
+/// time of day of `unix_ms` (modulo a day, so a run across midnight still compares).
+fn ms_between(ts: &str, unix_ms: u64) -> u64 {
+    const DAY: u64 = 86_400_000;
+    let field = |range: std::ops::Range<usize>| ts[range].parse::<u64>().expect("digits");
+    let stamped = field(11..13) * 3_600_000 + field(14..16) * 60_000 + field(17..19) * 1_000;
+    let stamped = stamped + field(20..23);
+    (unix_ms % DAY + DAY - stamped) % DAY
+}
+
+/// Runs the module under `edge-node run` against `proxy` with `--interval=0.1` and extra flags.
+fn run_sensor(proxy: &FakeProxy, extra: &[&str]) -> (Output, String) {
+    let proxy_flag = format!("--proxy={}", proxy.url());
+    let mut args = vec!["--", &proxy_flag, "--region=us", "--interval=0.1"];
+    args.extend_from_slice(extra);
+    let out = edge_node(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out, stderr)
+}
+
+/// The permanent statuses of docs/publisher-module.md, one refused sequence each.
+const PERMANENT: [(u64, u16); 7] = [
+    (2, 400),
+    (3, 404),
+    (4, 405),
+    (5, 411),
+    (6, 413),
+    (7, 415),
+    (8, 422),
+];
+
+#[test]
+fn permanent_refusals_drop_only_that_message_say_so_and_count_it() {
+    let proxy = FakeProxy::with_plan(Plan {
+        first_refused: 0,
+        rules: PERMANENT
+            .map(|(seq, status)| rule(seq, status, ALWAYS))
+            .to_vec(),
+    });
+    let (out, stderr) = run_sensor(&proxy, &["--max-messages=10"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        proxy.sequences(),
+        [1, 9, 10],
+        "the rest flow past the refusals"
+    );
+    for (seq, status) in PERMANENT {
+        assert_eq!(proxy.attempts_at(seq).len(), 1, "{seq} was resent");
+        let line = format!("proxy refused message {seq} with HTTP {status}: dropped it for good");
+        assert_eq!(stderr.matches(&line).count(), 1, "{line}\n{stderr}");
+    }
+    let bodies = proxy.bodies();
+    assert!(
+        bodies[0].get("dropped_permanent").is_none(),
+        "{}",
+        bodies[0]
+    );
+    for b in &bodies[1..] {
+        assert_eq!(b["dropped_permanent"], 7, "{b}");
+        assert!(b.get("dropped_overflow").is_none(), "{b}");
+    }
+    assert!(
+        stderr.contains("delivered 3 of 10 (7 refused by the proxy, 0 dropped from a full outbox)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn transient_refusals_and_network_errors_keep_the_message_until_it_is_accepted() {
+    let transient: [(u64, u16); 9] = [
+        (2, 401),
+        (3, 403),
+        (4, 408),
+        (5, 425),
+        (6, 429),
+        (7, 500),
+        (8, 502),
+        (9, 503),
+        (10, 0), // connection closed unanswered: a network error
+    ];
+    let proxy = FakeProxy::with_plan(Plan {
+        first_refused: 0,
+        rules: transient.map(|(seq, status)| rule(seq, status, 2)).to_vec(),
+    });
+    let (out, stderr) = run_sensor(&proxy, &["--max-messages=11"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(proxy.sequences(), (1..=11).collect::<Vec<_>>());
+    for (seq, status) in transient {
+        let tries: Vec<u16> = proxy.attempts_at(seq).iter().map(|a| a.status).collect();
+        assert_eq!(tries, [status, status, 200], "sequence {seq}");
+    }
+    for b in proxy.bodies() {
+        assert!(b.get("dropped_permanent").is_none(), "{b}");
+        assert!(b.get("dropped_overflow").is_none(), "{b}");
+    }
+    // A resent message keeps the timestamp it was generated with: before its first attempt
+    // (it may have waited behind the refused ones), and by the whole retry time before the
+    // attempt that was accepted.
+    for b in proxy.bodies() {
+        let seq = b["sequence"].as_u64().unwrap();
+        let ts = b["timestamp"].as_str().unwrap();
+        let tries = proxy.attempts_at(seq);
+        let before = |attempt: &Attempt| ms_between(ts, attempt.unix_ms);
+        assert!(
+            before(&tries[0]) < 60_000,
+            "{seq}: {ts} after its first attempt"
+        );
+        if let [first, .., last] = tries.as_slice() {
+            let waited = last.unix_ms - first.unix_ms;
+            assert!(before(last) >= waited, "{seq}: {ts} restamped on resend");
+        }
+    }
+    assert!(stderr.contains("proxy unreachable (HTTP 401)"), "{stderr}");
+    assert!(
+        stderr.contains("proxy unreachable (network error)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("refused message"), "{stderr}");
+}
+
+#[test]
+fn retry_after_from_the_proxy_paces_the_retry() {
+    let proxy = FakeProxy::with_plan(Plan {
+        first_refused: 0,
+        rules: vec![Rule {
+            retry_after: Some(2),
+            ..rule(2, 503, 1)
+        }],
+    });
+    let (out, stderr) = run_sensor(&proxy, &["--max-messages=3"]);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(proxy.sequences(), [1, 2, 3]);
+    let tries = proxy.attempts_at(2);
+    assert_eq!(tries.len(), 2, "{tries:?}");
+    let waited = tries[1].at - tries[0].at;
+    // Our own backoff would retry after ~200 ms; the proxy asked for 2 s (+ up to 10 % jitter).
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(4),
+        "retried after {waited:?}"
+    );
+}
+
+#[test]
+fn drops_at_the_source_show_in_the_node_stats_and_in_later_messages() {
+    let proxy = FakeProxy::with_plan(Plan {
+        first_refused: 0,
+        rules: vec![rule(2, 413, ALWAYS)],
+    });
+    let stats =
+        std::env::temp_dir().join(format!("module-runner-stats-{}.json", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-node"))
+        .arg("simulate")
+        .arg(module())
+        .args(["--nodes", "1", "--region", "us", "--control", "stdin"])
+        .arg("--stats-file")
+        .arg(&stats)
+        .arg("--")
+        .arg(format!("--proxy={}", proxy.url()))
+        .args([
+            "--region=us",
+            "--interval=0.1",
+            "--max-messages=30",
+            "--outbox=3",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn edge-node simulate");
+    let node_stats = || -> serde_json::Value {
+        std::fs::read_to_string(&stats)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|doc| doc["nodes"][0].clone())
+            .unwrap_or_default()
+    };
+    let mut control = child.stdin.take().expect("stdin");
+    edge_tests::wait_until("message 3 delivered", Duration::from_secs(30), || {
+        proxy.sequences().contains(&3)
+    });
+    writeln!(control, "disconnect").expect("control");
+    // The sensor reports its overflow count in every retry, so the stats see it while the
+    // network is still cut.
+    edge_tests::wait_until(
+        "outbox overflow in the stats",
+        Duration::from_secs(30),
+        || node_stats()["dropped_overflow"].as_u64().unwrap_or(0) >= 3,
+    );
+    writeln!(control, "reconnect").expect("control");
+    let out = child.wait_with_output().expect("edge-node simulate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let seqs = proxy.sequences();
+    assert_eq!(*seqs.last().unwrap(), 30, "{seqs:?}");
+    let overflow = 30 - 1 - seqs.len() as u64;
+    let node = node_stats();
+    std::fs::remove_file(&stats).ok();
+    assert_eq!(node["dropped_permanent"], 1, "{node}");
+    assert_eq!(node["dropped_overflow"], overflow, "{node}");
+    let last = proxy.bodies().pop().expect("a message");
+    assert_eq!(last["dropped_permanent"], 1, "{last}");
+    assert_eq!(last["dropped_overflow"], overflow, "{last}");
+    assert!(stderr.contains("outbox full (3 messages)"), "{stderr}");
 }

@@ -228,9 +228,11 @@ fn generic_publisher_without_a_required_value_is_an_error() {
 #[test]
 fn service_jobs_run_our_images_on_the_web_services_node() {
     let queue = "https://sqs.us-east-1.amazonaws.com/000000000000/sensors";
+    // The tags `provisioner images` builds (provisioner/src/images.rs; provisioner's
+    // tests/node_configs.rs compares them with images::tag itself).
     for (file, image) in [
-        ("sqs-proxy.yaml", "edge-sensors/proxy:latest"),
-        ("sqs-puller.yaml", "edge-sensors/puller:latest"),
+        ("sqs-proxy.yaml", "edge-sensors/proxy:local"),
+        ("sqs-puller.yaml", "edge-sensors/puller:local"),
     ] {
         let spec = load(file, &values(&[("queue_url", queue)]));
         assert_eq!(spec.job_type, "service", "{file}");

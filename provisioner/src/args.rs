@@ -37,6 +37,9 @@ options:
   --modules-dir DIR     host directory mounted at /app/modules [WORKSPACE/target/modules]
   --queue-url URL       SQS queue URL for proxies and puller [from the profile]
   --endpoint-url URL    SQS endpoint for proxies and puller [from the profile]
+  --no-create-queue     up: fail when the queue does not exist instead of creating it
+  --config-dir DIR      up: where the Bacalhau node configs are written and mounted from
+                        (down removes them) [WORKSPACE/target/bacalhau/PROJECT]
   --force               go above 500 edge nodes even if `tune check` says the host is not ready
   --json                status: print JSON
   --workspace DIR       images: workspace to build from [the one provisioner was built in]
@@ -66,6 +69,8 @@ pub struct LowArgs {
     pub modules_dir: Option<PathBuf>,
     pub queue_url: Option<String>,
     pub endpoint_url: Option<String>,
+    pub no_create_queue: bool,
+    pub config_dir: Option<PathBuf>,
     pub force: bool,
     pub json: bool,
     pub workspace: Option<PathBuf>,
@@ -109,6 +114,10 @@ pub struct HiArgs {
     pub modules_dir: PathBuf,
     pub queue_url: Option<String>,
     pub endpoint_url: Option<String>,
+    /// `up` must not create a missing queue.
+    pub no_create_queue: bool,
+    /// Where `up` writes the Bacalhau node configs (`{config_dir}` in profiles).
+    pub config_dir: PathBuf,
     pub force: bool,
     pub json: bool,
     pub workspace: PathBuf,
@@ -139,6 +148,8 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
                 "modules-dir" => low.modules_dir = Some(PathBuf::from(parser.value()?)),
                 "queue-url" => low.queue_url = Some(parser.value()?),
                 "endpoint-url" => low.endpoint_url = Some(parser.value()?),
+                "no-create-queue" => low.no_create_queue = true,
+                "config-dir" => low.config_dir = Some(PathBuf::from(parser.value()?)),
                 "force" => low.force = true,
                 "json" => low.json = true,
                 "workspace" => low.workspace = Some(PathBuf::from(parser.value()?)),
@@ -214,6 +225,10 @@ impl HiArgs {
             .modules_dir
             .unwrap_or_else(|| workspace.join("target").join("modules"));
         let modules_dir = absolute(modules_dir);
+        let config_dir = absolute(
+            low.config_dir
+                .unwrap_or_else(|| workspace.join("target").join("bacalhau").join(&project)),
+        );
         let profile = low
             .profile
             .or_else(|| env("PROVISIONER_PROFILE").filter(|p| !p.trim().is_empty()))
@@ -235,6 +250,8 @@ impl HiArgs {
             modules_dir,
             queue_url: low.queue_url,
             endpoint_url: low.endpoint_url,
+            no_create_queue: low.no_create_queue,
+            config_dir,
             force: low.force,
             json: low.json,
             workspace,
@@ -494,6 +511,12 @@ mod tests {
             parse(&["up", "--workspace", "/w"]).modules_dir,
             PathBuf::from("/w/target/modules")
         );
+        let a = parse(&["up", "--workspace", "/w", "--project", "p"]);
+        assert_eq!(a.config_dir, PathBuf::from("/w/target/bacalhau/p"));
+        assert!(!a.no_create_queue);
+        let a = parse(&["up", "--config-dir", "/c", "--no-create-queue"]);
+        assert_eq!(a.config_dir, PathBuf::from("/c"));
+        assert!(a.no_create_queue);
     }
 
     #[test]

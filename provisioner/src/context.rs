@@ -46,6 +46,7 @@ impl Context {
         vars.set("project", self.args.project.clone());
         vars.set("gateway", self.bridge_gateway());
         vars.set("modules_dir", self.args.modules_dir.display().to_string());
+        vars.set("config_dir", self.args.config_dir.display().to_string());
         for (k, v) in &self.profile.vars {
             vars.set(k, v.clone());
         }

@@ -145,6 +145,48 @@ impl Docker {
             .collect())
     }
 
+    /// `(name, state, started at in Unix ms)` for each container, from `docker inspect`.
+    pub fn started(&self, names: &[String]) -> Result<Vec<(String, String, Option<i64>)>, Error> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
+            "inspect".to_string(),
+            "--format".into(),
+            "{{.Name}}\t{{.State.Status}}\t{{.State.StartedAt}}".into(),
+        ];
+        args.extend(names.iter().cloned());
+        let out = self.run(&args, &names.join(", "), "inspect")?;
+        Ok(out
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                let name = f.next()?.trim_start_matches('/').to_string();
+                let state = f.next()?.trim().to_string();
+                let started = f
+                    .next()
+                    .and_then(|t| sigv4::date_time::parse_rfc3339_ms(t.trim()));
+                Some((name, state, started))
+            })
+            .collect())
+    }
+
+    /// Makes sure `image` is on this host: present already, or `docker pull` succeeds.
+    /// Err carries docker's pull message.
+    pub fn ensure_image(&self, image: &str) -> Result<(), String> {
+        match self.succeeds(&["image", "inspect", image]) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        self.run(&["pull", "-q", image], &format!("image {image}"), "pull")
+            .map(drop)
+            .map_err(|e| match e.kind() {
+                ErrorKind::Docker { message, .. } => message.clone(),
+                _ => e.to_string(),
+            })
+    }
+
     /// The last lines a container logged (both streams), for error messages; empty on failure.
     pub fn log_tail(&self, name: &str, lines: u32) -> String {
         let output = Command::new(&self.program)

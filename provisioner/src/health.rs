@@ -51,6 +51,61 @@ pub fn wait_healthy(
     }
 }
 
+/// How long every core service must have been running before `up` believes it: a puller on
+/// a queue it cannot read, or a proxy whose configuration is wrong, exits within this.
+pub const SETTLE: Duration = Duration::from_secs(5);
+
+/// Waits until each of `services` (container, health, placeholders) has been running for
+/// [`SETTLE`] without exiting, then checks each health once more. Fails with the first
+/// service that stopped (and its last log lines) or no longer passes its check.
+pub fn wait_settled(docker: &Docker, services: &[(String, Health, Vars)]) -> Result<(), Error> {
+    let names: Vec<String> = services.iter().map(|(n, _, _)| n.clone()).collect();
+    // Bounded: a container that keeps running passes after SETTLE; one that restarts in a
+    // loop (a restart policy in a custom profile) fails here rather than spinning forever.
+    let deadline = Instant::now() + SETTLE * 4;
+    loop {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let states = docker.started(&names)?;
+        let mut settled = true;
+        for name in &names {
+            let (state, started) = states
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map_or(("missing".to_string(), None), |(_, s, t)| (s.clone(), *t));
+            if state != "running" {
+                return Err(Error::new(ErrorKind::NotRunning {
+                    container: name.clone(),
+                    logs: docker.log_tail(name, 10),
+                    state,
+                }));
+            }
+            let age_ms = started.map_or(0, |t| now_ms - t);
+            settled &= age_ms >= SETTLE.as_millis() as i64;
+        }
+        if settled {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::new(ErrorKind::Unhealthy {
+                service: names.join(", "),
+                detail: "kept restarting while settling".to_string(),
+            }));
+        }
+        std::thread::sleep(POLL);
+    }
+    for (name, health, vars) in services {
+        check_once(docker, name, health, vars).map_err(|detail| {
+            Error::new(ErrorKind::Unhealthy {
+                service: name.clone(),
+                detail: format!("passed, then failed {}s later: {detail}", SETTLE.as_secs()),
+            })
+        })?;
+    }
+    Ok(())
+}
+
 fn check_once(
     docker: &Docker,
     container: &str,

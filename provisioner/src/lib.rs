@@ -18,10 +18,12 @@ pub mod edges;
 pub mod error;
 pub mod health;
 pub mod images;
+pub mod node_config;
 pub mod ops;
 pub mod pool;
 pub mod profile;
 pub mod progress;
+pub mod queue;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod template;

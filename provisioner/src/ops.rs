@@ -121,6 +121,7 @@ pub fn down(ctx: &Context) -> Result<(), Error> {
     if let Some(e) = first_error {
         return Err(e);
     }
+    crate::node_config::remove_all(&ctx.args.config_dir, &REGIONS)?;
     eprintln!(
         "down: removed {} containers, {} networks, {} volumes",
         names.len(),

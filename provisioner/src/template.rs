@@ -10,6 +10,7 @@
 //! | `{proxy_port}`   | the region's published proxy port (9091/9092/9093)           |
 //! | `{gateway}`      | the docker bridge gateway IP, i.e. the host seen from inside |
 //! | `{modules_dir}`  | absolute path of the modules directory on the host           |
+//! | `{config_dir}`   | where `up` writes the Bacalhau node configs (node_config.rs) |
 //! | `{endpoint_url}`, `{queue_url}`, ... | the profile's `vars` (overridable by flags) |
 //!
 //! Environment values of the form `env:NAME` or `env:NAME|DEFAULT` are read from the

@@ -24,7 +24,10 @@ fn check_capacity_with(
     match check(edges) {
         Ok(()) => Ok(()),
         Err(why) if force => {
-            eprintln!("provisioner: warning: {why}; continuing because of --force");
+            eprintln!(
+                "provisioner: warning: {}; continuing because of --force",
+                safe_text::inert(&why)
+            );
             Ok(())
         }
         Err(why) => Err(Error::new(ErrorKind::NotTuned(format!(

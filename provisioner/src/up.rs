@@ -6,17 +6,23 @@ use crate::containers::{core_name, network_name, Plan};
 use crate::context::Context;
 use crate::docker::Container;
 use crate::edges::{plan_region, Launcher};
-use crate::error::Error;
-use crate::health::wait_healthy;
+use crate::error::{Error, ErrorKind};
+use crate::health::{wait_healthy, wait_settled, SETTLE};
+use crate::node_config;
 use crate::profile::Role;
+use crate::queue;
 use crate::template::Vars;
 use std::time::Duration;
 
 pub fn up(ctx: &Context) -> Result<(), Error> {
     crate::tune::check_capacity(ctx.args.total_edges(), ctx.args.force)?;
+    ensure_images(ctx)?;
     ensure_networks(ctx)?;
+    node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
     let existing = ctx.docker.containers(ctx.project())?;
     let vars = ctx.vars();
+    ensure_queue(ctx, &vars)?;
+    let mut started = Vec::new();
     for (plan, role, port) in core_plans(ctx) {
         let service = ctx.profile.service(role);
         if !service.enabled {
@@ -28,17 +34,90 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
         );
         ensure_core(ctx, &existing, &plan, &vars)?;
         let timeout = Duration::from_secs(service.health_timeout_s);
-        wait_healthy(
-            &ctx.docker,
-            &plan.name,
-            &service.health,
-            &vars.with("region", plan.region.clone().unwrap_or_default()),
-            timeout,
-        )?;
+        let vars = vars.with("region", plan.region.clone().unwrap_or_default());
+        wait_healthy(&ctx.docker, &plan.name, &service.health, &vars, timeout)?;
         eprintln!("{:<28} healthy", plan.name);
+        started.push((plan.name.clone(), service.health.clone(), vars));
     }
+    // Healthy once is not enough: the original `up` said "ready" while the puller had already
+    // exited. Every core service must still be running (and pass its check) a while later.
+    wait_settled(&ctx.docker, &started)?;
+    eprintln!(
+        "core: {} services still running after {}s",
+        started.len(),
+        SETTLE.as_secs()
+    );
     bring_edges(ctx, &existing, &vars, &ctx.args.counts)?;
     eprintln!("up: project {} ready", ctx.project());
+    Ok(())
+}
+
+/// Every image `up` will run is on this host (pulled if need be) before anything is created,
+/// so a missing image fails at once with what to do, not halfway through the core.
+fn ensure_images(ctx: &Context) -> Result<(), Error> {
+    let vars = ctx.vars();
+    let mut checked: Vec<String> = Vec::new();
+    for role in [
+        Role::Orchestrator,
+        Role::WebServices,
+        Role::Proxy,
+        Role::Puller,
+        Role::Edge,
+    ] {
+        let service = ctx.profile.service(role);
+        if !service.enabled || (role == Role::Edge && ctx.args.total_edges() == 0) {
+            continue;
+        }
+        let image = vars.expand(&service.image);
+        if checked.contains(&image) {
+            continue;
+        }
+        ctx.docker.ensure_image(&image).map_err(|message| {
+            Error::new(ErrorKind::ImageUnavailable {
+                role: role.key().to_string(),
+                image: image.clone(),
+                message,
+            })
+        })?;
+        checked.push(image);
+    }
+    Ok(())
+}
+
+/// The queue exists before the services that use it start (created unless forbidden). A
+/// service uses it when its command or environment names `{queue_url}`; stand-ins that do
+/// not (benchmarks, lifecycle tests) need no SQS at all.
+fn ensure_queue(ctx: &Context, vars: &Vars) -> Result<(), Error> {
+    let uses_queue = |s: &&crate::profile::Service| {
+        s.enabled
+            && (s.command.iter().any(|a| a.contains("{queue_url}"))
+                || s.env.iter().any(|(_, v)| v.contains("{queue_url}")))
+    };
+    let user = [&ctx.profile.puller, &ctx.profile.proxy]
+        .into_iter()
+        .find(uses_queue);
+    let Some(service) = user else {
+        return Ok(());
+    };
+    let queue_url = vars.expand("{queue_url}");
+    let endpoint = vars.expand("{endpoint_url}");
+    let endpoint = if endpoint == "{endpoint_url}" {
+        String::new()
+    } else {
+        endpoint
+    };
+    let outcome = queue::ensure(
+        &queue_url,
+        &endpoint,
+        service,
+        vars,
+        !ctx.args.no_create_queue,
+    )?;
+    let what = match outcome {
+        queue::Outcome::Existed => "exists",
+        queue::Outcome::Created => "created",
+    };
+    eprintln!("queue {} {what}", safe_text::inert(&queue_url));
     Ok(())
 }
 

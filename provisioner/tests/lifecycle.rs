@@ -31,6 +31,14 @@ fn up_status_disconnect_reconnect_idempotence_and_down() {
     // Three regions, a few nodes each, in batches of 2.
     let out = p.ok(&["up", "--us", "3", "--eu", "2", "--as", "2", "--batch", "2"]);
     assert!(out.contains("up: project"), "{out}");
+    // Stand-in proxies and puller do not name {queue_url}: no queue is looked up or made.
+    assert!(!out.contains("queue "), "{out}");
+    assert!(!util::queue_exists(&p.queue), "{out}");
+    // The Bacalhau node configs are written for every up (node_configs.rs checks content).
+    let config_dir = edge_tests::bins::workspace_root()
+        .join("target/bacalhau")
+        .join(&p.name);
+    assert!(config_dir.join("edge-eu.yaml").is_file(), "{config_dir:?}");
     assert_eq!(p.edge_counts(), vec![(3, 0), (2, 0), (2, 0)]);
     let status = p.status();
     let core = status["core"].as_object().expect("core map");
@@ -103,9 +111,10 @@ fn up_status_disconnect_reconnect_idempotence_and_down() {
     p.ok(&["scale", "us", "1"]);
     assert_eq!(p.edge_counts(), vec![(1, 0), (2, 0), (2, 0)]);
 
-    // down removes exactly what carries our label.
+    // down removes exactly what carries our label, and the node configs it wrote.
     p.ok(&["down"]);
     assert_eq!(p.leftovers(), Vec::<String>::new());
+    assert!(!config_dir.exists(), "{config_dir:?} left behind");
 }
 
 #[test]
@@ -118,8 +127,10 @@ fn all_at_once_starts_every_node_with_bounded_parallelism() {
     assert_eq!(p.leftovers(), Vec::<String>::new());
 }
 
+/// There is no registry here, so an image that is not built locally cannot be pulled: `up`
+/// says which image and role, quotes docker, says what to do instead, and creates nothing.
 #[test]
-fn a_failing_container_is_named_with_dockers_message() {
+fn an_image_that_cannot_be_pulled_fails_up_with_what_to_do() {
     ensure_images(&["standin"]);
     let mut profile = standin_profile();
     profile["edge"]["image"] = json!("edge-sensors/no-such-image:none");
@@ -128,22 +139,32 @@ fn a_failing_container_is_named_with_dockers_message() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let msg = text(&out);
     assert!(
-        msg.contains(&format!("{}-edge-us-0001", p.name)),
-        "error must name the container: {msg}"
+        msg.contains("image edge-sensors/no-such-image:none (edge) is not on this host"),
+        "error must name the image and role: {msg}"
     );
     assert!(
-        msg.contains("no-such-image")
-            && (msg.contains("Unable to find image") || msg.contains("pull access denied")),
+        msg.contains("Error response from daemon"),
         "error must carry docker's message: {msg}"
+    );
+    assert!(
+        msg.contains("`provisioner images`") && msg.contains("`--profile standin`"),
+        "error must say what to do: {msg}"
+    );
+    assert_eq!(
+        p.container_ids(),
+        Vec::<String>::new(),
+        "nothing may be created"
     );
 }
 
+/// A core service that exits fails `up` with its last log lines, and those lines reach the
+/// terminal inert (issue 20): the stand-in echoes its hostile argument into its log.
 #[test]
 fn a_core_service_that_exits_fails_up_with_its_logs() {
     ensure_images(&["standin"]);
     let mut profile = standin_profile();
     // `standin` with an unknown command prints its usage and exits 2 straight away.
-    profile["orchestrator"]["command"] = json!(["crash-please"]);
+    profile["orchestrator"]["command"] = json!(["crash-please\u{1b}]0;pwned\u{7}\u{1b}[2J"]);
     let p = Project::new(&profile);
     let out = p.run(&["up", "--replicas", "1"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -153,8 +174,12 @@ fn a_core_service_that_exits_fails_up_with_its_logs() {
         "{msg}"
     );
     assert!(
-        msg.contains("unknown command 'crash-please'"),
-        "logs should be included: {msg}"
+        msg.contains("unknown command 'crash-please\\u{1b}]0;pwned\\u{7}\\u{1b}[2J'"),
+        "logs should be included, escaped: {msg}"
+    );
+    assert!(
+        !out.stderr.iter().any(|b| *b == 0x1b || *b == 0x07),
+        "raw escape bytes reached the terminal: {msg:?}"
     );
     assert_eq!(
         p.edge_counts(),

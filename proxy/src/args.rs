@@ -2,10 +2,12 @@
 //! environment fallbacks), [`Config`] is the validated configuration the proxy runs with.
 use crate::batcher::MAX_BATCH_BYTES;
 use flags::{parse_value, Arg, Error, Parser};
+use sigv4::sqs::cli::{SqsArgs, SqsSettings};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 usage: proxy --queue-url URL [options]
 
 Regional ingest proxy: accepts sensor messages on POST /send and forwards them to SQS with
@@ -17,11 +19,10 @@ Listening:
   --bind ADDR               IP address to listen on [0.0.0.0]
   --workers N               event-loop threads, each with its own SO_REUSEPORT socket,
                             1..=256 [number of CPUs]
-SQS:
-  --queue-url URL           queue to send to [env SQS_QUEUE_URL]
-  --endpoint-url URL        send requests here, keeping the queue's path (e.g. LocalStack)
-                            [env AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL]
-  --region NAME             signing region [env AWS_REGION, AWS_DEFAULT_REGION; us-east-1]
+SQS (the queue messages are sent to):
+",
+    sigv4::sqs_flags_usage!(),
+    "\
 Batching:
   --forwarders N            SQS connections = batches in flight, 1..=64 [4]
   --linger-ms MS            longest a message waits for a batch to fill, 0..=1000 [2]
@@ -40,7 +41,8 @@ Filter:
 Other:
   -v, --verbose             debug logging (each message's SQS id, socket errors)
   -h, --help                print this help
-";
+"
+);
 
 /// What the command line (and environment) said, unvalidated.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -50,9 +52,7 @@ pub struct LowArgs {
     pub port: Option<u16>,
     pub bind: Option<IpAddr>,
     pub workers: Option<usize>,
-    pub queue_url: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
+    pub sqs: SqsArgs,
     pub forwarders: Option<usize>,
     pub linger_ms: Option<u64>,
     pub queue_capacity: Option<usize>,
@@ -72,9 +72,7 @@ pub struct LowArgs {
 pub struct Config {
     pub addr: SocketAddr,
     pub workers: usize,
-    pub queue_url: String,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
+    pub sqs: SqsSettings,
     pub forwarders: usize,
     pub linger: Duration,
     pub queue_capacity: usize,
@@ -117,15 +115,13 @@ impl LowArgs {
             match arg {
                 Arg::Short('h') => low.help = true,
                 Arg::Short('v') => low.verbose = true,
+                Arg::Long(name) if low.sqs.parse_flag(&name, &mut parser)? => {}
                 Arg::Long(name) => match name.as_str() {
                     "help" => low.help = true,
                     "verbose" => low.verbose = true,
                     "port" => low.port = Some(parser.parse()?),
                     "bind" => low.bind = Some(parser.parse()?),
                     "workers" => low.workers = Some(parser.parse()?),
-                    "queue-url" => low.queue_url = Some(parser.value()?),
-                    "endpoint-url" => low.endpoint_url = Some(parser.value()?),
-                    "region" => low.region = Some(parser.value()?),
                     "forwarders" => low.forwarders = Some(parser.parse()?),
                     "linger-ms" => low.linger_ms = Some(parser.parse()?),
                     "queue-capacity" => low.queue_capacity = Some(parser.parse()?),
@@ -153,12 +149,7 @@ impl LowArgs {
                 .map(|v| parse_value("BACALHAU_PORT_http", &v))
                 .transpose()?;
         }
-        if low.queue_url.is_none() {
-            low.queue_url = get("SQS_QUEUE_URL");
-        }
-        if low.region.is_none() {
-            low.region = get("AWS_REGION");
-        }
+        low.sqs.apply_env(env);
         Ok(low)
     }
 }
@@ -175,14 +166,7 @@ fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 impl Config {
     pub fn from_low(low: LowArgs, cpus: usize) -> Result<Config, Error> {
-        let queue_url = low.queue_url.ok_or_else(|| {
-            Error::new("a queue is required: pass --queue-url URL or set SQS_QUEUE_URL")
-        })?;
-        if !(queue_url.starts_with("http://") || queue_url.starts_with("https://")) {
-            return Err(Error::new(format!(
-                "'--queue-url' must be an http(s) URL, got {queue_url:?}"
-            )));
-        }
+        let sqs = low.sqs.validate()?;
         let secs = |flag: &str, v: Option<u64>, default: u64| {
             in_range(flag, v.unwrap_or(default), 1, 86_400).map(Duration::from_secs)
         };
@@ -192,9 +176,7 @@ impl Config {
                 low.port.unwrap_or(8080),
             ),
             workers: in_range("workers", low.workers.unwrap_or(cpus.max(1)), 1, 256)?,
-            queue_url,
-            endpoint_url: low.endpoint_url,
-            region: low.region,
+            sqs,
             forwarders: in_range("forwarders", low.forwarders.unwrap_or(4), 1, 64)?,
             linger: Duration::from_millis(in_range(
                 "linger-ms",
@@ -305,28 +287,17 @@ mod tests {
         assert!(config(&["--workers", "0"]).is_err());
     }
 
+    /// The shared SQS flags (sigv4::sqs::cli, tested there) are wired in.
     #[test]
-    fn queue_url_flag_env_and_required() {
+    fn shared_sqs_flags() {
+        let c = config(&["--region", "eu-west-1", "--profile", "edge"]).unwrap();
+        assert_eq!(c.sqs.queue_url, Q);
+        assert_eq!(c.sqs.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.sqs.profile.as_deref(), Some("edge"));
         let low = low_env(&[], &[("SQS_QUEUE_URL", Q)]).unwrap();
-        assert_eq!(low.queue_url.as_deref(), Some(Q));
-        let err = Config::from_low(low_env(&[], &[]).unwrap(), 1).unwrap_err();
-        assert!(err.to_string().contains("--queue-url"));
-        assert!(config(&["--queue-url", "not-a-url"]).is_err());
-    }
-
-    #[test]
-    fn endpoint_and_region_flags() {
-        let c = config(&[
-            "--endpoint-url",
-            "http://127.0.0.1:4566",
-            "--region",
-            "eu-west-1",
-        ])
-        .unwrap();
-        assert_eq!(c.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
-        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
-        let low = low_env(&[], &[("AWS_REGION", "us-west-2")]).unwrap();
-        assert_eq!(low.region.as_deref(), Some("us-west-2"));
+        assert_eq!(low.sqs.queue_url.as_deref(), Some(Q));
+        assert!(Config::from_low(low_env(&[], &[]).unwrap(), 1).is_err());
+        assert!(USAGE.contains("--profile NAME") && USAGE.contains("--linger-ms"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::response::Response;
 use crate::sys;
 use crate::worker::Worker;
 use serde_json::json;
-use sigv4::sqs::{SqsClient, SqsConfig};
+use sigv4::sqs::SqsClient;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -67,7 +67,9 @@ pub fn run(config: Config) -> Result<(), String> {
         Ok(n) => log::debug(|| format!("open files limit {n}")),
         Err(e) => log::error(&format!("could not raise the open files limit: {e}")),
     }
-    let mut sqs = SqsConfig::from_env(config.region.as_deref(), config.endpoint_url.as_deref())
+    let mut sqs = config
+        .sqs
+        .sqs_config()
         .map_err(|e| format!("sqs configuration: {e}"))?;
     // Fail a dead endpoint fast: a client waiting for its 200 is better served by a quick 503.
     sqs.connect_timeout = Duration::from_secs(2);
@@ -89,7 +91,7 @@ pub fn run(config: Config) -> Result<(), String> {
         "listening on {} with {} workers; queue {} via {} (region {}); {} forwarders, linger {:?}, queue capacity {}, max body {} B, max connections {}",
         config.addr,
         config.workers,
-        config.queue_url,
+        config.sqs.queue_url,
         sqs.endpoint_url.as_deref().unwrap_or("the queue URL's host"),
         sqs.region,
         config.forwarders,
@@ -125,7 +127,7 @@ pub fn run(config: Config) -> Result<(), String> {
     for i in 0..shared.config.forwarders {
         let forwarder = Forwarder {
             client: SqsClient::new(sqs.clone()),
-            queue_url: shared.config.queue_url.clone(),
+            queue_url: shared.config.sqs.queue_url.clone(),
             queue: Arc::clone(&shared.queue),
             links: links.clone(),
             metrics: Arc::clone(&shared.metrics),

@@ -20,7 +20,8 @@ Posts one JSON sensor message per interval to URL/send; waits for URL/health fir
   --max-messages=N         stop after N messages are delivered, 0 = unlimited (default 0)
   --submission-time=N      deployment version / submission time in each message (default 0)
   --health-timeout=SECONDS give up (exit 1) if /health never answers 200 (default 60)
-  --outbox=N               undelivered messages kept while the proxy is away (default 10000)
+  --outbox=N               undelivered messages kept while the proxy is away; when full,
+                           the oldest is dropped and counted (default 10000)
   -h, --help               this text
 
 Environment: BACALHAU_JOB_ID, BACALHAU_EXECUTION_ID, HOSTNAME, REGION.

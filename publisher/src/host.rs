@@ -16,6 +16,8 @@ pub struct Reply {
     /// The body said `"filtered"`: the proxy accepted the message but dropped it because a
     /// newer deployment sends from this host. That still counts as delivered.
     pub filtered: bool,
+    /// The answer's `Retry-After`, in seconds (capped), when it had one.
+    pub retry_after_secs: Option<u32>,
 }
 
 /// A failed `http_request`, by its ABI result code.

@@ -3,10 +3,12 @@
 //! It reads its flags (compatible with the original TinyGo publisher's job specs), waits for
 //! `GET <proxy>/health`, then emits one JSON message per `--interval` and POSTs it to
 //! `<proxy>/send` through the host's `wasi:http/requests`.`http_request`. Unlike the original
-//! it loses nothing while the proxy is away: unacknowledged messages stay in a bounded
-//! outbox and are re-sent oldest first (see [`publisher`]).
+//! it loses nothing while the proxy is away for up to `--outbox` × `--interval`:
+//! unacknowledged messages stay in a bounded outbox and are re-sent oldest first; past the
+//! bound the oldest are dropped, and those drops, like messages the proxy refuses for good,
+//! are counted and reported in later messages (see [`publisher`] and [`status`]).
 //!
-//! Build: `scripts/build-wasm` (wasm32-wasip1, no dependencies, ~28 KB, one 64 KiB memory
+//! Build: `scripts/build-wasm` (wasm32-wasip1, no dependencies, well under 100 KB, one 64 KiB memory
 //! page per instance). On wasm32 the crate is `no_std` and exports its own `_start`
 //! (`sys.rs` holds every WASI import and all `unsafe`). Natively it only builds for `cargo test`, which exercises everything but
 //! the WASI glue against a simulated host.
@@ -23,6 +25,7 @@ mod outbox;
 mod publisher;
 mod rfc3339;
 mod rng;
+mod status;
 #[cfg(target_arch = "wasm32")]
 mod sys;
 

@@ -1,6 +1,9 @@
 //! The message, exactly the seed's schema as compact JSON, fields in the seed's order:
 //! `job_id, execution_id, hostname, job_submission_time, icon_name, timestamp, color,
-//! sequence, region`.
+//! sequence, region`, then two optional counters, present only when non-zero:
+//! `dropped_permanent` (messages the proxy refused for good) and `dropped_overflow` (oldest
+//! messages evicted from a full outbox), cumulative since the module started, so a reader can
+//! explain a sequence gap as a loss at the source rather than in transit.
 //!
 //! Everything but the timestamp and the sequence is fixed for the life of the module, so it
 //! is escaped once into three fragments at start-up; each message is then a few copies into
@@ -50,14 +53,25 @@ pub struct MessageTemplate {
     head: Vec<u8>,
     /// `","color":"..","sequence":`
     middle: Vec<u8>,
-    /// `,"region":".."}`
+    /// `,"region":".."` (the optional counters and `}` follow)
     tail: Vec<u8>,
     buf: Vec<u8>,
 }
 
-/// Longest possible timestamp and sequence text.
-const TIMESTAMP_LEN: usize = 20;
+/// Longest possible sequence text, and the longest the optional counters add.
 const SEQUENCE_MAX_LEN: usize = 20;
+const DROP_FIELDS_MAX_LEN: usize = DROPPED_PERMANENT.len() + 20 + DROPPED_OVERFLOW.len() + 20 + 1;
+const DROPPED_PERMANENT: &[u8] = b",\"dropped_permanent\":";
+const DROPPED_OVERFLOW: &[u8] = b",\"dropped_overflow\":";
+
+/// Messages lost at the source so far (cumulative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// Refused by the proxy with a status that retrying cannot fix.
+    pub permanent: u64,
+    /// Evicted, oldest first, from a full outbox while the proxy was away.
+    pub overflow: u64,
+}
 
 impl MessageTemplate {
     pub fn new(id: &Identity<'_>) -> MessageTemplate {
@@ -80,8 +94,12 @@ impl MessageTemplate {
         let mut tail = Vec::new();
         tail.extend_from_slice(b",\"region\":");
         push_json_string(&mut tail, id.region);
-        tail.push(b'}');
-        let capacity = head.len() + TIMESTAMP_LEN + middle.len() + SEQUENCE_MAX_LEN + tail.len();
+        let capacity = head.len()
+            + rfc3339::LEN
+            + middle.len()
+            + SEQUENCE_MAX_LEN
+            + tail.len()
+            + DROP_FIELDS_MAX_LEN;
         MessageTemplate {
             head,
             middle,
@@ -90,18 +108,27 @@ impl MessageTemplate {
         }
     }
 
-    /// The JSON body for one message.
-    pub fn render(&mut self, unix_secs: u64, sequence: u64) -> &[u8] {
-        let mut ts = [0u8; TIMESTAMP_LEN];
-        rfc3339::format(unix_secs, &mut ts);
-        let mut digits = [0u8; 20];
-        let seq = crate::host::format_u64(sequence, &mut digits);
+    /// The JSON body for one message generated at `unix_ms`, carrying the drop counts as they
+    /// are now (a resent message keeps its timestamp but reports the latest counts).
+    pub fn render(&mut self, unix_ms: u64, sequence: u64, drops: Drops) -> &[u8] {
+        let mut ts = [0u8; rfc3339::LEN];
+        rfc3339::format(unix_ms, &mut ts);
         self.buf.clear();
         self.buf.extend_from_slice(&self.head);
         self.buf.extend_from_slice(&ts);
         self.buf.extend_from_slice(&self.middle);
-        self.buf.extend_from_slice(seq.as_bytes());
+        push_u64(&mut self.buf, sequence);
         self.buf.extend_from_slice(&self.tail);
+        for (name, count) in [
+            (DROPPED_PERMANENT, drops.permanent),
+            (DROPPED_OVERFLOW, drops.overflow),
+        ] {
+            if count > 0 {
+                self.buf.extend_from_slice(name);
+                push_u64(&mut self.buf, count);
+            }
+        }
+        self.buf.push(b'}');
         &self.buf
     }
 }
@@ -133,8 +160,12 @@ fn push_i64(out: &mut Vec<u8>, n: i64) {
     if n < 0 {
         out.push(b'-');
     }
+    push_u64(out, n.unsigned_abs());
+}
+
+fn push_u64(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
-    out.extend_from_slice(crate::host::format_u64(n.unsigned_abs(), &mut digits).as_bytes());
+    out.extend_from_slice(crate::host::format_u64(n, &mut digits).as_bytes());
 }
 
 /// `#RRGGBB` from 24 random bits.
@@ -163,12 +194,52 @@ mod tests {
             color: "#FF0000",
             region: "us",
         });
-        let body = String::from_utf8(t.render(1_742_992_496, 42).to_vec()).unwrap();
+        let body = String::from_utf8(t.render(1_742_992_496_123, 42, Drops::default()).to_vec());
         assert_eq!(
-            body,
+            body.unwrap(),
             "{\"job_id\":\"j-1\",\"execution_id\":\"e-1\",\"hostname\":\"edge-us-0\",\
-             \"job_submission_time\":1,\"icon_name\":\"🚀\",\"timestamp\":\"2025-03-26T12:34:56Z\",\
+             \"job_submission_time\":1,\"icon_name\":\"🚀\",\"timestamp\":\"2025-03-26T12:34:56.123Z\",\
              \"color\":\"#FF0000\",\"sequence\":42,\"region\":\"us\"}"
+        );
+    }
+
+    #[test]
+    fn drop_counts_follow_the_seed_fields_only_when_non_zero() {
+        let mut t = MessageTemplate::new(&Identity {
+            job_id: "j",
+            execution_id: "e",
+            hostname: "h",
+            submission_time: 0,
+            icon: EMOJIS[0],
+            color: "#000000",
+            region: "eu",
+        });
+        let tail = |t: &mut MessageTemplate, permanent, overflow| {
+            let body = t
+                .render(
+                    0,
+                    7,
+                    Drops {
+                        permanent,
+                        overflow,
+                    },
+                )
+                .to_vec();
+            let body = String::from_utf8(body).unwrap();
+            body[body.find("\"region\"").unwrap()..].to_string()
+        };
+        assert_eq!(tail(&mut t, 0, 0), "\"region\":\"eu\"}");
+        assert_eq!(
+            tail(&mut t, 2, 0),
+            "\"region\":\"eu\",\"dropped_permanent\":2}"
+        );
+        assert_eq!(
+            tail(&mut t, 0, 9),
+            "\"region\":\"eu\",\"dropped_overflow\":9}"
+        );
+        assert_eq!(
+            tail(&mut t, 1, 3),
+            "\"region\":\"eu\",\"dropped_permanent\":1,\"dropped_overflow\":3}"
         );
     }
 
@@ -184,10 +255,14 @@ mod tests {
             region: "r",
         });
         let cap = t.buf.capacity();
-        t.render(u64::MAX / 2, u64::MAX);
+        let most = Drops {
+            permanent: u64::MAX,
+            overflow: u64::MAX,
+        };
+        t.render(u64::MAX / 2, u64::MAX, most);
         assert_eq!(t.buf.capacity(), cap);
         assert!(t
-            .render(0, 1)
+            .render(0, 1, Drops::default())
             .starts_with(b"{\"job_id\":\"\",\"execution_id\":\"\""));
     }
 

@@ -1,15 +1,16 @@
 //! The outbox: messages generated but not yet acknowledged, oldest first.
 //!
 //! A message is fully determined by its sequence number and its timestamp (everything else
-//! is fixed), so the outbox stores only a 4-byte timestamp per message and the sequence of
-//! the oldest one; sequences are consecutive by construction, so none can be skipped. The
-//! ring starts small and doubles only while the proxy is away, up to `capacity`; when full,
-//! the oldest message is dropped (and counted) to make room.
+//! is fixed, and the drop counts are current at send time), so the outbox stores only an
+//! 8-byte millisecond timestamp per message and the sequence of the oldest one; sequences are
+//! consecutive by construction, so none can be skipped. A resent message keeps the timestamp
+//! it was generated with. The ring starts small and doubles only while the proxy is away, up
+//! to `capacity`; when full, the oldest message is dropped (and counted) to make room.
 use alloc::vec;
 use alloc::vec::Vec;
 
 pub struct Outbox {
-    ring: Vec<u32>,
+    ring: Vec<u64>,
     head: usize,
     len: usize,
     capacity: usize,
@@ -56,8 +57,8 @@ impl Outbox {
         self.front_sequence + self.len as u64
     }
 
-    /// Appends a message generated at `unix_secs`.
-    pub fn push(&mut self, unix_secs: u64) -> Pushed {
+    /// Appends a message generated at `unix_ms`.
+    pub fn push(&mut self, unix_ms: u64) -> Pushed {
         let sequence = self.next_sequence();
         let mut dropped = false;
         if self.len == self.ring.len() {
@@ -69,7 +70,7 @@ impl Outbox {
             }
         }
         let slot = (self.head + self.len) % self.ring.len();
-        self.ring[slot] = unix_secs.min(u32::MAX as u64) as u32;
+        self.ring[slot] = unix_ms;
         self.len += 1;
         if dropped {
             Pushed::DroppedOldest { sequence }
@@ -78,12 +79,12 @@ impl Outbox {
         }
     }
 
-    /// The oldest message: (sequence, unix seconds).
+    /// The oldest message: (sequence, unix milliseconds).
     pub fn front(&self) -> Option<(u64, u64)> {
-        (self.len > 0).then(|| (self.front_sequence, self.ring[self.head] as u64))
+        (self.len > 0).then(|| (self.front_sequence, self.ring[self.head]))
     }
 
-    /// Removes the oldest message (acknowledged, or dropped for room).
+    /// Removes the oldest message (acknowledged, refused for good, or dropped for room).
     pub fn pop(&mut self) {
         if self.len > 0 {
             self.head = (self.head + 1) % self.ring.len();

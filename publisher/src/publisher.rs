@@ -10,17 +10,24 @@
 //! | `Draining` | a send fails           | `Down`     | "proxy unreachable ..."         |
 //! | `Draining` | outbox empty           | `Up`       | "delivered backlog of N; dropped M" |
 //!
+//! "Fails" means a network error or a status [`status::verdict`] calls `Retry`; a status it
+//! calls `Refused` (400, 413, ...) counts as an answer: that one message is dropped for good,
+//! logged with its sequence and counted, and the link is up.
+//!
 //! Every message gets the next sequence when it is generated and goes to the back of the
 //! outbox; only the oldest is ever sent, and it leaves the outbox only when the proxy
-//! acknowledges it (any 2xx, `filtered` included). So what reaches the proxy is in order and
-//! without gaps, except for the oldest messages deliberately dropped (and logged) when the
-//! outbox overflows. While `Down`, the oldest is retried with jittered exponential backoff;
-//! once one send succeeds the backlog is flushed back to back, not one per interval.
+//! acknowledges it (any 2xx, `filtered` included) or refuses it for good. So what reaches the
+//! proxy is in order and without gaps, except for the oldest messages deliberately dropped
+//! when the outbox overflows and the ones refused; both are counted, and the counts ride along
+//! in every later message (`dropped_permanent`, `dropped_overflow`). While `Down`, the oldest
+//! is retried with jittered exponential backoff, or after the proxy's `Retry-After` when it
+//! sent one; once one send succeeds the backlog is flushed back to back, not one per interval.
 use crate::config::{self, Choice, Config, Parsed};
 use crate::host::{Host, HttpError, LogLine, Method, Reply};
-use crate::message::{color_from_bits, Identity, MessageTemplate, EMOJIS};
+use crate::message::{color_from_bits, Drops, Identity, MessageTemplate, EMOJIS};
 use crate::outbox::{Outbox, Pushed};
 use crate::rng::{hash, Backoff, Rng};
+use crate::status::{self, Verdict};
 use alloc::string::String;
 
 const MS: u64 = 1_000_000;
@@ -106,6 +113,7 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         backoff: Backoff::new(RETRY_MIN_NS, RETRY_MAX_NS),
         link: Link::Up,
         generated: 0,
+        drops: Drops::default(),
         dropped: 0,
         filtered_logged: false,
         cfg,
@@ -195,6 +203,8 @@ struct Publisher {
     backoff: Backoff,
     link: Link,
     generated: u64,
+    /// Messages lost at the source since start; every later message reports them.
+    drops: Drops,
     /// Messages dropped by overflow during the current outage.
     dropped: u64,
     filtered_logged: bool,
@@ -226,13 +236,7 @@ impl Publisher {
                 continue;
             }
             if !self.more_to_generate() && self.outbox.is_empty() {
-                host.log(
-                    LogLine::new()
-                        .push("delivered all ")
-                        .num(self.generated)
-                        .push(" messages; exiting")
-                        .as_str(),
-                );
+                self.log_done(host);
                 return 0;
             }
             let mut wake = u64::MAX;
@@ -250,10 +254,30 @@ impl Publisher {
         }
     }
 
+    fn log_done(&self, host: &mut impl Host) {
+        let lost = self.drops.permanent + self.drops.overflow;
+        let mut line = LogLine::new();
+        if lost == 0 {
+            line.push("delivered all ").num(self.generated);
+        } else {
+            line.push("delivered ")
+                .num(self.generated - lost)
+                .push(" of ")
+                .num(self.generated)
+                .push(" (")
+                .num(self.drops.permanent)
+                .push(" refused by the proxy, ")
+                .num(self.drops.overflow)
+                .push(" dropped from a full outbox)");
+        }
+        host.log(line.push(" messages; exiting").as_str());
+    }
+
     fn generate(&mut self, host: &mut impl Host) {
-        let secs = host.realtime_ns() / 1_000_000_000;
+        let unix_ms = host.realtime_ns() / MS;
         self.generated += 1;
-        if let Pushed::DroppedOldest { .. } = self.outbox.push(secs) {
+        if let Pushed::DroppedOldest { .. } = self.outbox.push(unix_ms) {
+            self.drops.overflow += 1;
             self.dropped += 1;
             if self.dropped == 1 {
                 host.log(
@@ -268,19 +292,32 @@ impl Publisher {
     }
 
     fn send_oldest(&mut self, host: &mut impl Host, now: u64) {
-        let Some((sequence, secs)) = self.outbox.front() else {
+        let Some((sequence, unix_ms)) = self.outbox.front() else {
             return;
         };
-        let body = self.template.render(secs, sequence);
-        let failure = match host.http(Method::Post, &self.send_url, SEND_HEADERS, body) {
-            Ok(reply) if (200..300).contains(&reply.status) => {
-                self.delivered(host, sequence, reply.filtered);
-                return;
-            }
-            Ok(reply) => Failure::Status(reply.status),
-            Err(e) => Failure::Http(e),
-        };
-        let delay = self.backoff.next_delay(&mut self.rng);
+        let body = self.template.render(unix_ms, sequence, self.drops);
+        let (failure, retry_after_secs) =
+            match host.http(Method::Post, &self.send_url, SEND_HEADERS, body) {
+                Ok(reply) => match status::verdict(reply.status) {
+                    Verdict::Delivered => {
+                        self.delivered(host, sequence, reply.filtered);
+                        return;
+                    }
+                    Verdict::Refused => {
+                        self.refused(host, sequence, reply.status);
+                        return;
+                    }
+                    Verdict::Retry => (Failure::Status(reply.status), reply.retry_after_secs),
+                },
+                Err(e) => (Failure::Http(e), None),
+            };
+        let mut delay = self.backoff.next_delay(&mut self.rng);
+        if let Some(secs) = retry_after_secs {
+            // The proxy's own pacing wins over ours; up to 10 % jitter on top keeps thousands
+            // of sensors told the same number from coming back in the same instant.
+            let asked = u64::from(secs) * 1_000 * MS;
+            delay = delay.max(asked + self.rng.below(asked / 10 + 1));
+        }
         if !matches!(self.link, Link::Down { .. }) {
             let mut line = LogLine::new();
             line.push("proxy unreachable (");
@@ -297,9 +334,27 @@ impl Publisher {
         };
     }
 
+    /// The proxy refused the oldest message with a status no resend can change: drop it so
+    /// the messages behind it can go, say so once, and count it.
+    fn refused(&mut self, host: &mut impl Host, sequence: u64, status: u32) {
+        self.outbox.pop();
+        self.drops.permanent += 1;
+        host.log(
+            LogLine::new()
+                .push("proxy refused message ")
+                .num(sequence)
+                .push(" with HTTP ")
+                .num(u64::from(status))
+                .push(": dropped it for good (")
+                .num(self.drops.permanent)
+                .push(" refused so far)")
+                .as_str(),
+        );
+        self.answered(host, false);
+    }
+
     fn delivered(&mut self, host: &mut impl Host, sequence: u64, filtered: bool) {
         self.outbox.pop();
-        self.backoff.reset();
         if filtered && !self.filtered_logged {
             self.filtered_logged = true;
             host.log(
@@ -310,6 +365,13 @@ impl Publisher {
                     .as_str(),
             );
         }
+        self.answered(host, true);
+    }
+
+    /// The proxy answered the oldest message (it left the outbox): the link is up again.
+    fn answered(&mut self, host: &mut impl Host, acked: bool) {
+        self.backoff.reset();
+        let acked = u64::from(acked);
         self.link = match self.link {
             Link::Up => Link::Up,
             Link::Down { .. } => {
@@ -320,10 +382,10 @@ impl Publisher {
                         .push(" message(s)")
                         .as_str(),
                 );
-                Link::Draining { delivered: 1 }
+                Link::Draining { delivered: acked }
             }
             Link::Draining { delivered } => Link::Draining {
-                delivered: delivered + 1,
+                delivered: delivered + acked,
             },
         };
         if let Link::Draining { delivered } = self.link {

@@ -13,6 +13,8 @@ enum Answer {
     Ok,
     Filtered,
     Status(u32),
+    /// A status with `Retry-After: N` seconds.
+    StatusRetryAfter(u32, u32),
     Fail(HttpError),
 }
 
@@ -28,6 +30,10 @@ struct FakeHost {
     stdout: String,
     /// Time spent in each http call (a real request is not instantaneous).
     call_cost: u64,
+    /// (sequence, status): the proxy always answers this sequence with this status.
+    refuse: Vec<(u64, u32)>,
+    /// (time, sequence) of every POST, answered or not.
+    attempts: Vec<(u64, u64)>,
 }
 
 impl FakeHost {
@@ -41,7 +47,14 @@ impl FakeHost {
             logs: Vec::new(),
             stdout: String::new(),
             call_cost: 1_000_000,
+            refuse: Vec::new(),
+            attempts: Vec::new(),
         }
+    }
+
+    fn refusing(mut self, refuse: &[(u64, u32)]) -> FakeHost {
+        self.refuse = refuse.to_vec();
+        self
     }
 
     fn answer(&self) -> Answer {
@@ -92,7 +105,7 @@ impl Host for FakeHost {
         body: &[u8],
     ) -> Result<Reply, HttpError> {
         self.now += self.call_cost;
-        let answer = self.answer();
+        let mut answer = self.answer();
         if method == Method::Get {
             assert!(url.ends_with("/health"), "{url}");
             self.health_checks += 1;
@@ -100,6 +113,12 @@ impl Host for FakeHost {
             assert!(url.ends_with("/send"), "{url}");
             assert_eq!(headers, "Content-Type: application/json");
             self.posts += 1;
+            let text = core::str::from_utf8(body).unwrap();
+            let sequence: u64 = field(text, "sequence").parse().unwrap();
+            self.attempts.push((self.now, sequence));
+            if let Some((_, status)) = self.refuse.iter().find(|(s, _)| *s == sequence) {
+                answer = Answer::Status(*status);
+            }
         }
         match answer {
             Answer::Ok | Answer::Filtered => {
@@ -110,11 +129,18 @@ impl Host for FakeHost {
                 Ok(Reply {
                     status: 200,
                     filtered: matches!(answer, Answer::Filtered),
+                    retry_after_secs: None,
                 })
             }
             Answer::Status(s) => Ok(Reply {
                 status: s,
                 filtered: false,
+                retry_after_secs: None,
+            }),
+            Answer::StatusRetryAfter(s, secs) => Ok(Reply {
+                status: s,
+                filtered: false,
+                retry_after_secs: Some(secs),
             }),
             Answer::Fail(e) => Err(e),
         }
@@ -176,7 +202,7 @@ fn steady_state_sends_one_message_per_interval_with_the_schema() {
     assert_eq!(
         *first,
         "{\"job_id\":\"j-1\",\"execution_id\":\"e-1\",\"hostname\":\"edge-us-0\",\"job_submission_time\":1,\
-         \"icon_name\":\"🚀\",\"timestamp\":\"2025-03-26T12:34:56Z\",\"color\":\"#FF0000\",\"sequence\":1,\"region\":\"us\"}"
+         \"icon_name\":\"🚀\",\"timestamp\":\"2025-03-26T12:34:56.001Z\",\"color\":\"#FF0000\",\"sequence\":1,\"region\":\"us\"}"
     );
     let times: Vec<u64> = h.received.iter().map(|(t, _)| *t).collect();
     for pair in times.windows(2) {
@@ -186,7 +212,10 @@ fn steady_state_sends_one_message_per_interval_with_the_schema() {
             "interval drifted: {gap}"
         );
     }
-    assert_eq!(field(&h.received[4].1, "timestamp"), "2025-03-26T12:35:00Z");
+    assert_eq!(
+        field(&h.received[4].1, "timestamp"),
+        "2025-03-26T12:35:00.001Z"
+    );
 }
 
 #[test]
@@ -382,4 +411,139 @@ fn region_and_hostname_from_the_environment() {
     assert_eq!(run(&mut h, &args, &["REGION=eu".to_string()]), 0);
     assert_eq!(field(&h.received[0].1, "region"), "eu");
     assert_eq!(field(&h.received[0].1, "hostname"), "unknown");
+}
+
+/// Unix ms of an RFC 3339 `...SS.mmmZ` timestamp within the test's day (EPOCH's date).
+fn ms_of_day(ts: &str) -> u64 {
+    let (h, m, s, ms) = (&ts[11..13], &ts[14..16], &ts[17..19], &ts[20..23]);
+    [(h, 3_600_000), (m, 60_000), (s, 1_000), (ms, 1)]
+        .iter()
+        .map(|(v, unit)| v.parse::<u64>().unwrap() * unit)
+        .sum()
+}
+
+#[test]
+fn a_resent_message_keeps_its_original_millisecond_timestamp() {
+    let (down, up) = (2 * SEC + SEC / 2, 6 * SEC + SEC / 3);
+    let mut h = FakeHost::new(&[(down, up, Answer::Fail(HttpError::NETWORK))]);
+    assert_eq!(
+        run(&mut h, &argv(&["--interval=1", "--max-messages=8"]), &env()),
+        0
+    );
+    assert_consecutive(&h.sequences(), 1);
+    let day_start = ms_of_day("2025-03-26T12:34:56.000Z");
+    for (at, body) in &h.received {
+        let sequence: u64 = field(body, "sequence").parse().unwrap();
+        let ts = field(body, "timestamp");
+        assert_eq!(ts.len(), 24, "{ts}");
+        // Generated at 1 ms + (sequence - 1) s of simulated time, whenever it was sent.
+        let generated = day_start + 1 + (sequence - 1) * 1_000;
+        assert_eq!(ms_of_day(&ts), generated, "{body}");
+        if (4..=6).contains(&sequence) {
+            assert!(*at >= up, "message {sequence} was held through the outage");
+        }
+    }
+}
+
+#[test]
+fn permanent_statuses_drop_that_message_only_and_count_it() {
+    for status in status::PERMANENT {
+        let mut h = FakeHost::new(&[]).refusing(&[(3, status), (5, status)]);
+        assert_eq!(
+            run(&mut h, &argv(&["--interval=1", "--max-messages=7"]), &env()),
+            0
+        );
+        assert_eq!(h.sequences(), [1, 2, 4, 6, 7], "HTTP {status}");
+        assert_eq!(h.posts, 7, "HTTP {status}: a refused message is not resent");
+        let line = alloc::format!("proxy refused message 3 with HTTP {status}: dropped it");
+        assert!(h.logged(&line), "{line}: {:?}", h.logs);
+        let by_seq = |seq: u64| {
+            h.received
+                .iter()
+                .map(|(_, b)| b)
+                .find(|b| field(b, "sequence") == seq.to_string())
+                .unwrap()
+                .clone()
+        };
+        assert!(!by_seq(2).contains("dropped_"), "{}", by_seq(2));
+        assert_eq!(field(&by_seq(4), "dropped_permanent"), "1");
+        assert_eq!(field(&by_seq(7), "dropped_permanent"), "2");
+        assert!(!by_seq(7).contains("dropped_overflow"));
+        assert!(
+            h.logged("delivered 5 of 7 (2 refused by the proxy, 0 dropped from a full outbox)"),
+            "{:?}",
+            h.logs
+        );
+    }
+}
+
+#[test]
+fn transient_statuses_keep_the_message_until_it_is_accepted() {
+    for status in [401, 403, 408, 425, 429, 500, 502, 503, 504] {
+        let mut h = FakeHost::new(&[(SEC + SEC / 2, 4 * SEC, Answer::Status(status))]);
+        assert_eq!(
+            run(&mut h, &argv(&["--interval=1", "--max-messages=6"]), &env()),
+            0
+        );
+        assert_consecutive(&h.sequences(), 1);
+        assert_eq!(h.received.len(), 6, "HTTP {status}");
+        assert!(h.posts > 6, "HTTP {status} was retried");
+        assert!(h.received.iter().all(|(_, b)| !b.contains("dropped_")));
+        let line = alloc::format!("proxy unreachable (HTTP {status})");
+        assert!(h.logged(&line), "{line}: {:?}", h.logs);
+    }
+}
+
+#[test]
+fn retry_after_paces_the_retries() {
+    let mut h = FakeHost::new(&[(SEC + SEC / 2, 8 * SEC, Answer::StatusRetryAfter(503, 3))]);
+    assert_eq!(
+        run(
+            &mut h,
+            &argv(&["--interval=1", "--max-messages=10"]),
+            &env()
+        ),
+        0
+    );
+    assert_consecutive(&h.sequences(), 1);
+    let retries: Vec<u64> = h
+        .attempts
+        .iter()
+        .filter(|(_, seq)| *seq == 3)
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(retries.len() >= 3, "{retries:?}");
+    for pair in retries.windows(2) {
+        let gap = pair[1] - pair[0];
+        // 3 s asked, up to 10 % jitter on top, plus the call itself.
+        assert!(
+            (3 * SEC..=3 * SEC + 3 * SEC / 10 + SEC / 100).contains(&gap),
+            "retry after {gap} ns, not the 3 s the proxy asked for"
+        );
+    }
+}
+
+#[test]
+fn overflow_drops_ride_along_in_later_messages() {
+    let mut h = FakeHost::new(&[(SEC / 2, 12 * SEC, Answer::Fail(HttpError::NETWORK))]);
+    assert_eq!(
+        run(
+            &mut h,
+            &argv(&["--interval=1", "--max-messages=16", "--outbox=4"]),
+            &env()
+        ),
+        0
+    );
+    let seqs = h.sequences();
+    let dropped = 16 - seqs.len() as u64;
+    assert!(dropped > 0, "{seqs:?}");
+    assert!(!h.received[0].1.contains("dropped_"));
+    let last = &h.received.last().unwrap().1;
+    assert_eq!(field(last, "dropped_overflow"), dropped.to_string());
+    assert!(!last.contains("dropped_permanent"));
+    // The first message after the gap already explains it.
+    assert_eq!(
+        field(&h.received[1].1, "dropped_overflow"),
+        dropped.to_string()
+    );
 }

@@ -68,7 +68,12 @@ mod ffi {
 
     #[link(wasm_import_module = "wasi:http/requests")]
     extern "C" {
-        /// Bacalhau's HTTP host function; see bacalhau-and-sqs-facts.md for the ABI.
+        /// Bacalhau's HTTP host function (module `wasi:http/requests`, defined in
+        /// pkg/executor/wasm/funcs/http/ of bacalhau-project/bacalhau at v1.7.0): method code,
+        /// URL, `Key: Value` header lines joined by `\n` and body in; the caller stores the
+        /// capacities of its response buffers at the two length pointers and gets the written
+        /// lengths back, the HTTP status as u32 little-endian at `status_ptr`, and a result
+        /// code (0 success, 1 invalid URL, 2 network error, 3 timeout, 4 not allowed, ...).
         pub fn http_request(
             method: u32,
             url_ptr: u32,
@@ -152,7 +157,8 @@ fn read_list(
 
 /// The real host: WASI clocks and sleep, Bacalhau's http_request, stderr/stdout.
 struct WasiHost {
-    resp_headers: [u8; 256],
+    /// Room for the answer's headers: enough for `Retry-After` behind the usual few.
+    resp_headers: [u8; 512],
     resp_body: [u8; 512],
 }
 
@@ -225,7 +231,13 @@ impl Host for WasiHost {
         }
         let got = &self.resp_body[..(body_len as usize).min(self.resp_body.len())];
         let filtered = got.windows(10).any(|w| w == b"\"filtered\"");
-        Ok(Reply { status, filtered })
+        let headers = &self.resp_headers[..(headers_len as usize).min(self.resp_headers.len())];
+        let retry_after_secs = crate::status::retry_after_secs(headers);
+        Ok(Reply {
+            status,
+            filtered,
+            retry_after_secs,
+        })
     }
 
     fn log(&mut self, line: &str) {
@@ -244,7 +256,7 @@ pub extern "C" fn _start() {
     let args = read_list(ffi::args_sizes_get, ffi::args_get);
     let env = read_list(ffi::environ_sizes_get, ffi::environ_get);
     let mut host = WasiHost {
-        resp_headers: [0; 256],
+        resp_headers: [0; 512],
         resp_body: [0; 512],
     };
     let code = crate::publisher::run(&mut host, &args, &env);

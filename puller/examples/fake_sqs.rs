@@ -8,6 +8,8 @@
 //! ReceiveMessage hands out `--count` sensor messages, 10 per call (no redelivery; receipt
 //! handles are not checked); once they are gone it answers empty after 200 ms.
 //! DeleteMessageBatch reports every entry deleted. One thread per connection, keep-alive.
+//! `FAKE_SQS_INSTANCES=N` spreads the messages over N sensor instances (default 12), e.g. to
+//! give the dashboard a 10,000-sensor fleet.
 //! Benchmark use only: it implements just enough of the query protocol for the puller.
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -99,7 +101,7 @@ fn receive(next: &AtomicU64, count: u64) -> String {
         std::thread::sleep(Duration::from_millis(200));
     }
     for n in start..(start + 10).min(count) {
-        let (instance, sequence) = (n % 12, n / 12 + 1);
+        let (instance, sequence) = (n % instances(), n / instances() + 1);
         let body = format!(
             "{{&quot;job_id&quot;:&quot;fake&quot;,&quot;execution_id&quot;:&quot;fake-{instance}&quot;,\
              &quot;hostname&quot;:&quot;edge-{instance}&quot;,&quot;job_submission_time&quot;:1,\
@@ -129,4 +131,16 @@ fn delete_batch(form: &str) -> String {
     }
     xml.push_str("</DeleteMessageBatchResult></DeleteMessageBatchResponse>");
     xml
+}
+
+/// Sensor instances the messages come from: `FAKE_SQS_INSTANCES`, default 12.
+fn instances() -> u64 {
+    static INSTANCES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *INSTANCES.get_or_init(|| {
+        std::env::var("FAKE_SQS_INSTANCES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(12)
+    })
 }

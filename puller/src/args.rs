@@ -3,20 +3,21 @@
 use crate::format::Format;
 use crate::sink::SinkSpec;
 use flags::{in_range, parse_value, Arg, Error, Parser};
+use sigv4::sqs::cli::{SqsArgs, SqsSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 usage: puller --queue-url URL [options]
 
 Drains an SQS queue with N concurrent long polls, writes every message to a sink and deletes
 it (DeleteMessageBatch) only after the sink accepted it: at-least-once, nothing dropped.
 
-Queue:
-  --queue-url URL           queue to drain [env SQS_QUEUE_URL]
-  --endpoint-url URL        send requests here, keeping the queue's path (e.g. LocalStack)
-                            [env AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL]
-  --region NAME             signing region [env AWS_REGION, AWS_DEFAULT_REGION; us-east-1]
+Queue (the queue to drain):
+",
+    sigv4::sqs_flags_usage!(),
+    "\
 Consumption:
   --concurrency N           long-poll loops, one thread and connection each, 1..=256
                             [env NUM_WORKERS; 4]
@@ -38,21 +39,25 @@ Reporting:
   --summary-interval S      one-line summary to stderr every S seconds, 0 = off [5]
   --metrics-port PORT       serve Prometheus text at http://0.0.0.0:PORT/metrics
   --report-json PATH        write the final accounting as JSON on exit
+  --dashboard ADDR          serve the live fleet dashboard at http://ADDR/ (HOST:PORT, or
+                            PORT alone for 127.0.0.1:PORT) [env PULLER_DASHBOARD]
+  --dashboard-token-file P  the dashboard then needs a bearer token from this file (one
+                            per line; the page takes it as ?token=...)
+                            [env PULLER_DASHBOARD_TOKEN_FILE]
 Stopping (SIGINT/SIGTERM stop gracefully: no new receives, batches in flight are delivered
 and deleted, the final report is printed, exit status 0; a long poll in flight finishes
 first, so this takes up to --wait-seconds; a second signal exits at once):
   --exit-when-idle S        stop once the queue stayed empty for S seconds
   --stop-after N            stop after at least N messages were delivered
   -h, --help                print this help
-";
+"
+);
 
 /// What the command line (and environment) said, unvalidated.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct LowArgs {
     pub help: bool,
-    pub queue_url: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
+    pub sqs: SqsArgs,
     pub concurrency: Option<usize>,
     pub wait_seconds: Option<u8>,
     pub max_messages: Option<u8>,
@@ -66,6 +71,8 @@ pub struct LowArgs {
     pub summary_interval: Option<u64>,
     pub metrics_port: Option<u16>,
     pub report_json: Option<PathBuf>,
+    pub dashboard: Option<String>,
+    pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<u64>,
     pub stop_after: Option<u64>,
 }
@@ -80,9 +87,7 @@ pub enum FormatChoice {
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub queue_url: String,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
+    pub sqs: SqsSettings,
     pub concurrency: usize,
     pub wait_seconds: u8,
     pub max_messages: u8,
@@ -96,6 +101,9 @@ pub struct Config {
     pub summary_interval: Option<Duration>,
     pub metrics_port: Option<u16>,
     pub report_json: Option<PathBuf>,
+    /// `--dashboard`, as HOST:PORT.
+    pub dashboard: Option<String>,
+    pub dashboard_token_file: Option<PathBuf>,
     pub exit_when_idle: Option<Duration>,
     pub stop_after: Option<u64>,
 }
@@ -126,11 +134,9 @@ impl LowArgs {
         while let Some(arg) = parser.next()? {
             match arg {
                 Arg::Short('h') => low.help = true,
+                Arg::Long(name) if low.sqs.parse_flag(&name, &mut parser)? => {}
                 Arg::Long(name) => match name.as_str() {
                     "help" => low.help = true,
-                    "queue-url" => low.queue_url = Some(parser.value()?),
-                    "endpoint-url" => low.endpoint_url = Some(parser.value()?),
-                    "region" => low.region = Some(parser.value()?),
                     "concurrency" => low.concurrency = Some(parser.parse()?),
                     "wait-seconds" => low.wait_seconds = Some(parser.parse()?),
                     "max-messages" => low.max_messages = Some(parser.parse()?),
@@ -146,6 +152,10 @@ impl LowArgs {
                     "summary-interval" => low.summary_interval = Some(parser.parse()?),
                     "metrics-port" => low.metrics_port = Some(parser.parse()?),
                     "report-json" => low.report_json = Some(PathBuf::from(parser.value()?)),
+                    "dashboard" => low.dashboard = Some(parser.value()?),
+                    "dashboard-token-file" => {
+                        low.dashboard_token_file = Some(PathBuf::from(parser.value()?))
+                    }
                     "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
                     "stop-after" => low.stop_after = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
@@ -164,11 +174,12 @@ impl LowArgs {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        if self.queue_url.is_none() {
-            self.queue_url = get("SQS_QUEUE_URL");
+        self.sqs.apply_env(env);
+        if self.dashboard.is_none() {
+            self.dashboard = get("PULLER_DASHBOARD");
         }
-        if self.region.is_none() {
-            self.region = get("AWS_REGION");
+        if self.dashboard_token_file.is_none() {
+            self.dashboard_token_file = get("PULLER_DASHBOARD_TOKEN_FILE").map(PathBuf::from);
         }
         if self.concurrency.is_none() {
             self.concurrency = get("NUM_WORKERS")
@@ -208,15 +219,7 @@ fn parse_format(text: &str) -> Result<FormatChoice, Error> {
 impl Config {
     /// Validates `low`; `stdout_is_tty` decides `--format auto` for the stdout sink.
     pub fn from_low(low: LowArgs, stdout_is_tty: bool) -> Result<Config, Error> {
-        let queue_url = low.queue_url.ok_or_else(|| {
-            Error::new("missing queue: pass --queue-url URL or set SQS_QUEUE_URL")
-        })?;
-        if !(queue_url.starts_with("http://") || queue_url.starts_with("https://")) {
-            return Err(Error::new(format!(
-                "'--queue-url' must be an http(s) URL such as \
-                 https://sqs.us-east-1.amazonaws.com/123456789012/name (got '{queue_url}')"
-            )));
-        }
+        let sqs = low.sqs.validate()?;
         let sink = low.sink.unwrap_or(SinkSpec::Stdout);
         let format = match (&sink, low.format.unwrap_or(FormatChoice::Auto)) {
             (SinkSpec::Jsonl(_), FormatChoice::Pretty) => {
@@ -236,9 +239,7 @@ impl Config {
         }
         let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Ok(Config {
-            queue_url,
-            endpoint_url: low.endpoint_url,
-            region: low.region,
+            sqs,
             concurrency: in_range("--concurrency", low.concurrency.unwrap_or(4), 1, 256)?,
             wait_seconds: in_range("--wait-seconds", low.wait_seconds.unwrap_or(20), 0, 20)?,
             max_messages: in_range("--max-messages", low.max_messages.unwrap_or(10), 1, 10)?,
@@ -257,6 +258,15 @@ impl Config {
             summary_interval: seconds(low.summary_interval.unwrap_or(5)),
             metrics_port: low.metrics_port,
             report_json: low.report_json,
+            dashboard: low.dashboard.as_deref().map(dashboard_addr).transpose()?,
+            dashboard_token_file: match (&low.dashboard, low.dashboard_token_file) {
+                (None, Some(_)) => {
+                    return Err(Error::new(
+                        "'--dashboard-token-file' needs '--dashboard ADDR'",
+                    ))
+                }
+                (_, file) => file,
+            },
             exit_when_idle: match low.exit_when_idle {
                 Some(0) => return Err(Error::new("'--exit-when-idle' must be at least 1 second")),
                 other => other.map(Duration::from_secs),
@@ -267,6 +277,25 @@ impl Config {
             },
         })
     }
+}
+
+/// `--dashboard`: HOST:PORT, or a port alone, which binds 127.0.0.1 (the dashboard is for the
+/// operator's own machine unless they name another address).
+fn dashboard_addr(text: &str) -> Result<String, Error> {
+    let invalid = || {
+        Error::new(format!(
+            "invalid value '{text}' for '--dashboard' (expected HOST:PORT such as \
+             127.0.0.1:8088, or a port)"
+        ))
+    };
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(format!("127.0.0.1:{port}"));
+    }
+    let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(invalid());
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]
@@ -301,7 +330,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&[]).expect("config");
-        assert_eq!(c.queue_url, Q);
+        assert_eq!(c.sqs.queue_url, Q);
         assert_eq!((c.concurrency, c.wait_seconds, c.max_messages), (4, 20, 10));
         assert_eq!((c.visibility_timeout, c.max_receives), (None, 5));
         assert_eq!(c.dead_letter, PathBuf::from("puller-dead-letter.jsonl"));
@@ -320,40 +349,23 @@ mod tests {
         assert!(low_env(&["-h"], &[]).expect("parse").help);
     }
 
+    /// The shared SQS flags (sigv4::sqs::cli, tested there) are wired in.
     #[test]
-    fn queue_url_flag_env_and_missing() {
-        let low = low_env(&[], &[("SQS_QUEUE_URL", Q)]).expect("parse");
-        assert_eq!(low.queue_url.as_deref(), Some(Q));
-        let low = low_env(&["--queue-url", "http://x/1/flag"], &[("SQS_QUEUE_URL", Q)]).expect("p");
-        assert_eq!(
-            low.queue_url.as_deref(),
-            Some("http://x/1/flag"),
-            "flag beats env"
-        );
-        let e = Config::from_low(LowArgs::default(), false)
-            .expect_err("missing")
-            .to_string();
-        assert!(e.contains("SQS_QUEUE_URL"), "{e}");
-        let e = Config::from_low(low_env(&["--queue-url", "q"], &[]).expect("p"), false);
-        assert!(e
-            .expect_err("not a url")
-            .to_string()
-            .contains("http(s) URL"));
-    }
-
-    #[test]
-    fn endpoint_url_and_region() {
+    fn shared_sqs_flags() {
         let c = config(&[
             "--endpoint-url",
             "http://127.0.0.1:4566",
-            "--region",
-            "eu-west-1",
-        ])
-        .expect("config");
-        assert_eq!(c.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
-        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+            "--profile",
+            "edge",
+        ]);
+        let c = c.expect("config");
+        assert_eq!(c.sqs.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(c.sqs.profile.as_deref(), Some("edge"));
         let c = config_env(&[], &[("AWS_REGION", "ap-south-1")]).expect("config");
-        assert_eq!(c.region.as_deref(), Some("ap-south-1"));
+        assert_eq!(c.sqs.region.as_deref(), Some("ap-south-1"));
+        let e = Config::from_low(LowArgs::default(), false).expect_err("missing");
+        assert!(e.to_string().contains("SQS_QUEUE_URL"), "{e}");
+        assert!(USAGE.contains("--profile NAME") && USAGE.contains("--wait-seconds"));
     }
 
     #[test]
@@ -472,6 +484,28 @@ mod tests {
             (Some(9100), Some("/tmp/r.json".into()))
         );
         assert!(err(&["--metrics-port", "70000"]).contains("'--metrics-port'"));
+    }
+
+    #[test]
+    fn dashboard_address_token_and_refusals() {
+        let c = config(&["--dashboard", "8088"]).expect("port alone");
+        assert_eq!(c.dashboard.as_deref(), Some("127.0.0.1:8088"));
+        let c = config(&[
+            "--dashboard",
+            "0.0.0.0:9000",
+            "--dashboard-token-file",
+            "/t",
+        ])
+        .expect("host:port");
+        assert_eq!(c.dashboard.as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(c.dashboard_token_file, Some("/t".into()));
+        let c = config_env(&[], &[("PULLER_DASHBOARD", "8089")]).expect("env");
+        assert_eq!(c.dashboard.as_deref(), Some("127.0.0.1:8089"));
+        assert!(err(&["--dashboard", "nope"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard", ":80"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard", "h:99999"]).contains("'--dashboard'"));
+        assert!(err(&["--dashboard-token-file", "/t"]).contains("needs '--dashboard"));
+        assert!(config(&[]).expect("default").dashboard.is_none());
     }
 
     #[test]

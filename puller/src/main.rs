@@ -6,9 +6,11 @@
 //! - [`sink`], [`format`], [`dead_letter`]: where messages go and how they look
 //! - [`sensor`], [`accounting`], [`sequences`], [`latency`]: what the messages say about loss
 //! - [`report`], [`metrics`]: the summary line, final report, `--report-json`, Prometheus text
+//! - [`dashboard`]: `--dashboard`, the live web view of the fleet
 //! - [`shutdown`], [`sys`]: the stop switch and the only libc calls
 mod accounting;
 mod args;
+mod dashboard;
 mod dead_letter;
 mod error;
 mod format;

@@ -63,7 +63,7 @@ impl<'a> Poller<'a> {
     pub fn run(mut self) {
         let shutdown = &self.shared.shutdown;
         while !shutdown.is_stopping() {
-            let url = &self.shared.config.queue_url;
+            let url = &self.shared.config.sqs.queue_url;
             match self.client.receive_message(url, &self.options) {
                 Ok(messages) => {
                     self.backoff.reset();
@@ -160,6 +160,9 @@ impl<'a> Poller<'a> {
             }
             a.messages
         });
+        if let Some(dashboard) = &self.shared.dashboard {
+            dashboard.observe(accepted.iter().map(|&i| &classes[i]), received_ms);
+        }
         if let Some(limit) = self.shared.config.stop_after {
             if total >= limit {
                 self.shared.shutdown.stop(Reason::StopAfter(limit));
@@ -207,7 +210,7 @@ impl<'a> Poller<'a> {
     fn delete(&mut self, messages: &[Message], indices: &[usize]) {
         let mut pending: Vec<usize> = indices.to_vec();
         let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
-        let url = self.shared.config.queue_url.clone();
+        let url = self.shared.config.sqs.queue_url.clone();
         for attempt in 1..=DELETE_ATTEMPTS {
             if pending.is_empty() {
                 return;

@@ -2,6 +2,7 @@
 //! the control loop on the main thread (signals, idle limit, summaries), then the final report.
 use crate::accounting::Accounting;
 use crate::args::Config;
+use crate::dashboard::Dashboard;
 use crate::dead_letter::{self, DeadLetter};
 use crate::error::{Error, ErrorKind};
 use crate::poller::Poller;
@@ -9,7 +10,7 @@ use crate::report;
 use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
 use crate::sys;
-use sigv4::sqs::{SqsClient, SqsConfig};
+use sigv4::sqs::SqsClient;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ pub struct Shared {
     dead_letter: Mutex<DeadLetter>,
     accounting: Mutex<Accounting>,
     pub shutdown: Shutdown,
+    /// `--dashboard`: shown every delivered batch.
+    pub dashboard: Option<Arc<Dashboard>>,
 }
 
 /// A poisoned lock means a thread panicked while holding it; the data (counters, a file
@@ -51,14 +54,26 @@ pub fn run(config: Config) -> Result<(), Error> {
     let setup = |e: String| Error::new(ErrorKind::Setup(e));
     sys::install_stop_handlers()
         .map_err(|e| setup(format!("cannot install signal handlers: {e}")))?;
-    let sqs = SqsConfig::from_env(config.region.as_deref(), config.endpoint_url.as_deref())
+    let sqs = config
+        .sqs
+        .sqs_config()
         .map_err(|e| setup(format!("sqs configuration: {e}")))?;
     let sink = Sink::open(&config.sink, config.fsync).map_err(|e| setup(e.to_string()))?;
+    let dashboard = match &config.dashboard {
+        Some(addr) => {
+            let d =
+                Dashboard::start(addr, config.dashboard_token_file.as_deref()).map_err(setup)?;
+            eprintln!("puller: dashboard at http://{addr}/");
+            Some(d)
+        }
+        None => None,
+    };
     let shared = Arc::new(Shared {
         dead_letter: Mutex::new(DeadLetter::new(&config.dead_letter)),
         sink: Mutex::new(sink),
         accounting: Mutex::new(Accounting::default()),
         shutdown: Shutdown::new(),
+        dashboard,
         config,
     });
     if let Some(port) = shared.config.metrics_port {
@@ -66,7 +81,7 @@ pub fn run(config: Config) -> Result<(), Error> {
     }
     eprintln!(
         "puller: draining {} with {} poller{} (region {}, dead letters to {})",
-        shared.config.queue_url,
+        shared.config.sqs.queue_url,
         shared.config.concurrency,
         if shared.config.concurrency == 1 {
             ""

@@ -1,18 +1,27 @@
 //! testkit: what every integration test in the workspace shares.
 //!
 //! - [`localstack`]: the LocalStack endpoint (`LOCALSTACK_ENDPOINT`, default
-//!   `http://127.0.0.1:4566`) and a check that fails loudly, saying how to start it, when it is
-//!   not reachable. Tests never skip silently.
+//!   `http://127.0.0.1:4566`), started on demand when nothing answers there ([`service`]:
+//!   once per machine, left running; `scripts/localstack stop` stops it). [`moto`]: the same
+//!   for the moto server (a real STS for the credential tests). A test that cannot get its
+//!   service fails saying the command that fixes it; tests never skip silently.
+//! - [`browser`]: a page loaded in headless Chromium, read through the DevTools protocol.
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
+//! - [`stand_in`]: an HTTP server on 127.0.0.1 for endpoints nothing else provides (the
+//!   container credentials endpoint, EC2 IMDS).
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
 //!   for raw-byte tests.
 #![forbid(unsafe_code)]
 
 pub mod bins;
+pub mod browser;
 pub mod localstack;
+pub mod moto;
 pub mod net;
+pub mod service;
 pub mod sqs;
+pub mod stand_in;
 
 /// A name unique to this process and call, for queues, files and docker resources.
 pub fn unique_name(prefix: &str) -> String {

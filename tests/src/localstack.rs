@@ -1,55 +1,48 @@
-//! The LocalStack SQS endpoint tests talk to, and a loud failure when it is not running.
-use std::net::{SocketAddr, ToSocketAddrs};
+//! The LocalStack SQS endpoint tests talk to, started on demand (see [`crate::service`]).
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use crate::service::Service;
 
 /// Default endpoint, as `scripts/localstack start` serves it.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 
+static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
+
+pub static LOCALSTACK: Service = Service {
+    name: "LocalStack",
+    script: "localstack",
+    endpoint_var: "LOCALSTACK_ENDPOINT",
+    default_endpoint: DEFAULT_ENDPOINT,
+    health_path: "/_localstack/health",
+    is_ready: sqs_is_ready,
+    started: &STARTED,
+};
+
+fn sqs_is_ready(r: &crate::net::Response) -> bool {
+    let text = r.body_text();
+    r.status == 200
+        && ["\"sqs\": \"available\"", "\"sqs\": \"running\""]
+            .iter()
+            .any(|s| text.contains(s) || text.contains(&s.replace(": ", ":")))
+}
+
 /// The endpoint URL: `LOCALSTACK_ENDPOINT` or [`DEFAULT_ENDPOINT`].
 pub fn endpoint() -> String {
-    std::env::var("LOCALSTACK_ENDPOINT")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
+    LOCALSTACK.endpoint()
 }
 
 /// host:port of the endpoint.
 pub fn endpoint_addr() -> SocketAddr {
-    let ep = endpoint();
-    let hostport = ep
-        .trim_start_matches("http://")
-        .trim_start_matches("https://")
-        .trim_end_matches('/');
-    hostport
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .unwrap_or_else(|| panic!("LOCALSTACK_ENDPOINT {ep:?} is not host:port"))
+    LOCALSTACK.addr()
 }
 
-/// Panics, saying how to start LocalStack, unless its SQS service answers.
+/// The endpoint of a LocalStack whose SQS answers, started if nothing runs at the default
+/// address (never when `LOCALSTACK_ENDPOINT` is set); panics saying what to do otherwise.
 /// Every test that needs SQS calls this first, so none passes or skips by accident.
 pub fn require() -> String {
-    let ep = endpoint();
-    let addr = endpoint_addr();
-    let ok = crate::net::request(addr, "GET", "/_localstack/health", &[], b"")
-        .ok()
-        .filter(|r| r.status == 200)
-        .map(|r| {
-            let text = r.body_text();
-            text.contains("\"sqs\": \"available\"")
-                || text.contains("\"sqs\": \"running\"")
-                || text.contains("\"sqs\":\"available\"")
-                || text.contains("\"sqs\":\"running\"")
-        })
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "LocalStack SQS is not reachable at {ep}. Start it with `scripts/localstack start` \
-         (or run the whole suite with `scripts/test`, which starts it), or point \
-         LOCALSTACK_ENDPOINT at a running instance."
-    );
-    ep
+    LOCALSTACK.require()
 }
 
 /// Waits up to `timeout` for LocalStack to come up (used by scripts, not tests).

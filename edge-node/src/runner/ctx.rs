@@ -115,11 +115,7 @@ impl NodeCtx {
     }
 
     fn emit_line(&self, fd: u32, line: &[u8]) {
-        let mut out = Vec::with_capacity(line.len() + self.status.hostname.len() + 3);
-        out.push(b'[');
-        out.extend_from_slice(self.status.hostname.as_bytes());
-        out.extend_from_slice(b"] ");
-        out.extend_from_slice(line);
+        let out = prefixed_line(&self.status.hostname, line);
         let _ = if fd == 1 {
             std::io::stdout().lock().write_all(&out)
         } else {
@@ -137,5 +133,41 @@ impl NodeCtx {
             }
         }
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// One guest line (ending in `\n`) with its `[hostname] ` prefix. Both come from the job and
+/// the guest, so both are made inert: a guest must not drive the operator's terminal.
+fn prefixed_line(hostname: &str, line: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
+    let mut out = Vec::with_capacity(line.len() + hostname.len() + 4);
+    out.push(b'[');
+    out.extend_from_slice(safe_text::inert(hostname).as_bytes());
+    out.extend_from_slice(b"] ");
+    out.extend_from_slice(safe_text::inert(&text).as_bytes());
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefixed_line;
+
+    #[test]
+    fn guest_lines_and_hostnames_are_inert() {
+        assert_eq!(
+            prefixed_line("edge-us-0", b"sqs-publisher: ok \xF0\x9F\x9A\x80\n"),
+            "[edge-us-0] sqs-publisher: ok \u{1F680}\n".as_bytes()
+        );
+        let out = prefixed_line(
+            "edge\x1b[2J",
+            b"e\x1b]0;pwned\x07 \xC2\x9B31m \xE2\x80\xAEx\n",
+        );
+        let out = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            out,
+            "[edge\\u{1b}[2J] e\\u{1b}]0;pwned\\u{7} \\u{9b}31m \\u{202e}x\n"
+        );
+        assert!(!out.trim_end_matches('\n').chars().any(char::is_control));
     }
 }

@@ -14,7 +14,7 @@
 //! The request itself runs while the guest is suspended (see `suspend.rs`).
 use super::ctx::NodeCtx;
 use super::guest_mem as gm;
-use super::status::{body_sequence, RequestOutcome};
+use super::status::{posted_fields, RequestOutcome};
 use super::suspend::Suspend;
 use super::wasi::memory;
 use crate::net::message::{Failure, Request, Response};
@@ -119,7 +119,7 @@ fn http_request(
     };
     let method = method_name(method);
     if method == "POST" {
-        ctx.status.record_post(body_sequence(&body));
+        ctx.status.record_post(posted_fields(&body));
     }
     if !ctx.status.is_connected() {
         // The demo's "disconnect": the node's network is cut, the guest sees a network error.

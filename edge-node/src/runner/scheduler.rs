@@ -172,7 +172,8 @@ impl Scheduler {
                         live -= 1;
                     }
                     Step::Trap(message) => {
-                        eprintln!("edge-node: {}: {message}", statuses[i].hostname);
+                        let host = safe_text::inert(&statuses[i].hostname);
+                        eprintln!("edge-node: {host}: {}", safe_text::inert(&message));
                         finish(&mut nodes[i], &statuses[i], 1);
                         live -= 1;
                     }

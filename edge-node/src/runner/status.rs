@@ -16,6 +16,9 @@ pub struct NodeStatus {
     pub filtered: AtomicU64,
     pub failed: AtomicU64,
     pub max_sequence_posted: AtomicU64,
+    /// The sensor's own counts of messages it lost at the source (the highest it reported).
+    pub dropped_permanent: AtomicU64,
+    pub dropped_overflow: AtomicU64,
     /// `false` while the control channel has cut this node's network.
     pub connected: AtomicBool,
     exit_code: AtomicI64,
@@ -33,6 +36,8 @@ impl NodeStatus {
             filtered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             max_sequence_posted: AtomicU64::new(0),
+            dropped_permanent: AtomicU64::new(0),
+            dropped_overflow: AtomicU64::new(0),
             connected: AtomicBool::new(true),
             exit_code: AtomicI64::new(RUNNING),
         }
@@ -64,12 +69,17 @@ impl NodeStatus {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A POST went out; `sequence` is the JSON body's `sequence` field when it has one.
-    pub fn record_post(&self, sequence: Option<u64>) {
+    /// A POST went out, carrying `fields` (see [`posted_fields`]).
+    pub fn record_post(&self, fields: PostedFields) {
         self.posts.fetch_add(1, Ordering::Relaxed);
-        if let Some(seq) = sequence {
+        if let Some(seq) = fields.sequence {
             self.max_sequence_posted.fetch_max(seq, Ordering::Relaxed);
         }
+        // Cumulative in the sensor, so the highest seen is the current count.
+        self.dropped_permanent
+            .fetch_max(fields.dropped_permanent, Ordering::Relaxed);
+        self.dropped_overflow
+            .fetch_max(fields.dropped_overflow, Ordering::Relaxed);
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -83,6 +93,8 @@ impl NodeStatus {
             "filtered": self.filtered.load(Ordering::Relaxed),
             "failed": self.failed.load(Ordering::Relaxed),
             "max_sequence_posted": self.max_sequence_posted.load(Ordering::Relaxed),
+            "dropped_permanent": self.dropped_permanent.load(Ordering::Relaxed),
+            "dropped_overflow": self.dropped_overflow.load(Ordering::Relaxed),
             "connected": self.is_connected(),
             "exited": self.exited(),
         })
@@ -118,15 +130,29 @@ impl RequestOutcome {
     }
 }
 
-/// `sequence` from a JSON request body, if the body is a JSON object carrying one.
-pub fn body_sequence(body: &[u8]) -> Option<u64> {
+/// What the stats read from a POSTed JSON body: the sensor message's `sequence` and its
+/// optional `dropped_permanent` / `dropped_overflow` counts (0 when absent).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PostedFields {
+    pub sequence: Option<u64>,
+    pub dropped_permanent: u64,
+    pub dropped_overflow: u64,
+}
+
+/// [`PostedFields`] of a request body; all empty unless the body is a JSON object.
+pub fn posted_fields(body: &[u8]) -> PostedFields {
     if body.first() != Some(&b'{') {
-        return None;
+        return PostedFields::default();
     }
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()?
-        .get("sequence")?
-        .as_u64()
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return PostedFields::default();
+    };
+    let number = |name: &str| value.get(name).and_then(serde_json::Value::as_u64);
+    PostedFields {
+        sequence: number("sequence"),
+        dropped_permanent: number("dropped_permanent").unwrap_or(0),
+        dropped_overflow: number("dropped_overflow").unwrap_or(0),
+    }
 }
 
 #[cfg(test)]
@@ -155,13 +181,20 @@ mod tests {
     }
 
     #[test]
-    fn sequence_from_json_body() {
-        assert_eq!(body_sequence(br#"{"sequence":42,"x":1}"#), Some(42));
-        assert_eq!(body_sequence(b"sequence=4"), None);
+    fn sequence_and_drop_counts_from_json_body() {
+        assert_eq!(
+            posted_fields(br#"{"sequence":42,"x":1}"#).sequence,
+            Some(42)
+        );
+        assert_eq!(posted_fields(b"sequence=4"), PostedFields::default());
         let s = NodeStatus::new("h", "r", "j", "e");
-        s.record_post(Some(3));
-        s.record_post(Some(2));
+        s.record_post(posted_fields(br#"{"sequence":3,"dropped_overflow":5}"#));
+        s.record_post(posted_fields(
+            br#"{"sequence":2,"dropped_permanent":1,"dropped_overflow":4}"#,
+        ));
         assert_eq!(s.to_json()["max_sequence_posted"], 3);
+        assert_eq!(s.to_json()["dropped_permanent"], 1);
+        assert_eq!(s.to_json()["dropped_overflow"], 5);
         assert_eq!(s.exited(), None);
         s.set_exited(-1);
         assert_eq!(s.exited(), Some(-1));

@@ -77,12 +77,23 @@ pub fn ensure_images(names: &[&str]) {
     );
 }
 
-/// A docker project for one test: a unique name and three free proxy ports. Dropping it runs
-/// `provisioner down` and then removes anything still labelled, so failed tests leave nothing.
+/// A docker project for one test: a unique name, three free proxy ports and its own SQS queue
+/// name on LocalStack (`up` creates it). Dropping it runs `provisioner down`, removes anything
+/// still labelled and deletes the queue, so failed tests leave nothing.
 pub struct Project {
     pub name: String,
     pub ports: String,
     pub profile: String,
+    /// Queue name passed as `--queue-url` unless a test passes its own.
+    pub queue: String,
+}
+
+/// LocalStack as the containers see it (the provisioner fills in `{gateway}`).
+pub fn container_endpoint() -> String {
+    format!(
+        "http://{{gateway}}:{}",
+        edge_tests::localstack::endpoint_addr().port()
+    )
 }
 
 impl Project {
@@ -96,15 +107,26 @@ impl Project {
             .map(|_| edge_tests::net::free_port().to_string())
             .collect();
         Project {
+            queue: format!("{name}-q"),
             name,
             ports: ports.join(","),
             profile: profile.display().to_string(),
         }
     }
 
+    /// `--queue-url` value of this project's queue, as containers see it.
+    pub fn queue_url(&self) -> String {
+        format!("{}/000000000000/{}", container_endpoint(), self.queue)
+    }
+
     /// `provisioner COMMAND... --project P --profile F --proxy-ports A,B,C`.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all: Vec<&str> = args.to_vec();
+        let queue_url = self.queue_url();
+        let endpoint = container_endpoint();
+        if args[0] == "up" && !args.contains(&"--queue-url") {
+            all.extend(["--queue-url", &queue_url, "--endpoint-url", &endpoint]);
+        }
         all.extend([
             "--project",
             &self.name,
@@ -214,8 +236,31 @@ impl Drop for Project {
              docker volume ls -q --filter {filter} | xargs -r docker volume rm"
         );
         let _ = Command::new("sh").args(["-c", &sh]).output();
+        delete_queue(&self.queue);
         if let Some(dir) = Path::new(&self.profile).parent() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// Deletes queue `name` on LocalStack if it exists (cleanup; errors ignored).
+pub fn delete_queue(name: &str) {
+    // The SQS client has no DeleteQueue; one query-protocol call does it (LocalStack routes
+    // by the credential scope and does not check the signature).
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, \
+                SignedHeaders=host, Signature=0";
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", auth),
+    ];
+    let body = "Action=DeleteQueue&Version=2012-11-05";
+    let path = format!("/000000000000/{name}");
+    let addr = edge_tests::localstack::endpoint_addr();
+    let _ = edge_tests::net::request(addr, "POST", &path, &headers, body.as_bytes());
+}
+
+/// Whether queue `name` exists on LocalStack.
+pub fn queue_exists(name: &str) -> bool {
+    let mut client = edge_tests::sqs::client(&edge_tests::localstack::endpoint());
+    client.get_queue_url(name).is_ok()
 }

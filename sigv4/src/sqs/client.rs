@@ -12,6 +12,7 @@ use super::query::{check_batch, check_message};
 use super::transport::Transport;
 use super::url::Url;
 use super::{json_ops, query_ops};
+use crate::credentials::Credentials;
 use crate::signer::{sign_request_cached, SignableRequest, SigningParams};
 use crate::signing_key::SigningKeyCache;
 
@@ -190,6 +191,8 @@ impl SqsClient {
 
     /// Signs `headers` + `body` as a POST to `target` and sends it; any HTTP status is an
     /// `Ok` answer (the protocol module reads its error format), transport trouble an `Err`.
+    /// An answer saying the credentials expired makes the provider renew them now, and the
+    /// request is signed and sent once more.
     pub(super) fn signed_post(
         &mut self,
         action: &str,
@@ -197,6 +200,31 @@ impl SqsClient {
         headers: &[(String, String)],
         body: &[u8],
         min_read_timeout: Option<Duration>,
+    ) -> Result<Answer, Error> {
+        let provider = self.config.credentials.clone();
+        let credentials_error = |e: crate::CredentialsError| {
+            Error::new(ErrorKind::Credentials(e.to_string()), action.to_string())
+        };
+        let used = provider.current().map_err(credentials_error)?;
+        let answer = self.send_signed(target, headers, body, min_read_timeout, &used, action)?;
+        if !says_credentials_expired(&answer) {
+            return Ok(answer);
+        }
+        match provider.force_refresh(&used) {
+            Ok(fresh) => self.send_signed(target, headers, body, min_read_timeout, &fresh, action),
+            // Long-term keys cannot be renewed: the service's own error says the rest.
+            Err(_) => Ok(answer),
+        }
+    }
+
+    fn send_signed(
+        &mut self,
+        target: &Url,
+        headers: &[(String, String)],
+        body: &[u8],
+        min_read_timeout: Option<Duration>,
+        credentials: &Credentials,
+        action: &str,
     ) -> Result<Answer, Error> {
         let context = format!("{action} to {}{}", target.origin(), target.path);
         let host = target.authority();
@@ -210,7 +238,7 @@ impl SqsClient {
                 body,
             },
             &SigningParams {
-                credentials: &self.config.credentials,
+                credentials,
                 region: &self.config.region,
                 service: SERVICE,
                 time: SystemTime::now(),
@@ -247,4 +275,26 @@ impl SqsClient {
             context,
         })
     }
+}
+
+/// `ExpiredToken` / `ExpiredTokenException` or `RequestExpired` as the error code (query:
+/// `<Code>`; JSON: `x-amzn-query-error` or `__type`): the signature's credentials or time are
+/// stale, which fresh credentials and a new signature fix. Only the code counts, not a
+/// message that happens to mention it.
+fn says_credentials_expired(answer: &Answer) -> bool {
+    const CODES: [&str; 3] = ["ExpiredToken", "ExpiredTokenException", "RequestExpired"];
+    if !matches!(answer.status, 400 | 403) {
+        return false;
+    }
+    let header = answer
+        .headers
+        .iter()
+        .find(|(name, _)| name == "x-amzn-query-error")
+        .and_then(|(_, v)| v.split(';').next());
+    CODES.iter().any(|code| {
+        header == Some(*code)
+            || answer.text.contains(&format!("<Code>{code}</Code>"))
+            || answer.text.contains(&format!("#{code}\""))
+            || answer.text.contains(&format!("\"__type\":\"{code}\""))
+    })
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use super::error::{Error, ErrorKind};
 use super::url::Url;
-use crate::credentials::Credentials;
+use crate::credentials::CredentialsProvider;
 
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,7 +37,8 @@ pub struct SqsConfig {
     pub region: String,
     /// Overrides scheme+host+port of queue URLs, keeps the path (LocalStack, VPC endpoints).
     pub endpoint_url: Option<String>,
-    pub credentials: Credentials,
+    /// Shared by every client made from this config (clones share one cache and refresher).
+    pub credentials: CredentialsProvider,
     pub connect_timeout: Duration,
     pub io_timeout: Duration,
     /// Default [`Protocol::Json`]; `SQS_PROTOCOL` overrides it in `from_env`.
@@ -49,12 +50,12 @@ impl SqsConfig {
     pub fn new(
         region: impl Into<String>,
         endpoint_url: Option<String>,
-        credentials: Credentials,
+        credentials: impl Into<CredentialsProvider>,
     ) -> SqsConfig {
         SqsConfig {
             region: region.into(),
             endpoint_url,
-            credentials,
+            credentials: credentials.into(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
             protocol: Protocol::Json,
@@ -64,17 +65,29 @@ impl SqsConfig {
     /// region: arg, else AWS_REGION, else AWS_DEFAULT_REGION, else "us-east-1".
     /// endpoint: arg, else AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else None.
     /// protocol: SQS_PROTOCOL (`json` or `query`), else json.
-    /// credentials: env, then shared credentials file; error names what was looked for.
+    /// credentials: the AWS SDKs' chain (environment, shared files with `AWS_PROFILE`, web
+    /// identity, container endpoint, EC2 IMDSv2; see [`crate::credentials`]); the error
+    /// names everything looked at.
     pub fn from_env(region: Option<&str>, endpoint_url: Option<&str>) -> Result<SqsConfig, Error> {
+        SqsConfig::from_env_with_profile(region, endpoint_url, None)
+    }
+
+    /// [`SqsConfig::from_env`] with `profile` (e.g. `--profile`) instead of `AWS_PROFILE`.
+    pub fn from_env_with_profile(
+        region: Option<&str>,
+        endpoint_url: Option<&str>,
+        profile: Option<&str>,
+    ) -> Result<SqsConfig, Error> {
         let env = |name: &str| std::env::var(name).ok();
         let (region, endpoint_url) = resolve_region_and_endpoint(region, endpoint_url, &env)?;
         let protocol = resolve_protocol(&env)?;
-        let credentials = Credentials::from_environment().map_err(|e| {
-            Error::new(
-                ErrorKind::Credentials(e.to_string()),
-                "reading sqs configuration",
-            )
-        })?;
+        let credentials =
+            CredentialsProvider::from_environment(Some(&region), profile).map_err(|e| {
+                Error::new(
+                    ErrorKind::Credentials(e.to_string()),
+                    "reading sqs configuration",
+                )
+            })?;
         let mut config = SqsConfig::new(region, endpoint_url, credentials);
         config.protocol = protocol;
         Ok(config)
@@ -124,6 +137,7 @@ fn resolve_region_and_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::Credentials;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

@@ -9,8 +9,11 @@
 //!   puller and demo need.
 //! - [`SqsConfig`]: region, endpoint override, credentials, timeouts (`from_env` reads the
 //!   usual `AWS_*` variables).
+//! - [`cli`]: the flags every SQS binary shares (`--queue-url`, `--endpoint-url`, `--region`,
+//!   `--profile`), parsed, validated and documented once.
 //! - [`Error`]: `is_retryable()` separates throttling/5xx/transport trouble from mistakes that
 //!   retrying cannot fix.
+pub mod cli;
 mod client;
 mod config;
 mod error;
@@ -18,8 +21,8 @@ mod json_ops;
 mod model;
 mod query;
 mod query_ops;
-mod transport;
-mod url;
+pub(crate) mod transport;
+pub(crate) mod url;
 pub mod xml;
 
 pub use client::SqsClient;

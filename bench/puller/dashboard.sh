@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Does the dashboard cost the drain anything? Drains COUNT canned messages from
+# examples/fake_sqs.rs (spread over SENSORS sensor instances, so the page's snapshot is a
+# fleet-sized one) with `puller --dashboard`, first with no viewer, then with VIEWERS
+# viewers polling /api/fleet once a second as the page does, and prints both drain rates,
+# their ratio, and what the viewers got (requests, failures, snapshot size).
+# Run by hand; numbers are noisy on a shared machine.
+#
+#   bench/puller/dashboard.sh
+#   COUNT=300000 SENSORS=10000 VIEWERS=100 bench/puller/dashboard.sh
+set -euo pipefail
+. "$(dirname "$0")/../lib/results.sh"
+bench_record puller-dashboard "COUNT SENSORS VIEWERS CONCURRENCY" "$@"
+COUNT=${COUNT:-300000}
+SENSORS=${SENSORS:-10000}
+VIEWERS=${VIEWERS:-100}
+CONCURRENCY=${CONCURRENCY:-8}
+cd "$(git rev-parse --show-toplevel)"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+cargo build --release -q -p puller --bin puller --example fake_sqs
+TMP=$(mktemp -d)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+
+# drain VIEWERS: prints the drain rate (messages/s over the busy time).
+drain() {
+    local viewers=$1 port
+    FAKE_SQS_INSTANCES=$SENSORS target/release/examples/fake_sqs --count "$COUNT" >"$TMP/fake.out" &
+    PIDS+=($!)
+    for _ in $(seq 50); do grep -q listening "$TMP/fake.out" && break; sleep 0.1; done
+    local addr; addr=$(awk '/listening/ {print $2}' "$TMP/fake.out")
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    # fake_sqs answers the query protocol (XML) only.
+    SQS_PROTOCOL=query target/release/puller --queue-url "http://$addr/000000000000/q" \
+        --concurrency "$CONCURRENCY" --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 \
+        --sink "jsonl:/dev/null" --dashboard "127.0.0.1:$port" \
+        --report-json "$TMP/report-$viewers.json" 2>"$TMP/puller.err" &
+    local puller=$!
+    PIDS+=($puller)
+    if [ "$viewers" -gt 0 ]; then
+        python3 bench/puller/dashboard_viewers.py "127.0.0.1:$port" "$viewers" "$puller" \
+            >"$TMP/viewers.out" &
+        PIDS+=($!)
+    fi
+    wait "$puller" || { cat "$TMP/puller.err" >&2; exit 1; }
+    [ "$viewers" -gt 0 ] && { wait "${PIDS[-1]}" || true; cat "$TMP/viewers.out"; }
+    kill "${PIDS[0]}" 2>/dev/null || true
+    PIDS=()
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["messages_per_second"]), r["messages"])' \
+        "$TMP/report-$viewers.json"
+}
+
+echo "== puller --dashboard, $COUNT messages from $SENSORS sensors, no viewer"
+read -r RATE0 N0 < <(drain 0)
+echo "drained $N0 messages at $RATE0 msg/s"
+echo "== the same with $VIEWERS viewers polling /api/fleet once a second"
+OUT=$(drain "$VIEWERS")
+echo "$OUT" | head -n -1
+read -r RATE1 N1 < <(echo "$OUT" | tail -n 1)
+echo "drained $N1 messages at $RATE1 msg/s"
+awk -v a="$RATE1" -v b="$RATE0" 'BEGIN { if (b > 0) printf "with %d viewers / without: %.2f\n", '"$VIEWERS"', a / b }'
