@@ -28,8 +28,7 @@ fn main() -> ExitCode {
         Err(e) => return flags::usage_error("demo", &e),
     };
     if low.help {
-        print!("{}", args::USAGE);
-        return ExitCode::SUCCESS;
+        return flags::print_help(args::USAGE);
     }
     let config = match Config::from_low(low, &ProcessEnv, sys::stdout_is_tty()) {
         Ok(c) => c,

@@ -29,8 +29,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
     let hi = match args::parse(args) {
         Ok(Some(hi)) => hi,
         Ok(None) => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
+            return flags::print_help(args::USAGE);
         }
         Err(e) => return flags::usage_error(BIN, &e),
     };

@@ -242,6 +242,20 @@ fn looks_numeric(raw: &str) -> bool {
     raw[1..].chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// Prints a binary's `--help` text to stdout and returns success. A reader that went away
+/// (`edge-node --help | head`) is not an error worth a panic, which `print!` would give: the
+/// text is written with `write_all` and a failed write is ignored, as ripgrep does.
+pub fn print_help(text: &str) -> std::process::ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+    std::process::ExitCode::SUCCESS
+}
+
 /// Prints `error: <err>` plus a hint to stderr, the convention every binary shares, and
 /// returns the usage exit code.
 pub fn usage_error(bin: &str, err: &Error) -> std::process::ExitCode {

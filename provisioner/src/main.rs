@@ -9,8 +9,7 @@ fn main() -> ExitCode {
         Err(e) => return flags::usage_error("provisioner", &e),
     };
     if low.help {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
+        return flags::print_help(USAGE);
     }
     let args = match HiArgs::from_low(low, &|name| std::env::var(name).ok()) {
         Ok(args) => args,

@@ -29,8 +29,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let config = match args::parse() {
         Ok(args::Command::Help) => {
-            print!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
+            return flags::print_help(args::USAGE);
         }
         Ok(args::Command::Run(config)) => config,
         Err(e) => return flags::usage_error("proxy", &e),

@@ -9,8 +9,7 @@ fn main() -> ExitCode {
     };
     let hi = match mode {
         Mode::Help => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
+            return flags::print_help(args::USAGE);
         }
         Mode::Run(hi) => hi,
     };

@@ -29,13 +29,11 @@ fn main() -> ExitCode {
         let parsed = match parser.next() {
             Ok(None) => break,
             Ok(Some(Arg::Short('h'))) => {
-                print!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return flags::print_help(USAGE);
             }
             Ok(Some(Arg::Long(name))) => match name.as_str() {
                 "help" => {
-                    print!("{USAGE}");
-                    return ExitCode::SUCCESS;
+                    return flags::print_help(USAGE);
                 }
                 "port" => parser.parse().map(|p| port = p),
                 "bind" => parser.value().map(|b| bind = b),
