@@ -2,7 +2,7 @@
 //! `--tls-key` (TLS 1.2 and 1.3, ALPN `http/1.1`). Each accepted connection gets its own
 //! `rustls::ServerConnection` from the configuration current at accept time, so a reload
 //! (SIGHUP) changes what new connections see and leaves open ones alone.
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{Error as PemError, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 use std::path::{Path, PathBuf};
@@ -21,8 +21,9 @@ impl TlsFiles {
         let certs = read_certs(&self.cert)?;
         let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| {
             format!(
-                "--tls-key {}: no usable PEM private key ({e})",
-                self.key.display()
+                "--tls-key {}: no usable PEM private key ({})",
+                self.key.display(),
+                pem_problem(&e)
             )
         })?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -46,11 +47,21 @@ impl TlsFiles {
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let bad = |e: &dyn std::fmt::Display| format!("--tls-cert {}: {e}", path.display());
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| bad(&e))?
+        .map_err(|e| bad(&pem_problem(&e)))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
+        .map_err(|e| bad(&pem_problem(&e)))?;
     if certs.is_empty() {
         return Err(bad(&"no PEM CERTIFICATE block in it"));
     }
     Ok(certs)
+}
+
+/// A PEM error in words (rustls's own text shows some of them as byte lists).
+fn pem_problem(e: &PemError) -> String {
+    match e {
+        PemError::MissingSectionEnd { .. } => "a PEM section has no END line".to_string(),
+        PemError::IllegalSectionStart { .. } => "a malformed PEM BEGIN line".to_string(),
+        PemError::NoItemsFound => "no PEM section of the expected kind".to_string(),
+        other => other.to_string(),
+    }
 }
