@@ -588,3 +588,70 @@ fn bad_ingress_flags_and_files_exit_2_naming_the_problem() {
         assert!(help.contains(flag), "--help names {flag}");
     }
 }
+
+/// The 401 count of /send, from /metrics.
+fn unauthorized_sends(addr: SocketAddr) -> f64 {
+    let text = net::request(addr, "GET", "/metrics", &[], b"")
+        .expect("GET /metrics")
+        .body_text();
+    text.lines()
+        .find(|l| l.contains("route=\"send\"") && l.contains("status=\"401\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The sensor module under edge-node, with its token from `PROXY_TOKEN` (as a Bacalhau task's
+/// Env gives it): while the proxy does not know the token it gets 401s and keeps its messages;
+/// once the token file gains the token and the proxy gets SIGHUP, every message arrives, in
+/// order, and the token never shows in the sensor's log.
+#[test]
+fn a_sensor_with_a_token_rolled_out_late_loses_nothing() {
+    let module = edge_tests::bins::workspace_root().join("target/modules/publisher.wasm");
+    assert!(
+        module.exists(),
+        "{} missing: run scripts/build-wasm first",
+        module.display()
+    );
+    let dir = TempDir::new("proxy-auth-sensor");
+    let tokens = dir.path("tokens");
+    std::fs::write(&tokens, "current-token\n").unwrap();
+    let mut queue = Queue::new("proxy-auth-sensor");
+    let proxy = Proxy::start(&queue, &["--auth-token-file", tokens.to_str().unwrap()]);
+    let sensor = Command::new(edge_tests::bins::bin_path("edge-node"))
+        .arg("run")
+        .arg(&module)
+        .args(["--hostname", "auth-sensor", "--region", "us"])
+        .args(["--env", "PROXY_TOKEN=next-token-2027", "--"])
+        .arg(format!("--proxy=http://{}", proxy.addr))
+        .args(["--region=us", "--interval=0.1", "--max-messages=5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run edge-node (cargo build -p edge-node)");
+    wait_until(
+        "the sensor's sends refused with 401",
+        Duration::from_secs(20),
+        || unauthorized_sends(proxy.addr) >= 2.0,
+    );
+    std::fs::write(&tokens, "current-token\nnext-token-2027\n").unwrap();
+    proxy.hangup();
+    let out = sensor.wait_with_output().expect("sensor");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("HTTP 401"), "{log}");
+    assert!(
+        !log.contains("next-token-2027"),
+        "the token was logged: {log}"
+    );
+    let got = queue.receive_exactly(5);
+    let mut sequences: Vec<u64> = got
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["sequence"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    sequences.sort();
+    assert_eq!(sequences, [1, 2, 3, 4, 5], "no gap, no duplicate");
+}
