@@ -655,3 +655,47 @@ fn a_sensor_with_a_token_rolled_out_late_loses_nothing() {
     sequences.sort();
     assert_eq!(sequences, [1, 2, 3, 4, 5], "no gap, no duplicate");
 }
+
+/// The deploy job file as a Bacalhau node runs it: `-V PROXY_TOKEN=env:PROXY_TOKEN` makes each
+/// node pass its own PROXY_TOKEN (its allow-list names it); the proxy accepts every message.
+/// (Without the allow-list entry no node bids, as on a cluster, and the job fails only after
+/// its 300 s QueueTimeout: too slow for this suite; edge-node's tests cover that refusal.)
+#[test]
+fn the_deploy_job_file_passes_the_nodes_token() {
+    let root = edge_tests::bins::workspace_root();
+    assert!(
+        root.join("target/modules/publisher.wasm").exists(),
+        "run scripts/build-wasm first"
+    );
+    let dir = TempDir::new("proxy-auth-job");
+    let tokens = dir.path("tokens");
+    std::fs::write(&tokens, "node-token-1\n").unwrap();
+    let mut queue = Queue::new("proxy-auth-job");
+    let proxy = Proxy::start(&queue, &["--auth-token-file", tokens.to_str().unwrap()]);
+    let job = |allow: &str| {
+        Command::new(edge_tests::bins::bin_path("edge-node"))
+            .current_dir(&root)
+            .arg("job")
+            .arg(root.join("jobs/deploy-us-v1.yaml"))
+            .args([
+                "-V",
+                "REPLICAS=1",
+                "-V",
+                "INTERVAL=0.1",
+                "-V",
+                "MAX_MESSAGES=3",
+            ])
+            .args(["-V", "PROXY_TOKEN=env:PROXY_TOKEN", "-V"])
+            .arg(format!("US_PROXY=http://{}", proxy.addr))
+            .args(["--edge-nodes", "us=1", "--allow-env", allow])
+            .env("PROXY_TOKEN", "node-token-1")
+            .output()
+            .expect("run edge-node job")
+    };
+    let out = job("^(HOSTNAME|PROXY_TOKEN)$");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains("node-token-1"), "{log}");
+    assert_eq!(queue.receive_exactly(3).len(), 3);
+    assert_eq!(unauthorized_sends(proxy.addr), 0.0);
+}

@@ -25,8 +25,8 @@ Posts one JSON sensor message per interval to URL/send; waits for URL/health fir
   -h, --help               this text
 
 Environment: BACALHAU_JOB_ID, BACALHAU_EXECUTION_ID, HOSTNAME, REGION, PROXY_TOKEN (sent
-as `Authorization: Bearer` with every POST /send when the proxy has --auth-token-file;
-never logged).
+as `Authorization: Bearer` with every POST /send for a proxy with --auth-token-file; empty
+or `none` = no token; never logged).
 Exit codes: 0 done, 1 proxy never healthy, 2 bad flags (or a malformed PROXY_TOKEN).";
 
 /// What was typed, before validation.
@@ -202,11 +202,14 @@ impl Config {
 
 /// The header lines of every `POST /send` (Bacalhau's `http_request` takes `Key: Value`
 /// lines joined by `\n`): the JSON content type, plus `Authorization: Bearer TOKEN` when
-/// `$PROXY_TOKEN` is set and not empty. Built once at start-up. The error never shows the token.
+/// `$PROXY_TOKEN` is set. Empty and `none` mean no token: a Bacalhau task cannot have an empty
+/// Env value (ValidateEnvVars in pkg/models/env_var.go at v1.7.0) and our job renderer has no
+/// `if`, so the job files default to `none`. Built once at start-up. The error never shows
+/// the token.
 pub fn send_headers(token: Option<&str>) -> Result<String, String> {
     let mut headers = String::from("Content-Type: application/json");
     match token.map(str::trim) {
-        None | Some("") => {}
+        None | Some("" | "none") => {}
         // RFC 6750 §2.1 b64token: also keeps a stray newline from forging a header line.
         Some(t)
             if t.bytes()
@@ -450,6 +453,11 @@ mod tests {
         let plain = "Content-Type: application/json";
         assert_eq!(send_headers(None).unwrap(), plain);
         assert_eq!(send_headers(Some("")).unwrap(), plain, "empty = unset");
+        assert_eq!(
+            send_headers(Some("none")).unwrap(),
+            plain,
+            "the job files' default"
+        );
         assert_eq!(
             send_headers(Some(" abc.DEF-1_~+/= \n")).unwrap(),
             "Content-Type: application/json\nAuthorization: Bearer abc.DEF-1_~+/="
