@@ -187,6 +187,11 @@ impl Connection {
         Ok(())
     }
 
+    /// Answer bytes not yet taken by the socket (in the state machine or, with TLS, in rustls).
+    pub fn unsent(&self) -> bool {
+        !self.http.output().is_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
     /// Nothing more will happen on this connection: close it.
     pub fn done(&self) -> bool {
         let tls_unsent = self.tls.as_ref().is_some_and(|t| t.wants_write());

@@ -463,7 +463,7 @@ impl Worker {
                 }
             }
             let quiet = now.duration_since(conn.last_activity);
-            let stuck_writing = !conn.http.output().is_empty() && quiet > c.request_timeout;
+            let stuck_writing = conn.unsent() && quiet > c.request_timeout;
             let idle = !conn.http.busy() && !conn.http.mid_request() && quiet > c.idle_timeout;
             if stuck_writing || idle {
                 expired.push(token);
