@@ -699,3 +699,61 @@ fn the_deploy_job_file_passes_the_nodes_token() {
     assert_eq!(queue.receive_exactly(3).len(), 3);
     assert_eq!(unauthorized_sends(proxy.addr), 0.0);
 }
+
+/// The TLS path carries what plain HTTP does: pipelined requests in one write get their
+/// answers in order, and a body spanning many TLS records arrives byte for byte.
+#[test]
+fn https_carries_pipelined_requests_and_large_bodies_verbatim() {
+    let dir = TempDir::new("proxy-tls-pipeline");
+    make_ca(&dir.0);
+    make_cert(&dir.0, "server");
+    let mut queue = Queue::new("proxy-tls-pipeline");
+    let (cert, key) = (dir.path("server.pem"), dir.path("server.key"));
+    let proxy = Proxy::start(
+        &queue,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let config = client_config(&dir.path("ca.pem"), &[&rustls::version::TLS13]);
+    let mut conn = tls_connect(proxy.addr, &config).unwrap();
+    let mut bodies: Vec<String> = (1..=30).map(|i| sensor_body("tls-pipe", 1, i)).collect();
+    // About 200 KB: a dozen TLS records, more than rustls buffers at once.
+    bodies.push(format!(
+        "{{\"hostname\":\"tls-big\",\"pad\":\"{}\"}}",
+        "x".repeat(200_000)
+    ));
+    let mut all = Vec::new();
+    for body in &bodies {
+        all.extend_from_slice(
+            format!(
+                "POST /send HTTP/1.1\r\nHost: p\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    }
+    conn.write_all(&all).unwrap();
+    let mut ids = Vec::new();
+    let answers = util::read_responses(&mut conn, bodies.len());
+    for ((status, answer), body) in answers.into_iter().zip(&bodies) {
+        assert_eq!(status, 200, "{answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        ids.push((
+            answer["message_id"].as_str().unwrap().to_string(),
+            body.clone(),
+        ));
+    }
+    let got = queue.receive_exactly(bodies.len());
+    assert_eq!(got.len(), bodies.len());
+    for (id, body) in ids {
+        let m = got
+            .iter()
+            .find(|m| m.message_id == id)
+            .expect("answered id in the queue");
+        assert_eq!(m.body, body);
+    }
+}

@@ -316,7 +316,7 @@ impl Drop for Stub {
 
 /// Reads `n` consecutive responses from one connection (pipelining: several may arrive in
 /// one read, so nothing read may be thrown away). Returns (status, body) pairs.
-pub fn read_responses(stream: &mut TcpStream, n: usize) -> Vec<(u16, String)> {
+pub fn read_responses(stream: &mut impl Read, n: usize) -> Vec<(u16, String)> {
     let mut buf: Vec<u8> = Vec::new();
     let mut out = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
