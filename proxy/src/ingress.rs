@@ -7,7 +7,7 @@ use crate::auth::{self, Check, Tokens};
 use crate::response::Response;
 use crate::routes::{ROUTE_METRICS, ROUTE_SEND};
 use crate::tls::TlsFiles;
-use rustls::ServerConfig;
+use rustls::{ServerConfig, ServerConnection};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -92,9 +92,19 @@ impl Ingress {
         format!("{scheme}, {auth}")
     }
 
-    /// The TLS configuration for a connection accepted now, if serving HTTPS.
-    pub fn tls_config(&self) -> Option<Arc<ServerConfig>> {
-        self.tls.as_ref().map(|t| Arc::clone(&*t.get()))
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS session of a connection accepted now (none for plain HTTP), from the
+    /// configuration current now: a SIGHUP reload applies from the next connection on.
+    pub fn new_session(&self) -> Result<Option<Box<ServerConnection>>, rustls::Error> {
+        match &self.tls {
+            Some(tls) => Ok(Some(Box::new(ServerConnection::new(Arc::clone(
+                &*tls.get(),
+            ))?))),
+            None => Ok(None),
+        }
     }
 
     /// `None` when the request may go on, else the 401 to answer.

@@ -18,7 +18,6 @@ use crate::routes::{self, Action, ROUTE_OTHER, ROUTE_SEND};
 use crate::shared::Shared;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use rustls::ServerConnection;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::sync::atomic::Ordering::Relaxed;
@@ -248,11 +247,10 @@ impl Worker {
         loop {
             match listener.accept() {
                 Ok((mut stream, _peer)) => {
-                    let tls_config = self.shared.ingress.tls_config();
                     if self.conns.len() >= self.max_conns {
                         // Best effort: the answer fits a fresh socket's send buffer. (An HTTPS
                         // client could not read it: there the close is the answer.)
-                        if tls_config.is_none() {
+                        if !self.shared.ingress.is_tls() {
                             let _ = stream.write(REFUSED);
                         }
                         self.shared
@@ -261,9 +259,8 @@ impl Worker {
                             .fetch_add(1, Relaxed);
                         continue;
                     }
-                    // The configuration current now: a SIGHUP reload applies from here on.
-                    let tls = match tls_config.map(ServerConnection::new).transpose() {
-                        Ok(tls) => tls.map(Box::new),
+                    let tls = match self.shared.ingress.new_session() {
+                        Ok(tls) => tls,
                         Err(e) => {
                             log::error(&format!("starting a TLS session: {e}"));
                             continue;
