@@ -2,9 +2,12 @@
 # Proxy benchmark. Builds release, starts a backend and the proxy, drives POST /send with wrk,
 # and reports messages/s, p50/p99 latency, CPU time per message and peak RSS of the proxy.
 #
-#   bench/proxy/run.sh [sink|localstack|idle|original]   (default: sink)
+#   bench/proxy/run.sh [sink|tls|localstack|idle|original]   (default: sink)
 #
 #   sink        tiny SQS stand-in (sqs-sink): measures the proxy itself
+#   tls         the same load as sink through HTTPS (--tls-cert/--tls-key; a throw-away
+#               certificate made with openssl; wrk keeps connections alive, so this measures
+#               encryption more than handshakes)
 #   localstack  real forwarding into a fresh LocalStack queue (start it: scripts/localstack start)
 #   idle        10,000 idle keep-alive connections held open while wrk runs against the sink
 #   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack;
@@ -36,12 +39,14 @@ IDLE=${IDLE:-10000}
 LOCALSTACK=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+# curl options for the proxy (tls mode adds the test CA).
+CURL_TLS=()
+wait_http() { for _ in $(seq 200); do curl -sf "${CURL_TLS[@]}" -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -z "${TLS_DIR:-}" ] || rm -rf "$TLS_DIR"; }
 trap cleanup EXIT
 
 echo "note: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the box makes numbers noisy)"
@@ -62,15 +67,32 @@ queue_count() {
 
 PORT=$(free_port)
 TARGET_PID=
+SCHEME=http
+TLS_FLAGS=()
+if [ "$MODE" = tls ]; then
+  # A throw-away CA and a certificate for 127.0.0.1, as proxy/tests/ingress.rs makes them.
+  TLS_DIR=$(mktemp -d)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" -subj "/CN=bench CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$TLS_DIR/ext.cnf"
+  openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" \
+    -CAcreateserial -days 1 -extfile "$TLS_DIR/ext.cnf" -out "$TLS_DIR/server.pem" 2>/dev/null
+  SCHEME=https
+  TLS_FLAGS=(--tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key")
+  CURL_TLS=(--cacert "$TLS_DIR/ca.pem")
+fi
 case "$MODE" in
-  sink|idle)
+  sink|idle|tls)
     SINK_PORT=$(free_port)
     "$BIN/sqs-sink" --port "$SINK_PORT" 2>/dev/null & PIDS+=($!)
     wait_http "http://127.0.0.1:$SINK_PORT/count"
     # sqs-sink answers the query protocol (form body, XML answer) only.
     SQS_PROTOCOL=query "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
       --queue-url "http://127.0.0.1:$SINK_PORT/000000000000/bench" \
-      --endpoint-url "http://127.0.0.1:$SINK_PORT" & PIDS+=($!)
+      --endpoint-url "http://127.0.0.1:$SINK_PORT" "${TLS_FLAGS[@]}" & PIDS+=($!)
     TARGET_PID=$!
     forwarded() { curl -sf "http://127.0.0.1:$SINK_PORT/count"; }
     ;;
@@ -93,7 +115,7 @@ case "$MODE" in
     ;;
   *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
-wait_http "http://127.0.0.1:$PORT/health"
+wait_http "$SCHEME://127.0.0.1:$PORT/health"
 
 # All processes of the target (gunicorn has a master and workers).
 tree_pids() { echo "$1" $(pgrep -P "$1" || true); }
@@ -113,7 +135,7 @@ print(f"idle: {len(conns)} connections open", flush=True)
 time.sleep(3600)
 PY
   for _ in $(seq 600); do
-    open=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^proxy_open_connections/ {print $2}')
+    open=$(curl -sf "${CURL_TLS[@]}" "$SCHEME://127.0.0.1:$PORT/metrics" | awk '/^proxy_open_connections/ {print $2}')
     [ "${open:-0}" -ge "$IDLE" ] && break
     sleep 0.1
   done
@@ -122,7 +144,7 @@ fi
 
 before_msgs=$(forwarded)
 before_ticks=$(sum_ticks)
-OUT=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s bench/proxy/send.lua "http://127.0.0.1:$PORT")
+OUT=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s bench/proxy/send.lua "$SCHEME://127.0.0.1:$PORT")
 sleep 1 # let the last batches land before counting
 after_ticks=$(sum_ticks)
 after_msgs=$(forwarded)
@@ -133,7 +155,7 @@ hz=$(getconf CLK_TCK)
 hwm=0; for p in $(tree_pids "$TARGET_PID"); do hwm=$((hwm + $(hwm_kib "$p"))); done
 echo "$RESULT"
 if [ "$MODE" != original ]; then
-  curl -sf "http://127.0.0.1:$PORT/metrics" | awk '
+  curl -sf "${CURL_TLS[@]}" "$SCHEME://127.0.0.1:$PORT/metrics" | awk '
     /^proxy_batch_size_sum/ {s=$2} /^proxy_batch_size_count/ {c=$2}
     /^proxy_sqs_retries_total/ {r=$2} /^proxy_sqs_errors_total/ {e=$2}
     END {printf "proxy: %d batches, %.2f messages per batch, %d sqs errors, %d retries\n", c, (c ? s/c : 0), e, r}'

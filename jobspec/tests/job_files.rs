@@ -119,7 +119,12 @@ fn deploy_files_with_defaults_match_the_seed() {
         let task = &spec.tasks[0];
         assert_eq!(
             task.env,
-            [("HOSTNAME".to_string(), "env:HOSTNAME".to_string())]
+            [
+                ("HOSTNAME".to_string(), "env:HOSTNAME".to_string()),
+                // No token by default: Bacalhau refuses an empty Env value, the module reads
+                // "none" as no token.
+                ("PROXY_TOKEN".to_string(), "none".to_string()),
+            ]
         );
         assert_eq!(task.memory_bytes, Some(36_000_000), "{file}");
         assert_eq!(
@@ -225,6 +230,27 @@ fn generic_publisher_takes_every_setting_from_values() {
     assert!(
         params.contains(&"--color=-1".to_string()) && params.contains(&"--emoji=-1".to_string())
     );
+}
+
+/// The proxy's bearer token: the node's own variable (`env:NAME`, resolved on the node, never
+/// in the job spec) or nothing.
+#[test]
+fn publisher_files_pass_the_proxy_token_through_env() {
+    let token = |spec: &JobSpec| {
+        let env: BTreeMap<_, _> = spec.tasks[0].env.iter().cloned().collect();
+        env.get("PROXY_TOKEN").cloned()
+    };
+    for (file, ..) in DEPLOYS {
+        let spec = load(file, &values(&[("PROXY_TOKEN", "env:PROXY_TOKEN")]));
+        assert_eq!(token(&spec).as_deref(), Some("env:PROXY_TOKEN"), "{file}");
+    }
+    let base = [("proxy", "http://p:1"), ("region", "us")];
+    let spec = load("sqs-publisher.yaml", &values(&base));
+    assert_eq!(token(&spec).as_deref(), Some("none"));
+    let mut with = base.to_vec();
+    with.push(("token", "env:US_PROXY_TOKEN"));
+    let spec = load("sqs-publisher.yaml", &values(&with));
+    assert_eq!(token(&spec).as_deref(), Some("env:US_PROXY_TOKEN"));
 }
 
 #[test]

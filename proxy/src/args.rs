@@ -1,9 +1,12 @@
 //! Command-line parsing in two steps: [`LowArgs`] records what was typed (flags, then the
 //! environment fallbacks), [`Config`] is the validated configuration the proxy runs with.
 use crate::batcher::MAX_BATCH_BYTES;
+use crate::ingress::IngressFiles;
+use crate::tls::TlsFiles;
 use flags::{parse_value, Arg, Error, Parser};
 use sigv4::sqs::cli::{SqsArgs, SqsSettings};
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub const USAGE: &str = concat!(
@@ -19,6 +22,14 @@ Listening:
   --bind ADDR               IP address to listen on [0.0.0.0]
   --workers N               event-loop threads, each with its own SO_REUSEPORT socket,
                             1..=256 [number of CPUs]
+  --tls-cert PATH           serve HTTPS: PEM certificate chain (with --tls-key; both files
+                            are read again on SIGHUP, so certificates rotate without a restart)
+  --tls-key PATH            serve HTTPS: PEM private key (with --tls-cert)
+Authentication:
+  --auth-token-file PATH    POST /send needs `Authorization: Bearer TOKEN`, TOKEN one of the
+                            file's lines ('#' comments); 401 otherwise; read again on SIGHUP
+                            [env PROXY_AUTH_TOKEN_FILE]
+  --auth-metrics            GET /metrics needs a token too (GET /health never does)
 SQS (the queue messages are sent to):
 ",
     sigv4::sqs_flags_usage!(),
@@ -69,6 +80,10 @@ pub struct LowArgs {
     pub drain_timeout: Option<u64>,
     pub request_budget: Option<u64>,
     pub filter_capacity: Option<usize>,
+    pub auth_token_file: Option<PathBuf>,
+    pub auth_metrics: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -90,6 +105,7 @@ pub struct Config {
     pub drain_timeout: Duration,
     pub request_budget: Duration,
     pub filter_capacity: usize,
+    pub ingress: IngressFiles,
     pub verbose: bool,
 }
 
@@ -140,6 +156,10 @@ impl LowArgs {
                     "drain-timeout" => low.drain_timeout = Some(parser.parse()?),
                     "request-budget" => low.request_budget = Some(parser.parse()?),
                     "filter-capacity" => low.filter_capacity = Some(parser.parse()?),
+                    "auth-token-file" => low.auth_token_file = Some(parser.parse()?),
+                    "auth-metrics" => low.auth_metrics = true,
+                    "tls-cert" => low.tls_cert = Some(parser.parse()?),
+                    "tls-key" => low.tls_key = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
                 other => return Err(Error::unknown(&other)),
@@ -154,6 +174,9 @@ impl LowArgs {
             low.port = get("BACALHAU_PORT_http")
                 .map(|v| parse_value("BACALHAU_PORT_http", &v))
                 .transpose()?;
+        }
+        if low.auth_token_file.is_none() {
+            low.auth_token_file = get("PROXY_AUTH_TOKEN_FILE").map(PathBuf::from);
         }
         low.sqs.apply_env(env);
         Ok(low)
@@ -172,6 +195,7 @@ fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 impl Config {
     pub fn from_low(low: LowArgs, cpus: usize) -> Result<Config, Error> {
+        let ingress = ingress_files(&low)?;
         let sqs = low.sqs.validate()?;
         let secs = |flag: &str, v: Option<u64>, default: u64| {
             in_range(flag, v.unwrap_or(default), 1, 86_400).map(Duration::from_secs)
@@ -235,9 +259,34 @@ impl Config {
                 16,
                 100_000_000,
             )?,
+            ingress,
             verbose: low.verbose,
         })
     }
+}
+
+/// The ingress flags; their files are read (and refused) by `Ingress::load` at start.
+fn ingress_files(low: &LowArgs) -> Result<IngressFiles, Error> {
+    let tls = match (&low.tls_cert, &low.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(Error::new(
+                "--tls-cert and --tls-key go together: give both or neither",
+            ))
+        }
+    };
+    if low.auth_metrics && low.auth_token_file.is_none() {
+        return Err(Error::new("--auth-metrics needs --auth-token-file"));
+    }
+    Ok(IngressFiles {
+        auth_token_file: low.auth_token_file.clone(),
+        auth_metrics: low.auth_metrics,
+        tls,
+    })
 }
 
 #[cfg(test)]
@@ -404,6 +453,28 @@ mod tests {
         assert_eq!(c.filter_capacity, 1000);
         assert!(c.verbose);
         assert!(config(&["--verbose"]).unwrap().verbose);
+    }
+
+    #[test]
+    fn ingress_flags() {
+        let c = config(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        let tls = c.ingress.tls.unwrap();
+        assert_eq!((tls.cert, tls.key), ("c.pem".into(), "k.pem".into()));
+        assert!(config(&["--tls-cert", "c.pem"]).is_err(), "both or neither");
+        assert!(config(&["--tls-key", "k.pem"]).is_err(), "both or neither");
+        let c = config(&["--auth-token-file", "t", "--auth-metrics"]).unwrap();
+        assert_eq!(c.ingress.auth_token_file, Some("t".into()));
+        assert!(c.ingress.auth_metrics);
+        assert!(config(&["--auth-metrics"]).is_err(), "needs a token file");
+        let low = low_env(&[], &[("PROXY_AUTH_TOKEN_FILE", "/run/t")]).unwrap();
+        assert_eq!(low.auth_token_file, Some("/run/t".into()));
+        let low = low_env(
+            &["--auth-token-file", "f"],
+            &[("PROXY_AUTH_TOKEN_FILE", "e")],
+        )
+        .unwrap();
+        assert_eq!(low.auth_token_file, Some("f".into()), "the flag wins");
+        assert_eq!(config(&[]).unwrap().ingress, IngressFiles::default());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct Request {
     pub id: u64,
     pub method: String,
     pub path: String,
+    /// The `Authorization` header's value, for `--auth-token-file`.
+    pub authorization: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -48,6 +50,7 @@ struct Head {
     method: String,
     path: String,
     close: bool,
+    authorization: Option<String>,
 }
 
 /// What a parsed head says that matters here.
@@ -65,6 +68,7 @@ impl HeadFields {
                 method: req.method.unwrap_or_default().to_string(),
                 path: req.path.unwrap_or_default().to_string(),
                 close: req.version == Some(0),
+                authorization: None,
             },
             length: None,
             expect_continue: false,
@@ -101,6 +105,8 @@ impl HeadFields {
             } else if v.contains("keep-alive") {
                 self.head.close = false;
             }
+        } else if name.eq_ignore_ascii_case("authorization") {
+            self.head.authorization = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("expect") {
             self.expect_continue = value.eq_ignore_ascii_case("100-continue");
         }
@@ -294,6 +300,7 @@ impl HttpConn {
             id,
             method: head.method,
             path: head.path,
+            authorization: head.authorization,
             body,
         }
     }

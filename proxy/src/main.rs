@@ -5,6 +5,7 @@
 // All FFI lives in `sys`; everywhere else unsafe code is an error.
 #![deny(unsafe_code)]
 mod args;
+mod auth;
 mod batcher;
 mod connection;
 mod cutoff;
@@ -13,6 +14,7 @@ mod filter;
 mod forwarder;
 mod health;
 mod http;
+mod ingress;
 mod log;
 mod metrics;
 mod response;
@@ -22,6 +24,7 @@ mod shared;
 mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
+mod tls;
 mod worker;
 
 use std::process::ExitCode;
@@ -34,8 +37,14 @@ fn main() -> ExitCode {
         Ok(args::Command::Run(config)) => config,
         Err(e) => return flags::usage_error("proxy", &e),
     };
+    // The token and certificate files are part of the command line: a problem with one is a
+    // usage error (exit 2), found before anything starts.
+    let ingress = match ingress::Ingress::load(config.ingress.clone()) {
+        Ok(ingress) => ingress,
+        Err(e) => return flags::usage_error("proxy", &flags::Error::new(e)),
+    };
     log::set_verbose(config.verbose);
-    match server::run(*config) {
+    match server::run(*config, ingress) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error(&e);

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Route labels; everything unknown counts as "other".
 pub const ROUTES: [&str; 4] = ["send", "health", "metrics", "other"];
 /// Status labels; index STATUSES.len() counts any other status.
-pub const STATUSES: [u16; 10] = [200, 400, 404, 405, 408, 411, 413, 431, 500, 503];
+pub const STATUSES: [u16; 11] = [200, 400, 401, 404, 405, 408, 411, 413, 431, 500, 503];
 /// Upper bounds (seconds) of the /send latency histogram, request complete → answer queued.
 const LATENCY_BOUNDS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0,

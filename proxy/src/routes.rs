@@ -92,6 +92,7 @@ mod tests {
             id: 0,
             method: method.into(),
             path: path.into(),
+            authorization: None,
             body: body.to_vec(),
         }
     }

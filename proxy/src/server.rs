@@ -11,6 +11,7 @@ use crate::fault::Fault;
 use crate::filter::Filter;
 use crate::forwarder::{Context, RetryPolicy, WorkerLink};
 use crate::health::Health;
+use crate::ingress::Ingress;
 use crate::log;
 use crate::metrics::Metrics;
 use crate::shared::Shared;
@@ -38,12 +39,13 @@ enum Event {
 }
 
 /// Runs the proxy until a shutdown signal; `Err` describes a startup or runtime failure.
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config, ingress: Ingress) -> Result<(), String> {
     prepare_process()?;
     let sqs = sqs_config(&config)?;
     let listeners = bind(&config)?;
     let fault = Fault::from_env()?;
     log_startup(&config, &sqs, fault.as_ref());
+    log::info(&format!("serving {}", ingress.describe()));
     let shared = Arc::new(Shared {
         queue: Arc::new(Queue::new(config.queue_capacity, config.linger)),
         filter: Filter::new(config.filter_capacity),
@@ -51,6 +53,7 @@ pub fn run(config: Config) -> Result<(), String> {
         health: Arc::new(Health::new(UNHEALTHY_AFTER)),
         stopping: AtomicBool::new(false),
         cutoff: Arc::new(Cutoff::default()),
+        ingress,
         config,
     });
     let (workers, links) = make_workers(listeners, &shared)?;
@@ -194,7 +197,11 @@ fn start_signal_thread(events: Sender<Event>, shared: Arc<Shared>) -> Result<(),
         .name("signals".into())
         .spawn(move || loop {
             let name = match sys::wait_for_signal() {
-                Ok(name) => name,
+                Ok(sys::Signal::Reload) => {
+                    reload(&shared);
+                    continue;
+                }
+                Ok(sys::Signal::Stop(name)) => name,
                 Err(e) => {
                     log::error(&format!("waiting for signals: {e}"));
                     return;
@@ -212,6 +219,20 @@ fn start_signal_thread(events: Sender<Event>, shared: Arc<Shared>) -> Result<(),
         })
         .map(|_| ())
         .map_err(|e| format!("starting the signal thread: {e}"))
+}
+
+/// SIGHUP: the token and certificate files are read again; a bad file keeps the old value.
+fn reload(shared: &Shared) {
+    let report = shared.ingress.reload();
+    if report.is_empty() {
+        log::info("SIGHUP: nothing to reload (no --auth-token-file, no --tls-cert)");
+    }
+    for line in report {
+        match line {
+            Ok(done) => log::info(&format!("SIGHUP: {done}")),
+            Err(e) => log::error(&format!("SIGHUP: {e}")),
+        }
+    }
 }
 
 /// Blocks until a signal or a failed worker; returns the failure, if that was it.

@@ -6,6 +6,7 @@ use crate::batcher::Queue;
 use crate::cutoff::Cutoff;
 use crate::filter::Filter;
 use crate::health::Health;
+use crate::ingress::Ingress;
 use crate::metrics::{Gauges, Metrics};
 use crate::response::Response;
 use crate::sys;
@@ -23,6 +24,8 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// The end of the drain time, once stopping.
     pub cutoff: Arc<Cutoff>,
+    /// Bearer tokens and TLS configuration, reloaded on SIGHUP.
+    pub ingress: Ingress,
 }
 
 impl Shared {

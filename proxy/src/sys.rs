@@ -112,7 +112,7 @@ pub fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
     Ok(lim.rlim_cur)
 }
 
-/// The shutdown signals.
+/// The signals the proxy receives on its signal thread: shutdown and reload.
 fn shutdown_set() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it before use.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -122,11 +122,12 @@ fn shutdown_set() -> libc::sigset_t {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGHUP);
     }
     set
 }
 
-/// Blocks SIGTERM and SIGINT in the calling thread and every thread it spawns afterwards.
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it spawns afterwards.
 /// Called first in `server::run`: then no async-signal handler is needed, one thread receives
 /// them synchronously with sigwait(3).
 pub fn block_shutdown_signals() -> io::Result<()> {
@@ -139,8 +140,16 @@ pub fn block_shutdown_signals() -> io::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT (blocked by [`block_shutdown_signals`]) and returns its name.
-pub fn wait_for_signal() -> io::Result<&'static str> {
+/// A signal the signal thread acts on.
+pub enum Signal {
+    /// SIGTERM or SIGINT, by name.
+    Stop(&'static str),
+    /// SIGHUP: read the token and certificate files again.
+    Reload,
+}
+
+/// Waits for SIGTERM, SIGINT or SIGHUP (blocked by [`block_shutdown_signals`]).
+pub fn wait_for_signal() -> io::Result<Signal> {
     let set = shutdown_set();
     let mut sig: libc::c_int = 0;
     // SAFETY: `set` is initialised and `sig` is writable.
@@ -148,10 +157,10 @@ pub fn wait_for_signal() -> io::Result<&'static str> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    Ok(if sig == libc::SIGINT {
-        "SIGINT"
-    } else {
-        "SIGTERM"
+    Ok(match sig {
+        libc::SIGHUP => Signal::Reload,
+        libc::SIGINT => Signal::Stop("SIGINT"),
+        _ => Signal::Stop("SIGTERM"),
     })
 }
 

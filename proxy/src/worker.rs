@@ -248,14 +248,24 @@ impl Worker {
             match listener.accept() {
                 Ok((mut stream, _peer)) => {
                     if self.conns.len() >= self.max_conns {
-                        // Best effort: the answer fits a fresh socket's send buffer.
-                        let _ = stream.write(REFUSED);
+                        // Best effort: the answer fits a fresh socket's send buffer. (An HTTPS
+                        // client could not read it: there the close is the answer.)
+                        if !self.shared.ingress.is_tls() {
+                            let _ = stream.write(REFUSED);
+                        }
                         self.shared
                             .metrics
                             .refused_connections
                             .fetch_add(1, Relaxed);
                         continue;
                     }
+                    let tls = match self.shared.ingress.new_session() {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            log::error(&format!("starting a TLS session: {e}"));
+                            continue;
+                        }
+                    };
                     // Answers are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
                     let token = Token(self.next_token);
@@ -274,7 +284,7 @@ impl Worker {
                         .fetch_add(1, Relaxed);
                     self.shared.metrics.open_connections.fetch_add(1, Relaxed);
                     self.conns
-                        .insert(token, Connection::new(stream, self.limits, now));
+                        .insert(token, Connection::new(stream, tls, self.limits, now));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -313,6 +323,11 @@ impl Worker {
         for req in requests {
             let route = routes::route_of(&req);
             let id = req.id;
+            if let Some(refused) = shared.ingress.refuse(route, req.authorization.as_deref()) {
+                shared.metrics.request(route, refused.status);
+                conn.http.respond(id, &refused);
+                continue;
+            }
             let response = match routes::route(req, &shared.filter) {
                 Action::Respond(r) => {
                     if route == ROUTE_SEND && r.status == 200 {
@@ -445,13 +460,22 @@ impl Worker {
                 }
             }
             let quiet = now.duration_since(conn.last_activity);
-            let stuck_writing = !conn.http.output().is_empty() && quiet > c.request_timeout;
+            let stuck_writing = conn.unsent() && quiet > c.request_timeout;
             let idle = !conn.http.busy() && !conn.http.mid_request() && quiet > c.idle_timeout;
             if stuck_writing || idle {
                 expired.push(token);
             }
         }
         for token in slow {
+            if self.conns.get(&token).is_some_and(Connection::handshaking) {
+                // Nothing to answer before the handshake is done: the close says it.
+                self.shared
+                    .metrics
+                    .timed_out_connections
+                    .fetch_add(1, Relaxed);
+                self.close(token);
+                continue;
+            }
             if let Some(conn) = self.conns.get_mut(&token) {
                 conn.http.timed_out();
                 conn.request_started = None;
@@ -486,6 +510,7 @@ impl Worker {
 
     fn close(&mut self, token: Token) {
         if let Some(mut conn) = self.conns.remove(&token) {
+            conn.goodbye();
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.shared.metrics.open_connections.fetch_sub(1, Relaxed);
         }

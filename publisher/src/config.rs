@@ -24,8 +24,10 @@ Posts one JSON sensor message per interval to URL/send; waits for URL/health fir
                            the oldest is dropped and counted (default 10000)
   -h, --help               this text
 
-Environment: BACALHAU_JOB_ID, BACALHAU_EXECUTION_ID, HOSTNAME, REGION.
-Exit codes: 0 done, 1 proxy never healthy, 2 bad flags.";
+Environment: BACALHAU_JOB_ID, BACALHAU_EXECUTION_ID, HOSTNAME, REGION, PROXY_TOKEN (sent
+as `Authorization: Bearer` with every POST /send for a proxy with --auth-token-file; empty
+or `none` = no token; never logged).
+Exit codes: 0 done, 1 proxy never healthy, 2 bad flags (or a malformed PROXY_TOKEN).";
 
 /// What was typed, before validation.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -196,6 +198,35 @@ impl Config {
             outbox,
         }))
     }
+}
+
+/// The header lines of every `POST /send` (Bacalhau's `http_request` takes `Key: Value`
+/// lines joined by `\n`): the JSON content type, plus `Authorization: Bearer TOKEN` when
+/// `$PROXY_TOKEN` is set. Empty and `none` mean no token: a Bacalhau task cannot have an empty
+/// Env value (ValidateEnvVars in pkg/models/env_var.go at v1.7.0) and our job renderer has no
+/// `if`, so the job files default to `none`. Built once at start-up. The error never shows
+/// the token.
+pub fn send_headers(token: Option<&str>) -> Result<String, String> {
+    let mut headers = String::from("Content-Type: application/json");
+    match token.map(str::trim) {
+        None | Some("" | "none") => {}
+        // RFC 6750 §2.1 b64token: also keeps a stray newline from forging a header line.
+        Some(t)
+            if t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)) =>
+        {
+            headers.push_str("\nAuthorization: Bearer ");
+            headers.push_str(t);
+        }
+        Some(_) => {
+            return Err(
+                "$PROXY_TOKEN holds characters a bearer token cannot have (allowed: \
+                 letters, digits and -._~+/=); its value is not shown"
+                    .into(),
+            )
+        }
+    }
+    Ok(headers)
 }
 
 fn is_hex_color(c: &str) -> bool {
@@ -415,6 +446,26 @@ mod tests {
     fn help_wins() {
         assert_eq!(parse(&args(&["--help"]), None), Ok(Parsed::Help));
         assert_eq!(parse(&args(&["-h"]), None), Ok(Parsed::Help));
+    }
+
+    #[test]
+    fn proxy_token_becomes_a_bearer_header_line() {
+        let plain = "Content-Type: application/json";
+        assert_eq!(send_headers(None).unwrap(), plain);
+        assert_eq!(send_headers(Some("")).unwrap(), plain, "empty = unset");
+        assert_eq!(
+            send_headers(Some("none")).unwrap(),
+            plain,
+            "the job files' default"
+        );
+        assert_eq!(
+            send_headers(Some(" abc.DEF-1_~+/= \n")).unwrap(),
+            "Content-Type: application/json\nAuthorization: Bearer abc.DEF-1_~+/="
+        );
+        for bad in ["tok en", "a\nX-Evil: 1", "tok\u{e9}n"] {
+            let e = send_headers(Some(bad)).unwrap_err();
+            assert!(e.contains("PROXY_TOKEN") && !e.contains(bad), "{e}");
+        }
     }
 
     #[test]

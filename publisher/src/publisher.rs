@@ -31,7 +31,6 @@ use crate::status::{self, Verdict};
 use alloc::string::String;
 
 const MS: u64 = 1_000_000;
-const SEND_HEADERS: &str = "Content-Type: application/json";
 /// Retry pacing while the proxy is away: first retry after ~200 ms, then doubling to 5 s, so
 /// a returning proxy is noticed within 5 s.
 const RETRY_MIN_NS: u64 = 200 * MS;
@@ -52,6 +51,13 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         Err(message) => {
             host.log(LogLine::new().push("error: ").push(&message).as_str());
             host.log("sqs-publisher: run with --help for usage");
+            return 2;
+        }
+    };
+    let send_headers = match config::send_headers(config::env_lookup(env, "PROXY_TOKEN")) {
+        Ok(headers) => headers,
+        Err(message) => {
+            host.log(LogLine::new().push("error: ").push(&message).as_str());
             return 2;
         }
     };
@@ -98,6 +104,11 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
             .push(&color)
             .push(", emoji ")
             .push(EMOJIS[emoji])
+            .push(if send_headers.contains('\n') {
+                ", bearer token from PROXY_TOKEN"
+            } else {
+                ""
+            })
             .as_str(),
     );
     if let Err(code) = wait_for_health(host, &cfg, &mut rng) {
@@ -109,6 +120,7 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         outbox: Outbox::new(cfg.outbox),
         template,
         send_url,
+        send_headers,
         rng,
         backoff: Backoff::new(RETRY_MIN_NS, RETRY_MAX_NS),
         link: Link::Up,
@@ -199,6 +211,8 @@ struct Publisher {
     outbox: Outbox,
     template: MessageTemplate,
     send_url: String,
+    /// Header lines of every POST (content type, and the bearer token when there is one).
+    send_headers: String,
     rng: Rng,
     backoff: Backoff,
     link: Link,
@@ -297,7 +311,7 @@ impl Publisher {
         };
         let body = self.template.render(unix_ms, sequence, self.drops);
         let (failure, retry_after_secs) =
-            match host.http(Method::Post, &self.send_url, SEND_HEADERS, body) {
+            match host.http(Method::Post, &self.send_url, &self.send_headers, body) {
                 Ok(reply) => match status::verdict(reply.status) {
                     Verdict::Delivered => {
                         self.delivered(host, sequence, reply.filtered);

@@ -34,6 +34,8 @@ struct FakeHost {
     refuse: Vec<(u64, u32)>,
     /// (time, sequence) of every POST, answered or not.
     attempts: Vec<(u64, u64)>,
+    /// The header lines every POST must carry.
+    expected_headers: String,
 }
 
 impl FakeHost {
@@ -49,6 +51,7 @@ impl FakeHost {
             call_cost: 1_000_000,
             refuse: Vec::new(),
             attempts: Vec::new(),
+            expected_headers: "Content-Type: application/json".to_string(),
         }
     }
 
@@ -111,7 +114,7 @@ impl Host for FakeHost {
             self.health_checks += 1;
         } else {
             assert!(url.ends_with("/send"), "{url}");
-            assert_eq!(headers, "Content-Type: application/json");
+            assert_eq!(headers, self.expected_headers);
             self.posts += 1;
             let text = core::str::from_utf8(body).unwrap();
             let sequence: u64 = field(text, "sequence").parse().unwrap();
@@ -546,4 +549,31 @@ fn overflow_drops_ride_along_in_later_messages() {
         field(&h.received[1].1, "dropped_overflow"),
         dropped.to_string()
     );
+}
+
+#[test]
+fn proxy_token_goes_with_every_send_and_never_into_the_log() {
+    let mut h = FakeHost::new(&[]);
+    h.expected_headers =
+        "Content-Type: application/json\nAuthorization: Bearer s3cr3t-token".to_string();
+    let mut env = env();
+    env.push("PROXY_TOKEN=s3cr3t-token".to_string());
+    assert_eq!(
+        run(&mut h, &argv(&["--interval=1", "--max-messages=3"]), &env),
+        0
+    );
+    assert_eq!(h.sequences(), [1, 2, 3]);
+    assert!(h.logged("bearer token from PROXY_TOKEN"));
+    assert!(!h.logs.iter().any(|l| l.contains("s3cr3t")), "{:?}", h.logs);
+}
+
+#[test]
+fn a_malformed_proxy_token_exits_2_without_showing_it() {
+    let mut h = FakeHost::new(&[]);
+    let mut env = env();
+    env.push("PROXY_TOKEN=two words".to_string());
+    assert_eq!(run(&mut h, &argv(&[]), &env), 2);
+    assert_eq!(h.posts + h.health_checks, 0);
+    assert!(h.logged("PROXY_TOKEN"));
+    assert!(!h.logs.iter().any(|l| l.contains("two words")));
 }

@@ -199,3 +199,18 @@ fn drain_answers_received_requests_then_finishes() {
     assert!(out(&mut c).contains("Connection: close"));
     assert!(c.finished());
 }
+
+#[test]
+fn the_authorization_header_reaches_the_request_of_its_own_message_only() {
+    let mut c = conn();
+    let reqs = c.feed(
+        b"POST /send HTTP/1.1\r\nauthorization:  Bearer t-1 \r\nContent-Length: 2\r\n\r\n{}\
+          GET /health HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].authorization.as_deref(), Some("Bearer t-1"));
+    assert_eq!(
+        reqs[1].authorization, None,
+        "headers do not leak into the next request"
+    );
+}

@@ -316,7 +316,7 @@ impl Drop for Stub {
 
 /// Reads `n` consecutive responses from one connection (pipelining: several may arrive in
 /// one read, so the one reader keeps what it read past each answer). Returns (status, body).
-pub fn read_responses(stream: &mut TcpStream, n: usize) -> Vec<(u16, String)> {
+pub fn read_responses(stream: &mut impl Read, n: usize) -> Vec<(u16, String)> {
     let mut reader = http1::MessageReader::new(stream);
     let limits = http1::Limits::default();
     let mut out = Vec::new();
