@@ -110,12 +110,17 @@ fn period(timeout: u32) -> Duration {
     (Duration::from_secs(u64::from(timeout)) / 2).max(MIN_PERIOD)
 }
 
+/// The timeout the next extension sets: `timeout`, or less so that the message is visible
+/// again before the 12-hour cap (a second of margin: SQS refuses an extension past it).
+fn next_timeout(timeout: u32, hidden_so_far: Duration) -> u32 {
+    let left = MAX_HIDDEN.saturating_sub(hidden_so_far).as_secs();
+    u64::from(timeout).min(left.saturating_sub(1)) as u32
+}
+
 /// One ChangeMessageVisibilityBatch setting the watched messages' timeout to `timeout` from
 /// now (less near the 12-hour cap); schedules the next. Returns how many were extended.
 fn extend(client: &mut SqsClient, queue_url: &str, watch: &mut Watch, timeout: u32) -> u64 {
-    let hidden_so_far = watch.received.elapsed();
-    let left = MAX_HIDDEN.saturating_sub(hidden_so_far).as_secs();
-    let seconds = u64::from(timeout).min(left.saturating_sub(1)) as u32;
+    let seconds = next_timeout(timeout, watch.received.elapsed());
     if seconds == 0 {
         warn(&format!(
             "{} message(s) reached SQS's 12-hour visibility cap; they may be redelivered",
@@ -170,6 +175,15 @@ mod tests {
         assert_eq!(period(2), Duration::from_secs(1));
         assert_eq!(period(1), Duration::from_millis(500));
         assert_eq!(period(0), MIN_PERIOD);
+    }
+
+    #[test]
+    fn extensions_stop_at_the_12_hour_cap() {
+        assert_eq!(next_timeout(30, Duration::from_secs(10)), 30);
+        let near = MAX_HIDDEN - Duration::from_secs(11);
+        assert_eq!(next_timeout(30, near), 10, "only up to the cap");
+        assert_eq!(next_timeout(30, MAX_HIDDEN - Duration::from_secs(1)), 0);
+        assert_eq!(next_timeout(30, MAX_HIDDEN + Duration::from_secs(5)), 0);
     }
 
     #[test]

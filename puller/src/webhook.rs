@@ -133,7 +133,10 @@ impl Webhook {
         let retry = |why: String| Failure { why, retry: true };
         let mut stream = connect(&self.url, timeout).map_err(retry)?;
         let io = |what: &str, e: io::Error| Failure {
-            why: format!("{what}: {e}"),
+            why: match timed_out(&e) {
+                true => format!("{what}: not done before the deadline ({timeout:?})"),
+                false => format!("{what}: {e}"),
+            },
             retry: true,
         };
         stream
@@ -220,6 +223,14 @@ fn connect(url: &WebhookUrl, timeout: Duration) -> Result<TcpStream, String> {
     Err(last)
 }
 
+/// A socket deadline passing shows as WouldBlock on Unix, TimedOut elsewhere.
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// Reads until the answer's head is complete (or the deadline passes) and returns its status.
 fn read_status(stream: &mut TcpStream, deadline: Instant) -> Result<u16, Failure> {
     let retry = |why: String| Failure { why, retry: true };
@@ -251,6 +262,7 @@ fn read_status(stream: &mut TcpStream, deadline: Instant) -> Result<u16, Failure
             Ok(0) => return Err(retry("connection closed before an answer".into())),
             Ok(n) => head.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if timed_out(&e) => return Err(retry("no answer before the deadline".into())),
             Err(e) => return Err(retry(format!("reading the answer: {e}"))),
         }
     }

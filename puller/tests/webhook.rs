@@ -199,6 +199,31 @@ fn a_failing_webhook_gets_nothing_deleted() {
 }
 
 #[test]
+fn a_webhook_that_does_not_answer_in_time_gets_nothing_deleted() {
+    let mut queue = Queue::new("puller-mute-hook");
+    queue.send_all(&[sensor_body("exec-mute", "edge-mute", "us", 1)]);
+    let hook = Hook::start(Duration::from_secs(4), |_| 200);
+    let output = queue.drain(
+        &[
+            "--sink",
+            &hook.url,
+            "--sink-timeout",
+            "1",
+            "--sink-retries",
+            "0",
+            "--visibility-timeout",
+            "60",
+        ],
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("deadline"), "{stderr}");
+    assert!(stderr.contains("sink refused a batch of 1"), "{stderr}");
+    let (visible, in_flight) = queue.counts();
+    assert_eq!(visible + in_flight, 1, "not deleted: {stderr}");
+}
+
+#[test]
 fn ndjson_batches_and_retry_after_a_5xx() {
     let mut queue = Queue::new("puller-ndjson-hook");
     let sent: Vec<String> = (1..=5)
