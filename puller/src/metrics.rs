@@ -106,6 +106,12 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
         acc.visibility_extended,
     );
     metric(
+        "puller_held_back_total",
+        "counter",
+        "FIFO messages handed back because an earlier one of their group was refused.",
+        acc.held_back,
+    );
+    metric(
         "puller_poller_restarts_total",
         "counter",
         "Poller threads restarted after dying.",
