@@ -203,7 +203,7 @@ pub struct Accounting {
     pub left_for_redrive: u64,
     /// Messages whose visibility the heartbeat extended, counted per extension.
     pub visibility_extended: u64,
-    /// Messages of a FIFO group held back (handed back to the queue) because an earlier
+    /// Messages of a FIFO group held back (left in flight, undelivered) because an earlier
     /// message of the same group in the batch was refused.
     pub held_back: u64,
     /// Poller threads restarted after dying (see `supervisor`).

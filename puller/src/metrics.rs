@@ -108,7 +108,7 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
     metric(
         "puller_held_back_total",
         "counter",
-        "FIFO messages handed back because an earlier one of their group was refused.",
+        "FIFO messages left undelivered behind a refused one of their group.",
         acc.held_back,
     );
     metric(

@@ -16,7 +16,7 @@
 //!
 //! FIFO queues (`fifo_groups`): a batch's messages reach the sink in the order received, a
 //! message group is in one poller's hands at a time, a message behind a refused one of its
-//! group is handed back rather than delivered ahead of it, and a receive retried after an
+//! group is left in the queue with it rather than delivered ahead of it, and a receive retried after an
 //! error carries the same ReceiveRequestAttemptId (SQS then returns the same messages).
 //!
 //! The stop switch is checked before a receive and right after one: a batch received before
@@ -247,10 +247,10 @@ impl<'a> Poller<'a> {
         }
         self.delete(messages, &to_delete);
         if !held_back.is_empty() {
-            let held: Vec<Message> = held_back.iter().map(|&i| messages[i].clone()).collect();
-            let n = held.len() as u64;
+            // Left in flight, not released: they become visible together with the refused
+            // message ahead of them, and SQS FIFO then hands out the group in order again.
+            let n = held_back.len() as u64;
             self.shared.with_accounting(|a| a.held_back += n);
-            self.release(&held, "held back behind a refused message of their group");
         }
     }
 
@@ -436,7 +436,7 @@ fn group_of(message: &Message) -> &str {
 }
 
 /// FIFO: an accepted message that comes after a refused one of its group would overtake it;
-/// it is held back (handed back to the queue) instead. Returns (to deliver, held back).
+/// it is held back (neither delivered nor deleted) instead. Returns (to deliver, held back).
 fn hold_back_behind_refusals(
     messages: &[Message],
     accepted: Vec<usize>,

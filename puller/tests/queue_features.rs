@@ -131,6 +131,23 @@ fn fifo_groups_arrive_in_order_across_pollers_and_wait_behind_a_refusal() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
     assert_eq!(report["duplicates"], 0, "{report}");
+    // SQS hands out a group's messages together, so the poison and the g-a messages after
+    // it share a receive: those were held back, and reached the sink only after the poison
+    // was dead-lettered (RFC 3339 UTC with milliseconds compares as text).
+    assert!(report["held_back"].as_u64().unwrap_or(0) > 0, "{report}");
+    let dead_at: serde_json::Value = serde_json::from_str(dead_text.trim()).expect("json");
+    let dead_at = dead_at["dead_lettered_at"]
+        .as_str()
+        .expect("dead_lettered_at");
+    let fifth = records(&sink)
+        .into_iter()
+        .find(|r| r["body"] == expected["g-a"][3].as_str())
+        .expect("g-a's fifth message");
+    let fifth_at = fifth["received_at"].as_str().expect("received_at");
+    assert!(
+        fifth_at >= dead_at,
+        "{fifth_at} before the poison's {dead_at}"
+    );
     queue.assert_empty();
 }
 
