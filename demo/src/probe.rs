@@ -1,24 +1,16 @@
 //! Readiness checks over plain HTTP/1.1: LocalStack's health route and the proxies' `/health`.
 use crate::children::Service;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// `GET path` on `addr`; the status code and body, or `None` when nothing answered.
+/// `GET path` on `addr` (the workspace's one HTTP/1.1 client and reader, 2.5 s for all of
+/// it); the status code and body, or `None` when nothing (valid) answered.
 pub fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
+    let resp = http1::once::get(addr, path, Duration::from_millis(2500)).ok()?;
+    Some((
+        resp.status,
+        String::from_utf8_lossy(&resp.body).into_owned(),
+    ))
 }
 
 /// host:port of an `http://host:port` endpoint.

@@ -55,6 +55,8 @@ common (simulate, job):
 all commands:
   --host-alias NAME=IP  resolve NAME to IP for guest requests (repeatable; host.docker.internal
                         falls back to 127.0.0.1 when it does not resolve)
+  --ca-file PATH        also trust the CA certificates in this PEM file for guests' https
+                        requests (a private CA; the public web roots are always trusted)
   -h, --help            show this help
 
 exit status: run: the module's exit code (-1, i.e. 255, when _start returns without
@@ -77,6 +79,7 @@ pub struct LowArgs {
     pub network: Option<String>,
     pub domains: Vec<String>,
     pub aliases: Vec<String>,
+    pub ca_file: Option<String>,
     pub nodes: Option<u32>,
     pub hostname_prefix: Option<String>,
     pub stats_file: Option<String>,
@@ -119,6 +122,7 @@ impl LowArgs {
                     "network" => low.network = Some(p.value()?),
                     "domain" => low.domains.push(p.value()?),
                     "host-alias" => low.aliases.push(p.value()?),
+                    "ca-file" => low.ca_file = Some(p.value()?),
                     "nodes" => low.nodes = Some(p.parse()?),
                     "hostname-prefix" => low.hostname_prefix = Some(p.value()?),
                     "stats-file" => low.stats_file = Some(p.value()?),
@@ -225,6 +229,8 @@ pub enum Command {
 pub struct HiArgs {
     pub command: Command,
     pub aliases: Vec<(String, IpAddr)>,
+    /// Checked readable with at least one certificate.
+    pub ca_file: Option<PathBuf>,
     pub threads: usize,
     pub http_threads: usize,
 }
@@ -253,6 +259,11 @@ impl HiArgs {
             .iter()
             .map(|a| parse_alias(a).map_err(Error::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let ca_file = low.ca_file.as_ref().map(PathBuf::from);
+        if let Some(path) = &ca_file {
+            http1::tls::TlsConnector::with_extra_ca(Some(path))
+                .map_err(|e| Error::new(format!("invalid value for '--ca-file': {e}")))?;
+        }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = low.threads.unwrap_or(cores);
         let http_threads = low.http_threads.unwrap_or(64);
@@ -278,6 +289,7 @@ impl HiArgs {
         Ok(HiArgs {
             command,
             aliases,
+            ca_file,
             threads,
             http_threads,
         })

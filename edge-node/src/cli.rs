@@ -68,6 +68,7 @@ fn host_config(
         // `run` and `simulate` start a WASI command as `bacalhau wasm run` does (its CLI
         // defaults the entrypoint to _start); `job` takes it from the job file.
         entrypoint: "_start".to_string(),
+        ca_file: hi.ca_file.clone(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! HTTP server standing in for the proxy: flags, message schema, sequences, and no gap when
 //! the proxy refuses messages for a while. Needs target/modules/publisher.wasm
 //! (scripts/build-wasm).
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -154,39 +154,6 @@ impl FakeProxy {
     }
 }
 
-/// Reads one request (head and Content-Length body) from `buf` + `stream`.
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String)> {
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-    buf.drain(..head_end + length);
-    Some((head, body))
-}
-
 /// The answer to one `POST /send`: (status, reason, extra header), per the plan.
 fn answer_send(shared: &Shared, body: &str) -> (u16, &'static str, Option<String>) {
     let sequence = serde_json::from_str::<serde_json::Value>(body)
@@ -227,28 +194,30 @@ fn answer_send(shared: &Shared, body: &str) -> (u16, &'static str, Option<String
     (status, reason, extra)
 }
 
-/// Serves keep-alive HTTP/1.1 requests on one connection until the client closes it.
-fn serve(mut stream: TcpStream, shared: &Shared) {
+/// Serves keep-alive HTTP/1.1 requests on one connection until the client closes it,
+/// reading them with the workspace's one reader.
+fn serve(stream: TcpStream, shared: &Shared) {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let mut buf = Vec::new();
-    while let Some((head, body)) = read_request(&mut stream, &mut buf) {
-        let (status, reason, extra, reply) = if head.starts_with("GET /health") {
-            (200, "OK", None, r#"{"status":"healthy"}"#)
-        } else if head.starts_with("POST /send") {
-            match answer_send(shared, &body) {
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
+    while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let path = req.target.split('?').next().unwrap_or("");
+        let (status, reason, extra, reply) = match (req.method.as_str(), path) {
+            ("GET", "/health") => (200, "OK", None, r#"{"status":"healthy"}"#),
+            ("POST", "/send") => match answer_send(shared, &body) {
                 (0, ..) => return, // close unanswered: a network error for the module
                 (200, reason, extra) => (200, reason, extra, r#"{"message_id":"m"}"#),
                 (status, reason, extra) => (status, reason, extra, r#"{"error":"refused"}"#),
-            }
-        } else {
-            (404, "Not Found", None, "{}")
+            },
+            _ => (404, "Not Found", None, "{}"),
         };
         let response = format!(
             "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\n\r\n{reply}",
             extra.unwrap_or_default(),
             reply.len()
         );
-        if stream.write_all(response.as_bytes()).is_err() {
+        if reader.get_mut().write_all(response.as_bytes()).is_err() {
             return;
         }
     }

@@ -4,8 +4,7 @@ use crate::docker::Docker;
 use crate::error::{Error, ErrorKind};
 use crate::profile::Health;
 use crate::template::Vars;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(250);
@@ -142,25 +141,22 @@ pub fn http_ok(url: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot resolve {authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("no address for {authority}"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+    let request = http1::once::OneRequest {
+        method: "GET",
+        target: path,
+        host: authority,
+        headers: &[],
+        body: b"",
+    };
+    let resp = request
+        .send(addr, Duration::from_secs(4), 1 << 20)
         .map_err(|e| format!("GET {url}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    let mut head = [0u8; 64];
-    let n = stream
-        .read(&mut head)
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    let line = String::from_utf8_lossy(&head[..n]);
-    let status = line.split_whitespace().nth(1).unwrap_or("");
-    if status.starts_with('2') {
+    if (200..300).contains(&resp.status) {
         Ok(())
     } else {
         Err(format!(
-            "GET {url} answered {:?}",
-            line.lines().next().unwrap_or("")
+            "GET {url} answered {} {}",
+            resp.status, resp.reason
         ))
     }
 }
@@ -168,6 +164,7 @@ pub fn http_ok(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     #[test]

@@ -8,7 +8,7 @@
 mod util;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -40,48 +40,22 @@ fn serve_stub(listener: TcpListener, tx: mpsc::Sender<Seen>) {
     });
 }
 
+/// Answers one keep-alive connection, reading requests with the workspace's one reader.
 fn handle(stream: TcpStream, port: u16, tx: &mpsc::Sender<Seen>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header)?;
-            if header.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body)?;
-        let reply = if path == "/health" {
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
+    while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let reply = if req.target == "/health" {
             r#"{"status":"healthy"}"#
         } else {
             r#"{"message_id":"stub"}"#
         };
-        let _ = tx.send((
-            port,
-            method,
-            path,
-            String::from_utf8_lossy(&body).into_owned(),
-        ));
-        write!(writer, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}", reply.len())?;
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let _ = tx.send((port, req.method, req.target, body));
+        write!(reader.get_mut(), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}", reply.len())?;
     }
+    Ok(())
 }
 
 #[test]

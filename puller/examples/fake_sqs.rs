@@ -11,7 +11,7 @@
 //! `FAKE_SQS_INSTANCES=N` spreads the messages over N sensor instances (default 12), e.g. to
 //! give the dashboard a 10,000-sensor fleet.
 //! Benchmark use only: it implements just enough of the query protocol for the puller.
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,31 +59,24 @@ fn main() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// Answers requests on one keep-alive connection until the client closes it.
+/// Answers requests on one keep-alive connection until the client closes it, reading them
+/// with the workspace's one HTTP/1.1 reader.
 fn serve(stream: TcpStream, next: &AtomicU64, count: u64) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
     loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
+        let request = match reader.read_request(&limits, http1::BodyLimit::Reject(16 << 20)) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    e.to_string(),
+                ))
             }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let form = String::from_utf8_lossy(&body);
+        };
+        let form = String::from_utf8_lossy(&request.body);
         let xml = if form.contains("Action=ReceiveMessage") {
             receive(next, count)
         } else if form.contains("Action=DeleteMessageBatch") {
@@ -95,6 +88,7 @@ fn serve(stream: TcpStream, next: &AtomicU64, count: u64) -> std::io::Result<()>
             "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
             xml.len()
         );
+        let writer = reader.get_mut();
         writer.write_all(head.as_bytes())?;
         writer.write_all(xml.as_bytes())?;
     }

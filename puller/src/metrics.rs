@@ -4,10 +4,10 @@
 use crate::accounting::Accounting;
 use crate::run::Shared;
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Renders the counters; `receives_in_flight` is the number of long polls waiting now.
 pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
@@ -182,28 +182,31 @@ pub fn start(port: u16, shared: Arc<Shared>) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads the request head and answers: /metrics → counters, anything else → 404.
-fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 || head.len() > 16 * 1024 {
-            return Ok(());
-        }
-        head.extend_from_slice(&chunk[..n]);
-    }
-    let request_line = String::from_utf8_lossy(&head);
-    let mut parts = request_line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+/// Reads the request (the workspace's one HTTP/1.1 reader, 2 s for all of it) and answers:
+/// /metrics → counters, anything else → 404.
+fn answer(stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut reader = http1::MessageReader::new(http1::DeadlineStream::new(stream, Some(deadline)));
+    let limits = http1::Limits {
+        max_head: 16 * 1024,
+        max_headers: 64,
+    };
+    let request = match reader.read_request(&limits, http1::BodyLimit::Reject(16 * 1024)) {
+        Ok(Some(r)) => Some(r),
+        Ok(None) => return Ok(()),
+        Err(http1::Error::Malformed(_) | http1::Error::TooLarge(_)) => None,
+        Err(e) => return Err(io::Error::other(e.to_string())),
+    };
+    let (method, path) = request
+        .as_ref()
+        .map_or(("", ""), |r| (r.method.as_str(), r.target.as_str()));
     let (status, body) = match (method, path.split('?').next().unwrap_or("")) {
         ("GET", "/metrics") => (
             "200 OK",
             shared.with_accounting(|a| render(a, shared.shutdown.receives_in_flight())),
         ),
         ("GET", _) => ("404 Not Found", "not found; try /metrics\n".to_string()),
+        ("", _) => ("400 Bad Request", "not an HTTP/1.1 request\n".to_string()),
         _ => ("405 Method Not Allowed", "only GET\n".to_string()),
     };
     let response = format!(
@@ -211,7 +214,7 @@ fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes())
+    reader.get_mut().write_all(response.as_bytes())
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! Wall-clock helpers: formatting for the json output's `received_at` (the sensors'
-//! `timestamp` is read with `sigv4::date_time::parse_rfc3339_ms`, checked here). Civil-date
-//! arithmetic is `sigv4::date_time`'s, so no date crate is needed.
-use sigv4::date_time::civil_from_days;
+//! Wall-clock helpers. RFC 3339 formatting and parsing (the json output's `received_at`, the
+//! sensors' `timestamp`, checked here) are `sigv4::date_time`'s, so no date crate is needed.
+pub use sigv4::date_time::format_rfc3339_ms;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
@@ -9,20 +8,6 @@ pub fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for Unix milliseconds.
-pub fn format_rfc3339_ms(ms: u64) -> String {
-    let secs = (ms / 1000) as i64;
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms % 1000
-    )
 }
 
 #[cfg(test)]

@@ -39,18 +39,9 @@ fn body(
 fn now_rfc3339() -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let secs = ms / 1000;
-    let (y, mo, d) = sigv4::date_time::civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t / 3600,
-        t / 60 % 60,
-        t % 60,
-        ms % 1000
-    )
+    sigv4::date_time::format_rfc3339_ms(ms)
 }
 
 /// The fleet the tests send: us v1 red (3 hosts, one of them hostile), eu v1 blue (2 hosts,

@@ -83,6 +83,21 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (RFC 3339, UTC, milliseconds) for Unix milliseconds: the
+/// sensors' `timestamp` format and the puller's `received_at`.
+pub fn format_rfc3339_ms(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
 /// Parses an RFC 3339 timestamp (`2025-03-26T12:34:56Z`, optional fraction, `Z` or `±HH:MM`)
 /// into Unix milliseconds (fraction digits past the third are dropped). The sensors'
 /// `timestamp` field is read this way by the puller and the demo.
@@ -152,6 +167,18 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_what_it_parses() {
+        for ms in [0u64, 1_796_284_421_123, 951_782_400_999] {
+            let text = format_rfc3339_ms(ms);
+            assert_eq!(parse_rfc3339_ms(&text), Some(ms as i64), "{text}");
+        }
+        assert_eq!(
+            format_rfc3339_ms(1_796_284_421_123),
+            "2026-12-03T07:53:41.123Z"
+        );
+    }
 
     #[test]
     fn parses_rfc3339_to_milliseconds() {

@@ -379,3 +379,45 @@ fn invalid_batches_fail_before_any_io() {
         .expect_err("too many");
     assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
 }
+
+/// Issue 13: an endpoint that accepts TCP and never speaks TLS used to block the thread
+/// forever (the handshake ran inside `write_all`, before any read timeout was set). At the
+/// default settings the handshake now gives up after the connect timeout.
+#[test]
+fn an_https_endpoint_that_never_answers_the_client_hello_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let config = SqsConfig::new(
+        "eu-west-1",
+        Some(format!("https://127.0.0.1:{port}")),
+        Credentials::new("a", "b", None),
+    );
+    let connect_timeout = config.connect_timeout;
+    let mut c = SqsClient::new(config);
+    let started = Instant::now();
+    let err = c.send_message(QUEUE, "x").unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err.kind(), ErrorKind::Timeout(_)), "{err}");
+    assert!(err.is_retryable());
+    assert!(
+        took >= connect_timeout && took < connect_timeout + Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+/// Issue 13: a chunk size of `ffffffffffffffff` used to overflow the body length and panic.
+#[test]
+fn a_chunk_size_that_would_overflow_is_a_protocol_error() {
+    let server = FakeServer::start(vec![Step::AnswerThenClose(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nffffffffffffffff\r\nabc"
+            .to_string(),
+    )]);
+    let err = server.client().send_message(QUEUE, "x").unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Protocol(_)), "{err}");
+    assert!(err.to_string().contains("too large"), "{err}");
+}

@@ -61,7 +61,7 @@ impl Response {
     }
 }
 
-/// One request on a fresh connection (`Connection: close`), 10 s timeouts.
+/// One request on a fresh connection (`Connection: close`), 15 s for all of it.
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -69,20 +69,22 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    read_response(&mut stream)
+    let host = addr.to_string();
+    let request = http1::once::OneRequest {
+        method,
+        target: path,
+        host: &host,
+        headers,
+        body,
+    };
+    let resp = request
+        .send(addr, Duration::from_secs(15), 64 << 20)
+        .map_err(io_error)?;
+    Ok(Response {
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
+    })
 }
 
 /// Sends raw bytes and reads one response until the server closes or Content-Length is met.
@@ -93,74 +95,27 @@ pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Response>
     read_response(&mut stream)
 }
 
-/// Reads one HTTP/1.1 response (Content-Length or read-to-close body) from `stream`.
+/// Reads one HTTP/1.1 response from `stream` with the workspace's one reader (`http1`):
+/// Content-Length, chunked or read-to-close bodies; a malformed answer is an `InvalidData`
+/// error. Bytes after the response are not kept, so use it for one answer per call.
 pub fn read_response(stream: &mut impl Read) -> std::io::Result<Response> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(pos) = find(&buf, b"\r\n\r\n") {
-            break pos + 4;
-        }
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "connection closed before a full response head ({} bytes)",
-                    buf.len()
-                ),
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("bad status line {status_line:?}"),
-            )
-        })?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let length = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok());
-    let mut body = buf[head_end..].to_vec();
-    match length {
-        Some(len) => {
-            while body.len() < len {
-                let n = stream.read(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..n]);
-            }
-            body.truncate(len);
-        }
-        None => loop {
-            let n = stream.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        },
-    }
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
+    let resp = reader
+        .read_response(false, &limits, http1::BodyLimit::Reject(64 << 20))
+        .map_err(io_error)?;
     Ok(Response {
-        status,
-        headers,
-        body,
+        status: resp.status,
+        headers: resp.headers,
+        body: resp.body,
     })
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+fn io_error(e: http1::Error) -> std::io::Error {
+    let kind = match e {
+        http1::Error::TimedOut(_) => std::io::ErrorKind::TimedOut,
+        http1::Error::ClosedBeforeAnswer | http1::Error::Io(_) => std::io::ErrorKind::UnexpectedEof,
+        _ => std::io::ErrorKind::InvalidData,
+    };
+    std::io::Error::new(kind, e.to_string())
 }

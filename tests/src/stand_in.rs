@@ -1,7 +1,7 @@
 //! A stand-in HTTP/1.1 server on 127.0.0.1 (a real socket) for endpoints nothing else
 //! provides in tests: the container credentials endpoint and EC2 instance metadata. Each
 //! request is logged and answered by the test's handler, then the connection is closed.
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -61,38 +61,21 @@ impl StandIn {
     }
 }
 
+/// Reads one request with the workspace's one HTTP/1.1 reader, logs it, answers, closes.
 fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
+    let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) else {
         return;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (
-        parts.next().unwrap_or("").to_string(),
-        parts.next().unwrap_or("").to_string(),
-    );
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((n, v)) = h.split_once(':') {
-            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    };
     let seen = Seen {
-        method,
-        path,
-        headers,
+        method: req.method,
+        path: req.target,
+        headers: req
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect(),
     };
     let index = {
         let mut log = log.lock().unwrap();
@@ -104,8 +87,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler) {
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let mut stream = stream;
-    let _ = stream.write_all(answer.as_bytes());
+    let _ = reader.get_mut().write_all(answer.as_bytes());
 }
 
 pub fn rfc3339(t: SystemTime) -> String {

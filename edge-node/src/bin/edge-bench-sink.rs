@@ -2,7 +2,7 @@
 //! `GET /health` with `{"status":"healthy"}` and anything else with `{"message_id":"x"}`,
 //! and prints the request rate every second to stderr. Not a proxy: no SQS, no filtering.
 #![forbid(unsafe_code)]
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,44 +70,24 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(mut conn: TcpStream, count: &AtomicU64) {
+/// Answers every request on one keep-alive connection, read with the workspace's one
+/// HTTP/1.1 reader, until the client closes it or sends something that is not HTTP.
+fn serve(conn: TcpStream, count: &AtomicU64) {
     let _ = conn.set_nodelay(true);
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    loop {
-        // One request: head up to the blank line, then Content-Length bytes of body.
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + len {
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body: &[u8] = if head.starts_with("get /health") {
+    let mut reader = http1::MessageReader::new(conn);
+    let limits = http1::Limits::default();
+    while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let body: &[u8] = if req.method == "GET" && req.target.starts_with("/health") {
             br#"{"status":"healthy"}"#
         } else {
             br#"{"message_id":"x"}"#
         };
-        buf.drain(..head_end + len);
         count.fetch_add(1, Ordering::Relaxed);
         let reply = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
+        let conn = reader.get_mut();
         if conn
             .write_all(reply.as_bytes())
             .and_then(|()| conn.write_all(body))

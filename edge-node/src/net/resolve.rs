@@ -5,7 +5,8 @@
 //! `host.docker.internal` → 127.0.0.1, which is what docker's `host-gateway` gives a container
 //! and what the original job specs use to reach the proxies.
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {
@@ -31,10 +32,17 @@ impl Resolver {
         }
     }
 
-    /// All addresses for `host:port`, best first; empty when the name does not resolve.
-    pub fn resolve(&self, host: &str, port: u16) -> Vec<SocketAddr> {
+    /// All addresses for `host:port`, best first; empty when the name does not resolve. The
+    /// system resolver's part must finish by `deadline` (else a timeout, as Go's dialer
+    /// bounds the lookup by the request's deadline).
+    pub fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: Instant,
+    ) -> Result<Vec<SocketAddr>, http1::Error> {
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return vec![SocketAddr::new(ip, port)];
+            return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let host = host.to_ascii_lowercase();
         if let Some(ip) = self
@@ -42,16 +50,17 @@ impl Resolver {
             .get(&host)
             .or_else(|| self.hosts_file.get(&host))
         {
-            return vec![SocketAddr::new(*ip, port)];
+            return Ok(vec![SocketAddr::new(*ip, port)]);
         }
-        let system: Vec<SocketAddr> = (host.as_str(), port)
-            .to_socket_addrs()
-            .map(|a| a.collect())
-            .unwrap_or_default();
+        let system = match http1::resolve(&host, port, deadline) {
+            Ok(addrs) => addrs,
+            Err(e @ http1::Error::TimedOut(_)) => return Err(e),
+            Err(_) => Vec::new(),
+        };
         if system.is_empty() && host == "host.docker.internal" {
-            return vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)];
+            return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]);
         }
-        system
+        Ok(system)
     }
 }
 
@@ -89,27 +98,30 @@ pub fn parse_alias(raw: &str) -> Result<(String, IpAddr), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn hosts_file_then_alias_then_docker_fallback() {
+        let by = Instant::now() + Duration::from_secs(5);
+        let resolve = |r: &Resolver, h: &str, p: u16| r.resolve(h, p, by).expect("no timeout");
         let hosts = "# c\n10.1.2.3 proxy-us proxy-us.local\n10.9.9.9 proxy-us\n::1 six\n";
         let r = Resolver::with_hosts_text(
             &[("proxy-eu".into(), "10.0.0.7".parse().expect("ip"))],
             hosts,
         );
         assert_eq!(
-            r.resolve("PROXY-US", 80),
+            resolve(&r, "PROXY-US", 80),
             vec!["10.1.2.3:80".parse().expect("addr")]
         );
         assert_eq!(
-            r.resolve("proxy-eu", 81),
+            resolve(&r, "proxy-eu", 81),
             vec!["10.0.0.7:81".parse().expect("addr")]
         );
         assert_eq!(
-            r.resolve("127.0.0.1", 9),
+            resolve(&r, "127.0.0.1", 9),
             vec!["127.0.0.1:9".parse().expect("addr")]
         );
-        let docker = r.resolve("host.docker.internal", 9091);
+        let docker = resolve(&r, "host.docker.internal", 9091);
         assert!(!docker.is_empty());
     }
 

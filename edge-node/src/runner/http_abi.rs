@@ -1,7 +1,8 @@
 //! `wasi:http/requests`.`http_request`, with the semantics of Bacalhau's WASM executor:
 //!
 //! - all four response pointers must be non-zero, else 6 (BadInput);
-//! - the URL is read from memory and parsed, failing either way → 1 (InvalidURL);
+//! - the URL is read from memory and parsed as Go's `url.Parse` does, failing either way → 1
+//!   (InvalidURL); what parses but cannot be sent (another scheme, no host) fails later → 2;
 //! - the host must pass the job's network policy, else 4 (NotAllowed);
 //! - request headers are `Key: Value` lines split on `\n` (bad lines and unreadable header
 //!   memory are ignored, as Bacalhau does); an unreadable body → 6;
@@ -16,8 +17,8 @@ use super::guest_mem as gm;
 pub use super::pending::PendingHttp;
 use super::status::{posted_fields, RequestOutcome};
 use super::suspend::Suspend;
-use crate::net::client::{Failure, Request, Response};
-use crate::net::url::Url;
+use crate::net::message::{Failure, Request, Response};
+use crate::net::url::GoUrl;
 use wasmi::{Caller, Error, Linker};
 
 pub const MODULE: &str = "wasi:http/requests";
@@ -80,12 +81,12 @@ fn http_request(
     };
     let (mem, ctx) = memory.data_and_store_mut(&mut c);
     let Some(url) = gm::slice(mem, url_ptr, url_len)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(Url::parse)
+        .map(String::from_utf8_lossy)
+        .and_then(|s| GoUrl::parse(&s).ok())
     else {
         return Ok(INVALID_URL);
     };
-    if !ctx.policy.allows(&url.host) {
+    if !ctx.policy.allows(&url.hostname().to_ascii_lowercase()) {
         return Ok(NOT_ALLOWED);
     }
     let headers = if headers_ptr != 0 && headers_len > 0 {
@@ -142,21 +143,6 @@ pub fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Go's canonical header form (`content-type` → `Content-Type`), which Bacalhau's guests see.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        });
-        upper = c == '-';
-    }
-    out
-}
-
 /// Writes the outcome of a request into guest memory; returns the result code for the guest
 /// and what the stats should count.
 pub fn complete(
@@ -180,7 +166,7 @@ fn write_response(mem: &mut [u8], p: &PendingHttp, resp: &Response) -> Option<u3
     let headers: Vec<String> = resp
         .headers
         .iter()
-        .map(|(k, v)| format!("{}: {v}", canonical(k)))
+        .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     let headers = headers.join("\n");
     let headers_cap = gm::read_u32(mem, p.headers_len_ptr)? as usize;
@@ -210,8 +196,6 @@ mod tests {
                 ("X-A".into(), "b:c".into())
             ]
         );
-        assert_eq!(canonical("content-type"), "Content-Type");
-        assert_eq!(canonical("X-AMZ-id"), "X-Amz-Id");
     }
 
     #[test]
@@ -230,7 +214,7 @@ mod tests {
         };
         let resp = Response {
             status: 201,
-            headers: vec![("x-long".into(), "value".into())],
+            headers: vec![("X-Long".into(), "value".into())],
             body: b"abcdef".to_vec(),
         };
         let (code, _) = complete(&mut mem, &p, Ok(resp.clone()));

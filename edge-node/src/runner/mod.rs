@@ -10,10 +10,12 @@ pub mod suspend;
 pub mod wasi;
 
 use crate::error::{Error, ErrorKind};
-use crate::net::client::{Client, HttpPool};
+use crate::net::client::Client;
 use crate::net::policy::NetworkPolicy;
+use crate::net::pool::HttpPool;
 use crate::net::resolve::Resolver;
 use ctx::{NodeCtx, OutputMode};
+use http1::tls::TlsConnector;
 use status::NodeStatus;
 use std::net::IpAddr;
 use std::path::Path;
@@ -47,6 +49,8 @@ pub struct HostConfig {
     pub http_timeout: std::time::Duration,
     /// The exported function each node calls (the job's `Entrypoint`; no default).
     pub entrypoint: String,
+    /// A PEM file of extra CA certificates trusted for guests' https requests (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A compiled module, ready to instantiate on any number of nodes.
@@ -235,9 +239,11 @@ pub fn start(
     let shared = Arc::new(Shared::new(
         nodes.iter().map(|n| Arc::clone(&n.status)).collect(),
     ));
+    let tls = TlsConnector::with_extra_ca(config.ca_file.as_deref())
+        .map_err(|e| Error::new(ErrorKind::Io, e))?;
     let pool = Arc::new(
         HttpPool::start(
-            Client::new(Resolver::new(&config.aliases), config.http_timeout),
+            Client::new(Resolver::new(&config.aliases), config.http_timeout, tls),
             config.http_threads,
         )
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start HTTP threads: {e}")))?,

@@ -1,6 +1,6 @@
 //! The state of an `http_request` call while its guest is suspended: its own module so that
 //! the node state (`ctx.rs`) can hold it without depending on the ABI code (`http_abi.rs`).
-use crate::net::client::Request;
+use crate::net::message::Request;
 
 /// Where the answer to a suspended request goes.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 pub mod wasm;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -83,47 +83,16 @@ impl Server {
     }
 }
 
-fn serve(conn: TcpStream, log: &Mutex<Vec<Seen>>, answer: Answer) {
-    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
-    let mut conn = conn;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-        let len = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+/// Serves one connection (plain or TLS) with the workspace's one HTTP/1.1 reader.
+fn serve<S: Read + Write>(conn: S, log: &Mutex<Vec<Seen>>, answer: Answer) {
+    let mut reader = http1::MessageReader::new(conn);
+    let limits = http1::Limits::default();
+    while let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(16 << 20)) {
         let seen = Seen {
-            method,
-            path,
-            headers,
-            body,
+            method: req.method,
+            path: req.target,
+            headers: req.headers,
+            body: req.body,
         };
         let (status, extra, reply) = answer(&seen);
         log.lock().expect("lock").push(seen);
@@ -134,9 +103,61 @@ fn serve(conn: TcpStream, log: &Mutex<Vec<Seen>>, answer: Answer) {
         head.push_str("\r\n");
         let mut out = head.into_bytes();
         out.extend(reply);
-        if conn.write_all(&out).is_err() {
+        let conn = reader.get_mut();
+        if conn.write_all(&out).and_then(|_| conn.flush()).is_err() {
             return;
         }
+    }
+}
+
+/// The committed test CA and server certificate (see tests/fixtures/make-tls.sh).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .expect("server.pem")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    Arc::new(config)
+}
+
+impl Server {
+    /// As [`Server::start`], speaking TLS with the fixture certificate (for `localhost` and
+    /// 127.0.0.1, signed by tests/fixtures/test-ca.pem).
+    pub fn start_tls(answer: Answer) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let config = tls_config();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(60)));
+                let Ok(tls) = rustls::ServerConnection::new(Arc::clone(&config)) else {
+                    continue;
+                };
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    serve(rustls::StreamOwned::new(tls, conn), &log, answer)
+                });
+            }
+        });
+        Server { addr, seen }
     }
 }
 

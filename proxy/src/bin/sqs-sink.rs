@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use flags::{Arg, Parser};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -67,43 +67,28 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Serves one keep-alive connection until the peer closes it.
+/// Serves one keep-alive connection until the peer closes it (or sends something that is
+/// not HTTP/1.1), reading requests with the workspace's one reader.
 fn serve(stream: TcpStream, count: &AtomicU64) -> io::Result<()> {
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    let mut line = String::new();
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
     loop {
-        let mut length = 0usize;
-        let mut request_line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if request_line.is_empty() {
-                request_line = l.to_string();
-            } else if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body)?;
-        let (content_type, answer) = if request_line.starts_with("GET /count") {
+        let request = match reader.read_request(&limits, http1::BodyLimit::Reject(16 << 20)) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+        };
+        let (content_type, answer) = if request.method == "GET" && request.target == "/count" {
             ("text/plain", count.load(Relaxed).to_string())
         } else {
-            let answer = batch_result(&String::from_utf8_lossy(&body), count);
+            let answer = batch_result(&String::from_utf8_lossy(&request.body), count);
             ("text/xml", answer)
         };
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             answer.len()
         );
+        let writer = reader.get_mut();
         writer.write_all(head.as_bytes())?;
         writer.write_all(answer.as_bytes())?;
     }

@@ -315,44 +315,23 @@ impl Drop for Stub {
 }
 
 /// Reads `n` consecutive responses from one connection (pipelining: several may arrive in
-/// one read, so nothing read may be thrown away). Returns (status, body) pairs.
+/// one read, so the one reader keeps what it read past each answer). Returns (status, body).
 pub fn read_responses(stream: &mut TcpStream, n: usize) -> Vec<(u16, String)> {
-    let mut buf: Vec<u8> = Vec::new();
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
     let mut out = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
     while out.len() < n {
-        if let Some((status, body, used)) = parse_response(&buf) {
-            out.push((status, body));
-            buf.drain(..used);
-            continue;
-        }
-        let got = stream.read(&mut chunk).expect("read pipelined responses");
-        assert!(
-            got > 0,
-            "connection closed after {} of {n} responses",
-            out.len()
-        );
-        buf.extend_from_slice(&chunk[..got]);
+        let resp = reader
+            .read_response(false, &limits, http1::BodyLimit::Reject(1 << 20))
+            .unwrap_or_else(|e| panic!("response {} of {n}: {e}", out.len() + 1));
+        out.push((
+            resp.status,
+            String::from_utf8_lossy(&resp.body).into_owned(),
+        ));
     }
-    assert!(buf.is_empty(), "unexpected bytes after {n} responses");
+    assert!(
+        reader.buffered().is_empty(),
+        "unexpected bytes after {n} responses"
+    );
     out
-}
-
-fn parse_response(buf: &[u8]) -> Option<(u16, String, usize)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    if buf.len() < end + len {
-        return None;
-    }
-    let body = String::from_utf8_lossy(&buf[end..end + len]).into_owned();
-    Some((status, body, end + len))
 }

@@ -1,7 +1,7 @@
 //! A scripted HTTP/1.1 server for the client tests: answers each request it reads with the
 //! next scripted step and logs connections and requests (head + body) for assertions.
 #![allow(dead_code)] // each test file uses a different part of it
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -93,31 +93,23 @@ impl FakeServer {
     }
 }
 
+/// Reads requests with the workspace's one HTTP/1.1 reader and logs each as head text plus
+/// body, rebuilt from what was parsed (the client writes `name: value` lines).
 fn serve(stream: TcpStream, log: &Mutex<Log>, steps: &Mutex<std::vec::IntoIter<Step>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+    let mut reader = http1::MessageReader::new(stream);
+    let limits = http1::Limits::default();
     loop {
-        let mut head = String::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let end = line == "\r\n";
-            head.push_str(&line);
-            if end {
-                break;
-            }
+        let Ok(Some(req)) = reader.read_request(&limits, http1::BodyLimit::Reject(16 << 20)) else {
+            return;
+        };
+        let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+        for (name, value) in &req.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .map(|v| v.trim().parse().unwrap())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        head.push_str(&String::from_utf8(body).unwrap());
+        head.push_str("\r\n");
+        head.push_str(&String::from_utf8(req.body).unwrap());
         log.lock().unwrap().requests.push(head);
+        let writer = reader.get_mut();
         let step = steps.lock().unwrap().next();
         match step {
             Some(Step::Answer(bytes)) => writer.write_all(bytes.as_bytes()).unwrap(),
