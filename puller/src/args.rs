@@ -38,11 +38,12 @@ Consumption:
   Received messages are kept hidden (ChangeMessageVisibilityBatch) while the sink has not
   accepted them, up to 12 hours from receipt, so a slow sink causes no redelivery.
 Output:
-  --sink SINK               stdout, jsonl:PATH (append-only JSON lines), or http://URL
+  --sink SINK               stdout, jsonl:PATH (append-only JSON lines), or http(s)://URL
                             (a webhook: each batch is one POST; only a 2xx answer lets its
                             messages be deleted) [stdout]
   --sink-format F           webhook body: json (an array of records) or ndjson [json]
   --sink-token-file PATH    webhook: send 'Authorization: Bearer TOKEN' (first line)
+  --sink-ca-file PATH       webhook: also trust the CA certificates in this PEM file
   --sink-timeout S          webhook: connect/write/read deadline per POST, 1..=3600 [30]
   --sink-retries N          webhook: POSTs retried with backoff before the batch counts as
                             refused, 0..=100 [5]
@@ -97,6 +98,7 @@ pub struct LowArgs {
     pub fifo: bool,
     pub sink_format: Option<BatchFormat>,
     pub sink_token_file: Option<PathBuf>,
+    pub sink_ca_file: Option<PathBuf>,
     pub sink_timeout: Option<u64>,
     pub sink_retries: Option<u32>,
 }
@@ -151,6 +153,8 @@ pub struct WebhookSettings {
     pub format: BatchFormat,
     /// The bearer token, read from `--sink-token-file` at start.
     pub token: Option<String>,
+    /// `--sink-ca-file`: extra trusted CAs for an https webhook.
+    pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
     pub retries: u32,
 }
@@ -209,6 +213,7 @@ impl LowArgs {
                     "fifo" => low.fifo = true,
                     "sink-format" => low.sink_format = Some(parse_batch_format(&parser.value()?)?),
                     "sink-token-file" => low.sink_token_file = Some(PathBuf::from(parser.value()?)),
+                    "sink-ca-file" => low.sink_ca_file = Some(PathBuf::from(parser.value()?)),
                     "sink-timeout" => low.sink_timeout = Some(parser.parse()?),
                     "sink-retries" => low.sink_retries = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
@@ -284,12 +289,13 @@ fn webhook_settings(low: &LowArgs, sink: &SinkSpec) -> Result<Option<WebhookSett
     if !matches!(sink, SinkSpec::Webhook(_)) {
         let given = low.sink_format.is_some()
             || low.sink_token_file.is_some()
+            || low.sink_ca_file.is_some()
             || low.sink_timeout.is_some()
             || low.sink_retries.is_some();
         if given {
             return Err(Error::new(
-                "'--sink-format', '--sink-token-file', '--sink-timeout' and '--sink-retries' \
-                 need a webhook sink (--sink http://URL)",
+                "'--sink-format', '--sink-token-file', '--sink-ca-file', '--sink-timeout' and \
+                 '--sink-retries' need a webhook sink (--sink http(s)://URL)",
             ));
         }
         return Ok(None);
@@ -318,6 +324,7 @@ fn webhook_settings(low: &LowArgs, sink: &SinkSpec) -> Result<Option<WebhookSett
     Ok(Some(WebhookSettings {
         format: low.sink_format.unwrap_or(BatchFormat::JsonArray),
         token,
+        ca_file: low.sink_ca_file.clone(),
         timeout: Duration::from_secs(in_range(
             "--sink-timeout",
             low.sink_timeout.unwrap_or(30),
@@ -625,8 +632,9 @@ mod tests {
         assert!(err(&["--sink-format", "json"]).contains("need a webhook sink"));
         assert!(err(&["--sink", "http://h/", "--format", "pretty"]).contains("always json"));
         assert!(err(&["--sink", "http://h/", "--fsync"]).contains("jsonl sink"));
-        assert!(err(&["--sink", "https://h/"]).contains("not supported"));
-        assert!(err(&["--sink", "http://h:x/"]).contains("invalid port"));
+        assert!(config(&["--sink", "https://h/", "--sink-ca-file", "/x.pem"]).is_ok());
+        assert!(err(&["--sink", "http://h:x/"]).contains("webhook 'http://h:x/'"));
+        assert!(err(&["--sink", "http://h/?q"]).contains("query"));
     }
 
     #[test]

@@ -24,14 +24,15 @@ impl SinkSpec {
         if text == "stdout" || text == "-" {
             return Ok(SinkSpec::Stdout);
         }
-        if text.starts_with("http://") || text.starts_with("https://") {
+        let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
             return WebhookUrl::parse(text).map(SinkSpec::Webhook);
         }
         match text.strip_prefix("jsonl:") {
             Some("") => Err("jsonl sink needs a path, as in 'jsonl:/var/log/sensors.jsonl'".into()),
             Some(path) => Ok(SinkSpec::Jsonl(PathBuf::from(path))),
             None => Err(format!(
-                "unknown sink '{text}' (expected 'stdout', 'jsonl:PATH' or 'http://URL')"
+                "unknown sink '{text}' (expected 'stdout', 'jsonl:PATH' or 'http(s)://URL')"
             )),
         }
     }
@@ -67,7 +68,9 @@ impl Sink {
                 let settings = webhook.cloned().ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidInput, "webhook sink without settings")
                 })?;
-                Target::Webhook(Webhook::new(url.clone(), settings))
+                let hook = Webhook::new(url.clone(), settings)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                Target::Webhook(hook)
             }
             SinkSpec::Stdout => Target::Stdout(io::stdout()),
             SinkSpec::Jsonl(path) => {

@@ -28,7 +28,8 @@ fn help_prints_usage_and_exits_0() {
             "--sink-token-file",
             "--sink-timeout",
             "--sink-retries",
-            "http://URL",
+            "http(s)://URL",
+            "--sink-ca-file",
         ] {
             assert!(text.contains(flag), "{flag}: {text}");
         }
@@ -87,7 +88,7 @@ fn usage_errors_exit_2_with_a_hint() {
         ),
         (
             &["--queue-url", "http://x/1/q", "--sink", "http://h:port/"][..],
-            "invalid port",
+            "webhook 'http://h:port/'",
         ),
     ] {
         let out = run(args);
