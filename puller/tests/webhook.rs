@@ -8,7 +8,8 @@
 mod util;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::{multiset, scratch, sensor_body, Queue};
@@ -50,39 +51,71 @@ impl Hook {
         Hook { url, posts }
     }
 
+    /// The same over TLS, with the fixture certificate for 127.0.0.1.
+    fn start_tls(status: fn(usize) -> u16) -> Hook {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("https://{}/ingest", listener.local_addr().expect("addr"));
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&posts);
+        let config = tls_config();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().flatten() {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(conn) = rustls::ServerConnection::new(Arc::clone(&config)) else {
+                    continue;
+                };
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    serve(
+                        rustls::StreamOwned::new(conn, tcp),
+                        &log,
+                        Duration::ZERO,
+                        status,
+                    )
+                });
+            }
+        });
+        Hook { url, posts }
+    }
+
     fn posts(&self) -> Vec<Post> {
         self.posts.lock().expect("lock").clone()
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Post>>, delay: Duration, status: fn(usize) -> u16) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("deadline");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
+fn serve<S: Read + Write>(
+    mut stream: S,
+    log: &Mutex<Vec<Post>>,
+    delay: Duration,
+    status: fn(usize) -> u16,
+) {
     let mut headers = Vec::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
+    let body = {
+        let mut reader = BufReader::new(&mut stream);
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
         }
-        if let Some((n, v)) = h.split_once(':') {
-            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
         }
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
+        let length: usize = headers
+            .iter()
+            .find(|(n, _): &&(String, String)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        body
+    };
     std::thread::sleep(delay);
     let index = {
         let mut log = log.lock().expect("lock");
@@ -94,8 +127,34 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Post>>, delay: Duration, status: fn(
     };
     let code = status(index);
     let answer = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    let mut stream = stream;
     let _ = stream.write_all(answer.as_bytes());
+    let _ = stream.flush();
+}
+
+/// The committed test CA and a certificate for 127.0.0.1 it signed (edge-node's fixtures,
+/// see edge-node/tests/fixtures/make-tls.sh).
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../edge-node/tests/fixtures")
+        .join(name)
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .expect("server.pem")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    Arc::new(config)
 }
 
 /// The bodies of the records in JSON-array POSTs.
@@ -263,5 +322,41 @@ fn ndjson_batches_and_retry_after_a_5xx() {
         })
         .collect();
     assert_eq!(multiset(&accepted), multiset(&sent));
+    queue.assert_empty();
+}
+
+#[test]
+fn an_https_webhook_is_verified_against_the_given_ca() {
+    let mut queue = Queue::new("puller-tls-hook");
+    let sent = vec![sensor_body("exec-tls", "edge-tls", "eu", 1)];
+    queue.send_all(&sent);
+    let hook = Hook::start_tls(|_| 200);
+    // Not trusted (a private CA not given): the handshake fails, nothing is deleted.
+    let dead = scratch("puller-tls-hook").join("dead.jsonl");
+    let output = queue.drain(
+        &[
+            "--sink",
+            &hook.url,
+            "--sink-retries",
+            "0",
+            "--visibility-timeout",
+            "3",
+            "--max-receives",
+            "100",
+            "--dead-letter",
+            &dead.display().to_string(),
+        ],
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("sink refused a batch of 1"), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    assert!(hook.posts().is_empty());
+    let (visible, in_flight) = queue.counts();
+    assert_eq!(visible + in_flight, 1, "not deleted: {stderr}");
+    // Trusted with --sink-ca-file: delivered over TLS (once visible again) and deleted.
+    let ca = fixture("test-ca.pem").display().to_string();
+    queue.drain(&["--sink", &hook.url, "--sink-ca-file", &ca], 5);
+    assert_eq!(multiset(&posted_bodies(&hook.posts())), multiset(&sent));
     queue.assert_empty();
 }
