@@ -9,7 +9,7 @@
 //! worker is busy and the queue is full, a new connection gets 503 at once.
 use super::page::PAGE;
 use super::Dashboard;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -82,14 +82,11 @@ fn worker(rx: &Mutex<Receiver<TcpStream>>, dashboard: &Dashboard) {
 
 fn serve(stream: &mut TcpStream, dashboard: &Dashboard) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_DEADLINE))?;
-    let head = read_head(stream)?;
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut request = httparse::Request::new(&mut headers);
-    if !matches!(request.parse(&head), Ok(httparse::Status::Complete(_))) {
+    let Some(request) = read_request(stream)? else {
         return respond(stream, 400, "text/plain", b"bad request\n", &[]);
-    }
-    let (path, query) = split_target(request.path.unwrap_or("/"));
-    if request.method != Some("GET") {
+    };
+    let (path, query) = split_target(&request.target);
+    if request.method != "GET" {
         return respond(
             stream,
             405,
@@ -98,7 +95,10 @@ fn serve(stream: &mut TcpStream, dashboard: &Dashboard) -> io::Result<()> {
             &[("Allow", "GET")],
         );
     }
-    if !dashboard.authorized(bearer(request.headers), query_token(query)) {
+    let header = request
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !dashboard.authorized(header.map(str::as_bytes), query_token(query)) {
         let challenge = [("WWW-Authenticate", "Bearer realm=\"puller dashboard\"")];
         return respond(stream, 401, "text/plain", b"token required\n", &challenge);
     }
@@ -118,47 +118,28 @@ fn serve(stream: &mut TcpStream, dashboard: &Dashboard) -> io::Result<()> {
     }
 }
 
-/// Reads until the end of the head, within [`READ_DEADLINE`] in all (a slow drip cannot
-/// stretch it) and [`MAX_HEAD`] bytes.
-fn read_head(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+/// Reads the request with the workspace's one HTTP/1.1 reader, within [`READ_DEADLINE`] in
+/// all (a slow drip cannot stretch it) and [`MAX_HEAD`] bytes of head; `None` when it is not
+/// HTTP. A GET has no body worth keeping, so any body is refused past a few bytes.
+fn read_request(stream: &mut TcpStream) -> io::Result<Option<http1::Request>> {
     let deadline = Instant::now() + READ_DEADLINE;
-    let mut head = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "request head too slow",
-            ));
-        }
-        stream.set_read_timeout(Some(left))?;
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        head.extend_from_slice(&chunk[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
-            return Ok(head);
-        }
-        if head.len() > MAX_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "request head too large",
-            ));
-        }
+    // A second handle on the same socket for the reader; answers go out through `stream`.
+    let reading = stream.try_clone()?;
+    let mut reader = http1::MessageReader::new(http1::DeadlineStream::new(reading, Some(deadline)));
+    let limits = http1::Limits {
+        max_head: MAX_HEAD,
+        max_headers: 32,
+    };
+    match reader.read_request(&limits, http1::BodyLimit::Reject(1024)) {
+        Ok(Some(request)) => Ok(Some(request)),
+        Ok(None) => Err(io::ErrorKind::UnexpectedEof.into()),
+        Err(http1::Error::Malformed(_) | http1::Error::TooLarge(_)) => Ok(None),
+        Err(e) => Err(io::Error::other(e.to_string())),
     }
 }
 
 fn split_target(target: &str) -> (&str, &str) {
     target.split_once('?').unwrap_or((target, ""))
-}
-
-fn bearer<'a>(headers: &[httparse::Header<'a>]) -> Option<&'a [u8]> {
-    headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("authorization"))
-        .and_then(|h| h.value.strip_prefix(b"Bearer "))
 }
 
 /// `token=...` from the query: a browser opening the page cannot send a header, so the page
