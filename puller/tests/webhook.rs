@@ -360,3 +360,54 @@ fn an_https_webhook_is_verified_against_the_given_ca() {
     assert_eq!(multiset(&posted_bodies(&hook.posts())), multiset(&sent));
     queue.assert_empty();
 }
+
+/// The heartbeat keeps a batch hidden while its POST is being retried, and lets it go once
+/// the webhook failed for good: it then comes back after its visibility timeout and, after
+/// `--max-receives` receives, goes to the dead-letter file.
+#[test]
+fn the_heartbeat_stops_once_the_webhook_failed_for_good() {
+    let mut queue = Queue::new("puller-hook-gives-up");
+    let sent = vec![sensor_body("exec-up", "edge-up", "us", 1)];
+    queue.send_all(&sent);
+    let hook = Hook::start(Duration::ZERO, |_| 503);
+    let dir = scratch("puller-hook-gives-up");
+    let dead = dir.join("dead.jsonl");
+    let report = dir.join("report.json");
+    let output = queue.drain(
+        &[
+            "--sink",
+            &hook.url,
+            "--sink-retries",
+            "3",
+            "--visibility-timeout",
+            "1",
+            "--max-receives",
+            "2",
+            "--dead-letter",
+            &dead.display().to_string(),
+            "--report-json",
+            &report.display().to_string(),
+        ],
+        3,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    // Retries take 0.5 + 1 + 2 s (± jitter), longer than the 1 s timeout: extended meanwhile.
+    assert!(
+        report["visibility_extended"].as_u64().unwrap_or(0) > 0,
+        "{report}\n{stderr}"
+    );
+    assert_eq!(
+        report["refused"], 2,
+        "received again after the give-up: {report}"
+    );
+    assert_eq!(report["dead_lettered"], 1, "{report}");
+    let dead_text = std::fs::read_to_string(&dead).expect("dead-letter file");
+    assert!(
+        dead_text.contains("exec-up") && dead_text.contains("503"),
+        "{dead_text}"
+    );
+    assert_eq!(hook.posts().len(), 8, "4 POSTs per receive, 2 receives");
+    queue.assert_empty();
+}
