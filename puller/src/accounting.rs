@@ -198,6 +198,14 @@ pub struct Accounting {
     /// Messages handed back to SQS undelivered (visibility 0): they arrived on a long poll
     /// after the stop, or stdout closed before they were written.
     pub released: u64,
+    /// Refusals left in the queue for its RedrivePolicy (SQS moves them to its dead-letter
+    /// queue), counted per refusal.
+    pub left_for_redrive: u64,
+    /// Messages whose visibility the heartbeat extended, counted per extension.
+    pub visibility_extended: u64,
+    /// Messages of a FIFO group held back (left in flight, undelivered) because an earlier
+    /// message of the same group in the batch was refused.
+    pub held_back: u64,
     /// Poller threads restarted after dying (see `supervisor`).
     pub poller_restarts: u64,
     /// Instances retired so far.
@@ -235,6 +243,9 @@ impl Accounting {
             received: 0,
             delete_calls: 0,
             released: 0,
+            left_for_redrive: 0,
+            visibility_extended: 0,
+            held_back: 0,
             poller_restarts: 0,
             retired_instances: 0,
             max_instances: max_instances.max(1),

@@ -30,8 +30,23 @@ Consumption:
   --dead-letter PATH        dead-letter file, JSON lines [./puller-dead-letter.jsonl]
   --require-schema          refuse bodies that are not sensor messages (default: deliver
                             and count them)
+                            A queue with a RedrivePolicy keeps refused messages for SQS to
+                            move to its dead-letter queue; the file is for queues without.
+  --fifo                    treat the queue as FIFO (implied by a URL ending in .fifo):
+                            one message group is never handled by two pollers at once and
+                            its messages reach the sink in the order received
+  Received messages are kept hidden (ChangeMessageVisibilityBatch) while the sink has not
+  accepted them, up to 12 hours from receipt, so a slow sink causes no redelivery.
 Output:
-  --sink SINK               stdout, or jsonl:PATH (append-only JSON lines) [stdout]
+  --sink SINK               stdout, jsonl:PATH (append-only JSON lines), or http(s)://URL
+                            (a webhook: each batch is one POST; only a 2xx answer lets its
+                            messages be deleted) [stdout]
+  --sink-format F           webhook body: json (an array of records) or ndjson [json]
+  --sink-token-file PATH    webhook: send 'Authorization: Bearer TOKEN' (first line)
+  --sink-ca-file PATH       webhook: also trust the CA certificates in this PEM file
+  --sink-timeout S          webhook: connect/write/read deadline per POST, 1..=3600 [30]
+  --sink-retries N          webhook: POSTs retried with backoff before the batch counts as
+                            refused, 0..=100 [5]
   --format FORMAT           auto, pretty or json; auto = pretty when stdout is a terminal
                             [auto]; a jsonl sink is always json
   --fsync                   fsync the jsonl file before deleting (survives power loss)
@@ -80,6 +95,12 @@ pub struct LowArgs {
     pub exit_when_idle: Option<u64>,
     pub stop_after: Option<u64>,
     pub max_instances: Option<usize>,
+    pub fifo: bool,
+    pub sink_format: Option<BatchFormat>,
+    pub sink_token_file: Option<PathBuf>,
+    pub sink_ca_file: Option<PathBuf>,
+    pub sink_timeout: Option<u64>,
+    pub sink_retries: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +133,30 @@ pub struct Config {
     pub exit_when_idle: Option<Duration>,
     pub stop_after: Option<u64>,
     pub max_instances: usize,
+    /// `--fifo`, or a queue URL ending in `.fifo`.
+    pub fifo: bool,
+    /// The webhook's settings when `sink` is a URL.
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// `--sink-format`: how a batch is put into one POST body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// `[record, record, ...]`
+    JsonArray,
+    /// One record per line.
+    Ndjson,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    pub format: BatchFormat,
+    /// The bearer token, read from `--sink-token-file` at start.
+    pub token: Option<String>,
+    /// `--sink-ca-file`: extra trusted CAs for an https webhook.
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub retries: u32,
 }
 
 /// What to do.
@@ -165,6 +210,12 @@ impl LowArgs {
                     "exit-when-idle" => low.exit_when_idle = Some(parser.parse()?),
                     "stop-after" => low.stop_after = Some(parser.parse()?),
                     "max-instances" => low.max_instances = Some(parser.parse()?),
+                    "fifo" => low.fifo = true,
+                    "sink-format" => low.sink_format = Some(parse_batch_format(&parser.value()?)?),
+                    "sink-token-file" => low.sink_token_file = Some(PathBuf::from(parser.value()?)),
+                    "sink-ca-file" => low.sink_ca_file = Some(PathBuf::from(parser.value()?)),
+                    "sink-timeout" => low.sink_timeout = Some(parser.parse()?),
+                    "sink-retries" => low.sink_retries = Some(parser.parse()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
                 other => return Err(Error::unknown(&other)),
@@ -223,30 +274,93 @@ fn parse_format(text: &str) -> Result<FormatChoice, Error> {
     }
 }
 
+fn parse_batch_format(text: &str) -> Result<BatchFormat, Error> {
+    match text {
+        "json" => Ok(BatchFormat::JsonArray),
+        "ndjson" => Ok(BatchFormat::Ndjson),
+        _ => Err(Error::new(format!(
+            "invalid value '{text}' for '--sink-format' (expected json or ndjson)"
+        ))),
+    }
+}
+
+/// The webhook settings: only with a URL sink; the token file must hold a token.
+fn webhook_settings(low: &LowArgs, sink: &SinkSpec) -> Result<Option<WebhookSettings>, Error> {
+    if !matches!(sink, SinkSpec::Webhook(_)) {
+        let given = low.sink_format.is_some()
+            || low.sink_token_file.is_some()
+            || low.sink_ca_file.is_some()
+            || low.sink_timeout.is_some()
+            || low.sink_retries.is_some();
+        if given {
+            return Err(Error::new(
+                "'--sink-format', '--sink-token-file', '--sink-ca-file', '--sink-timeout' and \
+                 '--sink-retries' need a webhook sink (--sink http(s)://URL)",
+            ));
+        }
+        return Ok(None);
+    }
+    let token = match &low.sink_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::new(format!(
+                    "cannot read '--sink-token-file' {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let token = text.lines().next().unwrap_or("").trim().to_string();
+            let usable = !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic());
+            if !usable {
+                return Err(Error::new(format!(
+                    "'--sink-token-file' {}: the first line must be a token (printable \
+                     ASCII, no spaces)",
+                    path.display()
+                )));
+            }
+            Some(token)
+        }
+        None => None,
+    };
+    Ok(Some(WebhookSettings {
+        format: low.sink_format.unwrap_or(BatchFormat::JsonArray),
+        token,
+        ca_file: low.sink_ca_file.clone(),
+        timeout: Duration::from_secs(in_range(
+            "--sink-timeout",
+            low.sink_timeout.unwrap_or(30),
+            1,
+            3600,
+        )?),
+        retries: in_range("--sink-retries", low.sink_retries.unwrap_or(5), 0, 100)?,
+    }))
+}
+
 impl Config {
     /// Validates `low`; `stdout_is_tty` decides `--format auto` for the stdout sink.
     pub fn from_low(low: LowArgs, stdout_is_tty: bool) -> Result<Config, Error> {
+        let sink = low.sink.clone().unwrap_or(SinkSpec::Stdout);
+        let webhook = webhook_settings(&low, &sink)?;
         let sqs = low.sqs.validate()?;
-        let sink = low.sink.unwrap_or(SinkSpec::Stdout);
         let format = match (&sink, low.format.unwrap_or(FormatChoice::Auto)) {
-            (SinkSpec::Jsonl(_), FormatChoice::Pretty) => {
+            (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), FormatChoice::Pretty) => {
                 return Err(Error::new(
-                    "a jsonl sink is always json; drop '--format pretty'",
+                    "jsonl and webhook sinks are always json; drop '--format pretty'",
                 ))
             }
-            (SinkSpec::Jsonl(_), _) | (_, FormatChoice::Json) => Format::Json,
+            (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), _) | (_, FormatChoice::Json) => {
+                Format::Json
+            }
             (_, FormatChoice::Pretty) => Format::Pretty,
             (SinkSpec::Stdout, FormatChoice::Auto) if stdout_is_tty => Format::Pretty,
             (SinkSpec::Stdout, FormatChoice::Auto) => Format::Json,
         };
-        if low.fsync && sink == SinkSpec::Stdout {
+        if low.fsync && !matches!(sink, SinkSpec::Jsonl(_)) {
             return Err(Error::new(
                 "'--fsync' needs a jsonl sink (--sink jsonl:PATH)",
             ));
         }
         let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Ok(Config {
-            sqs,
             concurrency: in_range("--concurrency", low.concurrency.unwrap_or(4), 1, 256)?,
             wait_seconds: in_range("--wait-seconds", low.wait_seconds.unwrap_or(20), 0, 20)?,
             max_messages: in_range("--max-messages", low.max_messages.unwrap_or(10), 1, 10)?,
@@ -289,6 +403,9 @@ impl Config {
                 1,
                 10_000_000,
             )?,
+            fifo: low.fifo || sqs.queue_url.ends_with(".fifo"),
+            webhook,
+            sqs,
         })
     }
 }
@@ -465,6 +582,59 @@ mod tests {
         assert!(err(&["--format", "yaml"]).contains("auto, pretty or json"));
         assert!(err(&["--sink", "s3:x"]).contains("unknown sink"));
         assert!(err(&["--fsync"]).contains("jsonl sink"));
+    }
+
+    #[test]
+    fn fifo_from_the_url_or_the_flag() {
+        assert!(!config(&[]).expect("c").fifo);
+        assert!(config(&["--fifo"]).expect("c").fifo);
+        let low = low_env(&["--queue-url", "http://h:1/0/q.fifo"], &[]).expect("parse");
+        assert!(Config::from_low(low, false).expect("c").fifo);
+    }
+
+    #[test]
+    fn webhook_sink_and_its_settings() {
+        let c = config(&["--sink", "http://127.0.0.1:9000/in"]).expect("c");
+        assert_eq!(c.format, Format::Json);
+        let w = c.webhook.expect("webhook settings");
+        assert_eq!(w.format, BatchFormat::JsonArray);
+        assert_eq!(
+            (w.token, w.timeout, w.retries),
+            (None, Duration::from_secs(30), 5)
+        );
+        let token = std::env::temp_dir().join(format!("puller-token-{}", std::process::id()));
+        std::fs::write(&token, "s3cret\nold-one\n").expect("write token");
+        let t = token.display().to_string();
+        let c = config(&[
+            "--sink",
+            "http://h/x",
+            "--sink-format",
+            "ndjson",
+            "--sink-token-file",
+            &t,
+            "--sink-timeout",
+            "5",
+            "--sink-retries",
+            "0",
+        ])
+        .expect("c");
+        let w = c.webhook.expect("webhook settings");
+        assert_eq!(w.format, BatchFormat::Ndjson);
+        assert_eq!(w.token.as_deref(), Some("s3cret"));
+        assert_eq!((w.timeout, w.retries), (Duration::from_secs(5), 0));
+        std::fs::write(&token, "\n").expect("write token");
+        assert!(err(&["--sink", "http://h/", "--sink-token-file", &t]).contains("first line"));
+        let _ = std::fs::remove_file(&token);
+        assert!(err(&["--sink", "http://h/", "--sink-token-file", &t]).contains("cannot read"));
+        assert!(err(&["--sink", "http://h/", "--sink-format", "xml"]).contains("json or ndjson"));
+        assert!(err(&["--sink", "http://h/", "--sink-timeout", "0"]).contains("--sink-timeout"));
+        assert!(err(&["--sink", "http://h/", "--sink-retries", "101"]).contains("--sink-retries"));
+        assert!(err(&["--sink-format", "json"]).contains("need a webhook sink"));
+        assert!(err(&["--sink", "http://h/", "--format", "pretty"]).contains("always json"));
+        assert!(err(&["--sink", "http://h/", "--fsync"]).contains("jsonl sink"));
+        assert!(config(&["--sink", "https://h/", "--sink-ca-file", "/x.pem"]).is_ok());
+        assert!(err(&["--sink", "http://h:x/"]).contains("webhook 'http://h:x/'"));
+        assert!(err(&["--sink", "http://h/?q"]).contains("query"));
     }
 
     #[test]

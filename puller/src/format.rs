@@ -19,6 +19,11 @@ pub struct Record<'a> {
     pub received_ms: u64,
     pub receive_count: Option<u32>,
     pub sent_timestamp_ms: Option<u64>,
+    /// The sender's message attributes, name → value.
+    pub attributes: &'a [(String, String)],
+    /// FIFO queues: the message's group and its sequence number there.
+    pub group_id: Option<&'a str>,
+    pub sequence_number: Option<&'a str>,
 }
 
 /// The line for `record`, without the trailing newline.
@@ -45,6 +50,20 @@ fn json_line(r: &Record<'_>) -> String {
     }
     if let Some(ms) = r.sent_timestamp_ms {
         object.insert("sent_timestamp_ms".into(), ms.into());
+    }
+    if !r.attributes.is_empty() {
+        let attributes: serde_json::Map<String, serde_json::Value> = r
+            .attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().into()))
+            .collect();
+        object.insert("attributes".into(), attributes.into());
+    }
+    if let Some(group) = r.group_id {
+        object.insert("message_group_id".into(), group.into());
+    }
+    if let Some(sequence) = r.sequence_number {
+        object.insert("sequence_number".into(), sequence.into());
     }
     serde_json::Value::Object(object).to_string()
 }
@@ -114,7 +133,35 @@ mod tests {
             received_ms: 1_742_992_499_500,
             receive_count: Some(1),
             sent_timestamp_ms: None,
+            attributes: &[],
+            group_id: None,
+            sequence_number: None,
         }
+    }
+
+    #[test]
+    fn json_carries_message_attributes_and_fifo_fields_exactly() {
+        let class = Body::classify("x");
+        let attributes = vec![
+            ("region".to_string(), "eu-west-1".to_string()),
+            (
+                "hostname".to_string(),
+                "evil \u{1b}[31m \"q\" \n".to_string(),
+            ),
+        ];
+        let r = Record {
+            attributes: &attributes,
+            group_id: Some("edge-1"),
+            sequence_number: Some("18890000000000000001"),
+            ..record("x", &class)
+        };
+        let v: serde_json::Value = serde_json::from_str(&line(Format::Json, &r)).expect("json");
+        assert_eq!(v["attributes"]["region"], "eu-west-1");
+        assert_eq!(v["attributes"]["hostname"], attributes[1].1.as_str());
+        assert_eq!(v["message_group_id"], "edge-1");
+        assert_eq!(v["sequence_number"], "18890000000000000001");
+        let plain = line(Format::Json, &record("x", &class));
+        assert!(!plain.contains("attributes") && !plain.contains("message_group_id"));
     }
 
     #[test]

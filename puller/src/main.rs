@@ -14,10 +14,13 @@ mod args;
 mod dashboard;
 mod dead_letter;
 mod error;
+mod fifo_groups;
 mod format;
+mod heartbeat;
 mod latency;
 mod metrics;
 mod poller;
+mod queue_info;
 mod report;
 mod run;
 mod sensor;
@@ -27,6 +30,7 @@ mod sink;
 mod supervisor;
 mod sys;
 mod time;
+mod webhook;
 
 use std::process::ExitCode;
 

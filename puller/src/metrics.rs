@@ -94,6 +94,24 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
         acc.released,
     );
     metric(
+        "puller_left_for_redrive_total",
+        "counter",
+        "Refusals left for the queue's RedrivePolicy (SQS dead-letter queue).",
+        acc.left_for_redrive,
+    );
+    metric(
+        "puller_visibility_extended_total",
+        "counter",
+        "Message visibility extensions sent while the sink had not accepted them.",
+        acc.visibility_extended,
+    );
+    metric(
+        "puller_held_back_total",
+        "counter",
+        "FIFO messages left undelivered behind a refused one of their group.",
+        acc.held_back,
+    );
+    metric(
         "puller_poller_restarts_total",
         "counter",
         "Poller threads restarted after dying.",

@@ -10,11 +10,21 @@
 //!            DeleteMessageBatch(delivered + dead-lettered), partial failures retried
 //! ```
 //!
+//! While the batch waits for the sink (and, FIFO, for its message groups to be free), the
+//! `heartbeat` keeps it hidden. With a RedrivePolicy on the queue, a refused message is left
+//! for SQS to move to its dead-letter queue instead of the file.
+//!
+//! FIFO queues (`fifo_groups`): a batch's messages reach the sink in the order received, a
+//! message group is in one poller's hands at a time, a message behind a refused one of its
+//! group is left in the queue with it rather than delivered ahead of it, and a receive retried after an
+//! error carries the same ReceiveRequestAttemptId (SQS then returns the same messages).
+//!
 //! The stop switch is checked before a receive and right after one: a batch received before
 //! the stop is always finished; one received after it (a long poll the control loop did not
 //! wait for) is handed back with ChangeMessageVisibilityBatch(0), not delivered.
 use crate::dead_letter;
 use crate::format::{self, Record};
+use crate::heartbeat::Heartbeat;
 use crate::run::Shared;
 use crate::sensor::Body;
 use crate::shutdown::Reason;
@@ -22,12 +32,13 @@ use crate::sink::SinkSpec;
 use crate::time::unix_ms;
 use sigv4::sqs::{
     ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry, DeleteOutcome, Message,
-    ReceiveOptions, SqsClient,
+    ReceiveExtras, ReceiveOptions, SqsClient,
 };
 use sigv4::Backoff;
 use std::collections::HashSet;
 use std::io;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How often a delete batch is tried before its messages are left to be redelivered.
 const DELETE_ATTEMPTS: u32 = 6;
@@ -36,6 +47,8 @@ pub struct Poller<'a> {
     shared: &'a Shared,
     client: SqsClient,
     options: ReceiveOptions,
+    /// Message attributes (all) and, FIFO, the attempt id of the receive being retried.
+    extras: ReceiveExtras,
     /// Backoff for receive errors and sink failures (reset by a successful receive).
     backoff: Backoff,
 }
@@ -53,27 +66,68 @@ impl<'a> Poller<'a> {
             max_messages: config.max_messages,
             wait_seconds: wait,
             visibility_timeout: config.visibility_timeout,
-            system_attributes: vec!["ApproximateReceiveCount".into(), "SentTimestamp".into()],
+            system_attributes: system_attributes(shared.queue.fifo),
+        };
+        let extras = ReceiveExtras {
+            message_attributes: vec!["All".into()],
+            attempt_id: None,
         };
         let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         Poller {
             shared,
             client,
             options,
+            extras,
             backoff,
         }
     }
 
-    /// Polls until the stop switch is thrown.
-    pub fn run(mut self) {
+    /// Polls until the stop switch is thrown, with this poller's heartbeat thread beside it.
+    pub fn run(self) {
+        let heartbeat = Heartbeat::default();
+        let heartbeat_client = SqsClient::new(self.client.config().clone());
+        let shared = self.shared;
+        std::thread::scope(|scope| {
+            // Ends the heartbeat however the poll loop ends (a panic included), so the scope
+            // can close and the supervisor sees this poller finish.
+            struct StopOnDrop<'h>(&'h Heartbeat);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.stop();
+                }
+            }
+            let _stop = StopOnDrop(&heartbeat);
+            let beat = &heartbeat;
+            scope.spawn(move || {
+                let url = &shared.config.sqs.queue_url;
+                let count = |n: u64| shared.with_accounting(|a| a.visibility_extended += n);
+                beat.run(
+                    heartbeat_client,
+                    url,
+                    shared.queue.visibility_timeout,
+                    &count,
+                );
+            });
+            self.poll(&heartbeat);
+        });
+    }
+
+    fn poll(mut self, heartbeat: &Heartbeat) {
         let shutdown = &self.shared.shutdown;
         while !shutdown.is_stopping() {
             let url = &self.shared.config.sqs.queue_url;
+            if self.shared.queue.fifo && self.extras.attempt_id.is_none() {
+                self.extras.attempt_id = Some(new_attempt_id());
+            }
             let receiving = shutdown.receive_started();
-            let result = self.client.receive_message(url, &self.options);
+            let result = self
+                .client
+                .receive_message_with(url, &self.options, &self.extras);
             drop(receiving);
             match result {
                 Ok(messages) => {
+                    // A fresh attempt id for the next receive; only a failed one is repeated.
+                    self.extras.attempt_id = None;
                     self.backoff.reset();
                     let n = messages.len() as u64;
                     self.shared.with_accounting(|a| {
@@ -89,7 +143,7 @@ impl<'a> Poller<'a> {
                         // A long poll that outlived the stop: nobody will handle this batch.
                         self.release(&messages, "received after the stop");
                     } else {
-                        self.handle_batch(&messages);
+                        self.handle_batch(&messages, heartbeat);
                     }
                 }
                 Err(e) if e.is_retryable() => {
@@ -140,30 +194,50 @@ impl<'a> Poller<'a> {
         }
     }
 
-    fn handle_batch(&mut self, messages: &[Message]) {
+    fn handle_batch(&mut self, messages: &[Message], heartbeat: &Heartbeat) {
         let received_ms = unix_ms(SystemTime::now());
+        let handles = messages.iter().map(|m| m.receipt_handle.clone()).collect();
+        heartbeat.watch(
+            handles,
+            Instant::now(),
+            self.shared.queue.visibility_timeout,
+        );
+        let fifo = self.shared.queue.fifo;
+        // FIFO: held until this batch is deleted, so no other poller delivers its groups.
+        let _groups = fifo.then(|| {
+            let groups = messages.iter().map(|m| group_of(m).to_string()).collect();
+            self.shared.groups.claim(groups)
+        });
         let classes: Vec<Body> = messages.iter().map(|m| Body::classify(&m.body)).collect();
         let (accepted, mut refused) = triage(&classes, self.shared.config.require_schema);
+        let (accepted, held_back) = match fifo {
+            true => hold_back_behind_refusals(messages, accepted, &refused),
+            false => (accepted, Vec::new()),
+        };
         let mut to_delete: Vec<usize> = Vec::with_capacity(messages.len());
-        if !accepted.is_empty() {
-            match self.deliver(messages, &classes, &accepted, received_ms) {
-                Ok(()) => to_delete.extend_from_slice(&accepted),
-                Err(e)
-                    if e.kind() == io::ErrorKind::BrokenPipe
-                        && self.shared.config.sink == SinkSpec::Stdout =>
-                {
-                    // Nobody reads any more: stop, and hand this batch back.
-                    self.shared.shutdown.stop(Reason::OutputClosed);
-                    self.release(messages, "not written (output closed)");
-                    return;
-                }
-                Err(e) => {
-                    self.shared.with_accounting(|a| a.sink_failures += 1);
-                    warn(&format!("sink refused a batch of {}: {e}", accepted.len()));
-                    let reason = format!("sink write failed: {e}");
-                    refused.extend(accepted.iter().map(|&i| (i, reason.clone())));
-                    self.shared.shutdown.sleep(self.backoff.next_delay());
-                }
+        let delivered = match accepted.is_empty() {
+            true => Ok(()),
+            false => self.deliver(messages, &classes, &accepted, received_ms),
+        };
+        // The sink answered for good: from here the batch is deleted or left to redelivery.
+        heartbeat.unwatch();
+        match delivered {
+            Ok(()) => to_delete.extend_from_slice(&accepted),
+            Err(e)
+                if e.kind() == io::ErrorKind::BrokenPipe
+                    && self.shared.config.sink == SinkSpec::Stdout =>
+            {
+                // Nobody reads any more: stop, and hand this batch back.
+                self.shared.shutdown.stop(Reason::OutputClosed);
+                self.release(messages, "not written (output closed)");
+                return;
+            }
+            Err(e) => {
+                self.shared.with_accounting(|a| a.sink_failures += 1);
+                warn(&format!("sink refused a batch of {}: {e}", accepted.len()));
+                let reason = format!("sink write failed: {e}");
+                refused.extend(accepted.iter().map(|&i| (i, reason.clone())));
+                self.shared.shutdown.sleep(self.backoff.next_delay());
             }
         }
         for (i, reason) in &refused {
@@ -172,6 +246,12 @@ impl<'a> Poller<'a> {
             }
         }
         self.delete(messages, &to_delete);
+        if !held_back.is_empty() {
+            // Left in flight, not released: they become visible together with the refused
+            // message ahead of them, and SQS FIFO then hands out the group in order again.
+            let n = held_back.len() as u64;
+            self.shared.with_accounting(|a| a.held_back += n);
+        }
     }
 
     /// Writes the accepted messages as one batch, then accounts them.
@@ -196,6 +276,9 @@ impl<'a> Poller<'a> {
                         received_ms,
                         receive_count: m.approximate_receive_count(),
                         sent_timestamp_ms: m.sent_timestamp_ms(),
+                        attributes: &m.message_attributes,
+                        group_id: m.attribute("MessageGroupId"),
+                        sequence_number: m.attribute("SequenceNumber"),
                     },
                 )
             })
@@ -220,9 +303,20 @@ impl<'a> Poller<'a> {
 
     /// A refused message: counted; once received `--max-receives` times it is written to the
     /// dead-letter file. True when it may now be deleted.
+    /// With a RedrivePolicy on the queue the message is left for SQS to move to the queue's
+    /// dead-letter queue once received often enough: never deleted, never written here.
     fn dead_letter_if_due(&self, message: &Message, reason: &str) -> bool {
         self.shared.with_accounting(|a| a.rejected += 1);
         let receives = message.approximate_receive_count().unwrap_or(1);
+        if let Some(redrive) = &self.shared.queue.redrive {
+            self.shared.with_accounting(|a| a.left_for_redrive += 1);
+            warn(&format!(
+                "message {} refused ({reason}); ApproximateReceiveCount {receives} of \
+                 maxReceiveCount {}: left for the queue's RedrivePolicy",
+                message.message_id, redrive.max_receive_count
+            ));
+            return false;
+        }
         if !dead_letter_due(
             message.approximate_receive_count(),
             self.shared.config.max_receives,
@@ -320,6 +414,50 @@ impl<'a> Poller<'a> {
             ));
         }
     }
+}
+
+/// The system attributes each receive asks for.
+fn system_attributes(fifo: bool) -> Vec<String> {
+    let mut names = vec![
+        "ApproximateReceiveCount".to_string(),
+        "SentTimestamp".into(),
+    ];
+    if fifo {
+        names.extend(["MessageGroupId".to_string(), "SequenceNumber".into()]);
+    }
+    names
+}
+
+/// A message's FIFO group; one without (not a FIFO message) is a group of its own.
+fn group_of(message: &Message) -> &str {
+    message
+        .attribute("MessageGroupId")
+        .unwrap_or(&message.message_id)
+}
+
+/// FIFO: an accepted message that comes after a refused one of its group would overtake it;
+/// it is held back (neither delivered nor deleted) instead. Returns (to deliver, held back).
+fn hold_back_behind_refusals(
+    messages: &[Message],
+    accepted: Vec<usize>,
+    refused: &[(usize, String)],
+) -> (Vec<usize>, Vec<usize>) {
+    accepted.into_iter().partition(|&i| {
+        !refused
+            .iter()
+            .any(|&(j, _)| j < i && group_of(&messages[j]) == group_of(&messages[i]))
+    })
+}
+
+/// A ReceiveRequestAttemptId unique to this process, poller and receive.
+fn new_attempt_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "puller-{}-{}-{n}",
+        std::process::id(),
+        unix_ms(SystemTime::now())
+    )
 }
 
 /// Splits a batch into the indices the sink takes and the ones it refuses (with why).

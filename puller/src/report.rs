@@ -45,6 +45,7 @@ pub fn summary_line(acc: &Accounting, rate_now: f64, elapsed: Duration) -> Strin
         ("schema-less", acc.schema_less),
         ("refused", acc.rejected),
         ("dead-lettered", acc.dead_lettered),
+        ("left for redrive", acc.left_for_redrive),
         ("undeleted", acc.delete_failures),
         ("receive errors", acc.receive_errors),
         ("poller restarts", acc.poller_restarts),
@@ -86,7 +87,8 @@ pub fn final_report(
         out,
         "  gaps {}, duplicates {}, dropped at source {}, non-JSON {}, schema-less {}, \
          refused {}, dead-lettered {}, sink failures {}, undeleted {}, receive errors {}, \
-         released {}, poller restarts {}",
+         released {}, poller restarts {}, left for redrive {}, visibility extended {}, \
+         held back {}",
         totals.gaps,
         totals.duplicates,
         totals.dropped_at_source,
@@ -98,7 +100,10 @@ pub fn final_report(
         acc.delete_failures,
         acc.receive_errors,
         acc.released,
-        acc.poller_restarts
+        acc.poller_restarts,
+        acc.left_for_redrive,
+        acc.visibility_extended,
+        acc.held_back
     );
     group_table(&mut out, acc);
     worst_table(&mut out, acc, &totals);
@@ -278,6 +283,9 @@ fn summary_json(acc: &Accounting, elapsed: Duration, busy: Duration, stop_reason
         "delete_calls": acc.delete_calls,
         "released": acc.released,
         "poller_restarts": acc.poller_restarts,
+        "left_for_redrive": acc.left_for_redrive,
+        "visibility_extended": acc.visibility_extended,
+        "held_back": acc.held_back,
         "latency_p50_seconds": latency.quantile_secs(0.5),
         "latency_p99_seconds": latency.quantile_secs(0.99),
         "instances_seen": totals.instances,

@@ -5,7 +5,9 @@ use crate::args::Config;
 use crate::dashboard::Dashboard;
 use crate::dead_letter::{self, DeadLetter};
 use crate::error::{Error, ErrorKind};
+use crate::fifo_groups::GroupLocks;
 use crate::poller::Poller;
+use crate::queue_info::QueueInfo;
 use crate::report;
 use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
@@ -33,6 +35,10 @@ pub struct Shared {
     pub shutdown: Shutdown,
     /// `--dashboard`: shown every delivered batch.
     pub dashboard: Option<Arc<Dashboard>>,
+    /// The queue's own settings (read at start): visibility timeout, RedrivePolicy, FIFO.
+    pub queue: QueueInfo,
+    /// FIFO: the message groups being delivered, one batch at a time per group.
+    pub groups: GroupLocks,
 }
 
 /// A poisoned lock means a thread panicked while holding it; the data (counters, a file
@@ -49,6 +55,8 @@ impl Shared {
             accounting: Mutex::new(Accounting::new(config.max_instances)),
             shutdown: Shutdown::new(),
             dashboard,
+            queue: QueueInfo::assumed(config.visibility_timeout, config.fifo),
+            groups: GroupLocks::default(),
             config,
         }
     }
@@ -75,7 +83,8 @@ pub fn run(config: Config) -> Result<(), Error> {
         .sqs
         .sqs_config()
         .map_err(|e| setup(format!("sqs configuration: {e}")))?;
-    let sink = Sink::open(&config.sink, config.fsync).map_err(|e| setup(e.to_string()))?;
+    let sink = Sink::open_with(&config.sink, config.fsync, config.webhook.as_ref())
+        .map_err(|e| setup(e.to_string()))?;
     let dashboard = match &config.dashboard {
         Some(addr) => {
             let d =
@@ -85,13 +94,40 @@ pub fn run(config: Config) -> Result<(), Error> {
         }
         None => None,
     };
-    let shared = Arc::new(Shared::new(config, sink, dashboard));
+    let queue = match QueueInfo::fetch(
+        &mut SqsClient::new(sqs.clone()),
+        &config.sqs.queue_url,
+        config.visibility_timeout,
+        config.fifo,
+    ) {
+        Ok(info) => info,
+        Err((assumed, why)) => {
+            eprintln!(
+                "puller: warning: cannot read the queue's attributes ({}); assuming a \
+                 {} s visibility timeout and no RedrivePolicy",
+                safe_text::inert(&why),
+                assumed.visibility_timeout
+            );
+            assumed
+        }
+    };
+    let mut shared = Shared::new(config, sink, dashboard);
+    shared.queue = queue;
+    let shared = Arc::new(shared);
     if let Some(port) = shared.config.metrics_port {
         crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
     }
+    let dead_letters = match &shared.queue.redrive {
+        Some(r) => format!(
+            "the queue's RedrivePolicy after {} receives: {}",
+            r.max_receive_count, r.dead_letter_target
+        ),
+        None => lock(&shared.dead_letter).path().display().to_string(),
+    };
     eprintln!(
-        "puller: draining {} with {} poller{} (region {}, dead letters to {})",
+        "puller: draining {}{} with {} poller{} (region {}, visibility {} s, dead letters to {})",
         safe_text::inert(&shared.config.sqs.queue_url),
+        if shared.queue.fifo { " (FIFO)" } else { "" },
         shared.config.concurrency,
         if shared.config.concurrency == 1 {
             ""
@@ -99,7 +135,8 @@ pub fn run(config: Config) -> Result<(), Error> {
             "s"
         },
         safe_text::inert(&sqs.region),
-        safe_text::inert(&lock(&shared.dead_letter).path().display().to_string())
+        shared.queue.visibility_timeout,
+        safe_text::inert(&dead_letters)
     );
     let started = Instant::now();
     let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {

@@ -5,25 +5,34 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use crate::args::WebhookSettings;
+use crate::webhook::{Webhook, WebhookUrl};
+
 /// What `--sink` named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinkSpec {
     Stdout,
     /// Append-only JSON-lines file.
     Jsonl(PathBuf),
+    /// A webhook: each batch is one POST (see `webhook`).
+    Webhook(WebhookUrl),
 }
 
 impl SinkSpec {
-    /// `stdout` or `jsonl:PATH`.
+    /// `stdout`, `jsonl:PATH` or `http://URL`.
     pub fn parse(text: &str) -> Result<SinkSpec, String> {
         if text == "stdout" || text == "-" {
             return Ok(SinkSpec::Stdout);
+        }
+        let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return WebhookUrl::parse(text).map(SinkSpec::Webhook);
         }
         match text.strip_prefix("jsonl:") {
             Some("") => Err("jsonl sink needs a path, as in 'jsonl:/var/log/sensors.jsonl'".into()),
             Some(path) => Ok(SinkSpec::Jsonl(PathBuf::from(path))),
             None => Err(format!(
-                "unknown sink '{text}' (expected 'stdout' or 'jsonl:PATH')"
+                "unknown sink '{text}' (expected 'stdout', 'jsonl:PATH' or 'http(s)://URL')"
             )),
         }
     }
@@ -32,6 +41,7 @@ impl SinkSpec {
 enum Target {
     Stdout(io::Stdout),
     File { file: File, fsync: bool },
+    Webhook(Webhook),
 }
 
 pub struct Sink {
@@ -42,8 +52,26 @@ pub struct Sink {
 }
 
 impl Sink {
+    #[cfg(test)]
     pub fn open(spec: &SinkSpec, fsync: bool) -> io::Result<Sink> {
+        Sink::open_with(spec, fsync, None)
+    }
+
+    /// `webhook`: the settings a URL sink needs (`--sink-format`, token, deadlines).
+    pub fn open_with(
+        spec: &SinkSpec,
+        fsync: bool,
+        webhook: Option<&WebhookSettings>,
+    ) -> io::Result<Sink> {
         let target = match spec {
+            SinkSpec::Webhook(url) => {
+                let settings = webhook.cloned().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "webhook sink without settings")
+                })?;
+                let hook = Webhook::new(url.clone(), settings)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                Target::Webhook(hook)
+            }
             SinkSpec::Stdout => Target::Stdout(io::stdout()),
             SinkSpec::Jsonl(path) => {
                 let file = OpenOptions::new()
@@ -65,6 +93,9 @@ impl Sink {
     /// Writes `lines` (each gets a newline) and makes them durable as far as configured.
     /// An error means none of the batch may be deleted.
     pub fn write_batch(&mut self, lines: &[String]) -> io::Result<()> {
+        if let Target::Webhook(hook) = &mut self.target {
+            return hook.post_batch(lines);
+        }
         self.buffer.clear();
         for line in lines {
             self.buffer.extend_from_slice(line.as_bytes());
@@ -84,6 +115,7 @@ impl Sink {
                 }
                 Ok(())
             }
+            Target::Webhook(_) => Ok(()), // posted above
         }
     }
 }

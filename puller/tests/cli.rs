@@ -21,7 +21,18 @@ fn help_prints_usage_and_exits_0() {
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.starts_with("usage: puller --queue-url URL"), "{text}");
-        assert!(text.contains("--exit-when-idle"), "{text}");
+        for flag in [
+            "--exit-when-idle",
+            "--fifo",
+            "--sink-format",
+            "--sink-token-file",
+            "--sink-timeout",
+            "--sink-retries",
+            "http(s)://URL",
+            "--sink-ca-file",
+        ] {
+            assert!(text.contains(flag), "{flag}: {text}");
+        }
     }
 }
 
@@ -37,6 +48,47 @@ fn usage_errors_exit_2_with_a_hint() {
         (
             &["--queue-url", "http://x/1/q", "--wait-seconds", "soon"][..],
             "'--wait-seconds'",
+        ),
+        (
+            &[
+                "--queue-url",
+                "http://x/1/q",
+                "--sink",
+                "http://h/",
+                "--sink-format",
+                "csv",
+            ][..],
+            "json or ndjson",
+        ),
+        (
+            &[
+                "--queue-url",
+                "http://x/1/q",
+                "--sink",
+                "http://h/",
+                "--sink-timeout",
+                "0",
+            ][..],
+            "'--sink-timeout'",
+        ),
+        (
+            &[
+                "--queue-url",
+                "http://x/1/q",
+                "--sink",
+                "http://h/",
+                "--sink-token-file",
+                "/nonexistent/t",
+            ][..],
+            "cannot read",
+        ),
+        (
+            &["--queue-url", "http://x/1/q", "--sink-retries", "3"][..],
+            "need a webhook sink",
+        ),
+        (
+            &["--queue-url", "http://x/1/q", "--sink", "http://h:port/"][..],
+            "webhook 'http://h:port/'",
         ),
     ] {
         let out = run(args);

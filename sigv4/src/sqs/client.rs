@@ -7,7 +7,7 @@ use super::config::{Protocol, SqsConfig};
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 use super::query::{check_batch, check_message};
 use super::transport::Transport;
@@ -98,7 +98,29 @@ impl SqsClient {
         queue_url: &str,
         options: &ReceiveOptions,
     ) -> Result<Vec<Message>, Error> {
+        self.receive_message_with(queue_url, options, &ReceiveExtras::default())
+    }
+
+    /// [`receive_message`](Self::receive_message) also asking for message attributes and/or
+    /// carrying a FIFO `ReceiveRequestAttemptId`.
+    pub fn receive_message_with(
+        &mut self,
+        queue_url: &str,
+        options: &ReceiveOptions,
+        extras: &ReceiveExtras,
+    ) -> Result<Vec<Message>, Error> {
         let action = "ReceiveMessage";
+        if let Some(id) = &extras.attempt_id {
+            // AWS: 1..=128 characters of alphanumerics and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
+            if !(1..=128).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput(format!(
+                        "receive request attempt id must be 1..=128 printable ASCII characters, got {id:?}"
+                    )),
+                    action,
+                ));
+            }
+        }
         if !(1..=10).contains(&options.max_messages) {
             return Err(Error::new(
                 ErrorKind::InvalidInput(format!(
@@ -118,7 +140,7 @@ impl SqsClient {
             ));
         }
         let wait = Duration::from_secs(u64::from(options.wait_seconds)) + LONG_POLL_SLACK;
-        by_protocol!(self, receive_message(queue_url, options, wait))
+        by_protocol!(self, receive_message(queue_url, options, extras, wait))
     }
 
     pub fn delete_message_batch(
@@ -178,6 +200,18 @@ impl SqsClient {
 
     pub fn purge_queue(&mut self, queue_url: &str) -> Result<(), Error> {
         by_protocol!(self, purge_queue(queue_url))
+    }
+
+    /// Any action as an AWS JSON 1.0 request (whatever protocol is configured): `request` is
+    /// the JSON body, the answer's JSON is returned. For operations or fields this client does
+    /// not model (tests sending FIFO or attribute-carrying messages, say).
+    pub fn call_json(
+        &mut self,
+        action: &'static str,
+        queue_url: Option<&str>,
+        request: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        json_ops::call(self, queue_url, action, request, None)
     }
 
     /// Where a request goes: the queue URL's path on the configured endpoint (or the queue

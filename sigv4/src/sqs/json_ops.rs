@@ -10,7 +10,7 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -82,6 +82,7 @@ pub(super) fn receive_message(
     c: &mut SqsClient,
     queue_url: &str,
     options: &ReceiveOptions,
+    extras: &ReceiveExtras,
     wait: Duration,
 ) -> Result<Vec<Message>, Error> {
     let action = "ReceiveMessage";
@@ -95,6 +96,12 @@ pub(super) fn receive_message(
     }
     if !options.system_attributes.is_empty() {
         request["MessageSystemAttributeNames"] = json!(options.system_attributes);
+    }
+    if !extras.message_attributes.is_empty() {
+        request["MessageAttributeNames"] = json!(extras.message_attributes);
+    }
+    if let Some(id) = &extras.attempt_id {
+        request["ReceiveRequestAttemptId"] = json!(id);
     }
     let answer = call(c, Some(queue_url), action, &request, Some(wait))?;
     let messages = match answer.get("Messages") {
@@ -111,6 +118,7 @@ pub(super) fn receive_message(
                 body: required_str(m, "Body", action)?,
                 md5_of_body: optional_str(m, "MD5OfBody"),
                 attributes: string_map(m.get("Attributes")),
+                message_attributes: message_attributes(m.get("MessageAttributes")),
             })
         })
         .collect()
@@ -239,7 +247,7 @@ pub(super) fn purge_queue(c: &mut SqsClient, queue_url: &str) -> Result<(), Erro
 
 /// Signs and sends one action to the target's `/`; returns the 2xx answer's JSON (an empty
 /// object for an empty body, as `DeleteMessage` may answer) or a typed error.
-fn call(
+pub(super) fn call(
     c: &mut SqsClient,
     queue_url: Option<&str>,
     action: &'static str,
@@ -337,6 +345,24 @@ fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
         .map(|m| {
             m.iter()
                 .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `{"name": {"DataType": "String", "StringValue": "v"}, ...}` as name → value pairs (a
+/// Binary attribute's `BinaryValue` stays base64 text).
+fn message_attributes(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(name, a)| {
+                    let value = a
+                        .get("StringValue")
+                        .or_else(|| a.get("BinaryValue"))
+                        .and_then(Value::as_str)?;
+                    Some((name.clone(), value.to_string()))
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -30,6 +30,6 @@ pub use config::{Protocol, SqsConfig};
 pub use error::{Error, ErrorKind};
 pub use model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};

@@ -61,6 +61,17 @@ impl Default for ReceiveOptions {
     }
 }
 
+/// What a receive asks for beyond [`ReceiveOptions`]: message attributes and, for FIFO
+/// queues, the receive request attempt id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiveExtras {
+    /// `MessageAttributeNames`: `["All"]`, names, or `name.*` prefixes; empty asks for none.
+    pub message_attributes: Vec<String>,
+    /// `ReceiveRequestAttemptId` (FIFO queues only, `[!-~]{1,128}`): a receive retried with
+    /// the same id after a network error gets the same messages back, not the next ones.
+    pub attempt_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub message_id: String,
@@ -69,6 +80,9 @@ pub struct Message {
     pub body: String,
     pub md5_of_body: String,
     pub attributes: Vec<(String, String)>,
+    /// The sender's message attributes, name → value: `StringValue` as sent (String and
+    /// Number types), a Binary value as the base64 text SQS returns.
+    pub message_attributes: Vec<(String, String)>,
 }
 
 impl Message {

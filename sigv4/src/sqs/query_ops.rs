@@ -7,7 +7,7 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 use super::query::QueryBody;
 use super::xml::{self, Element};
@@ -74,6 +74,7 @@ pub(super) fn receive_message(
     c: &mut SqsClient,
     queue_url: &str,
     options: &ReceiveOptions,
+    extras: &ReceiveExtras,
     wait: Duration,
 ) -> Result<Vec<Message>, Error> {
     let action = "ReceiveMessage";
@@ -90,6 +91,15 @@ pub(super) fn receive_message(
         .map(String::as_str)
         .collect();
     q.list("AttributeName", &names);
+    let attribute_names: Vec<&str> = extras
+        .message_attributes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    q.list("MessageAttributeName", &attribute_names);
+    if let Some(id) = &extras.attempt_id {
+        q.param("ReceiveRequestAttemptId", id.as_str());
+    }
     let root = call(c, Some(queue_url), &q, Some(wait))?;
     let result = expect_child(&root, "ReceiveMessageResult", action)?;
     result
@@ -101,6 +111,7 @@ pub(super) fn receive_message(
                 body: required_text(m, "Body", action)?,
                 md5_of_body: m.child_text("MD5OfBody").unwrap_or("").to_string(),
                 attributes: name_value_pairs(m, "Attribute"),
+                message_attributes: message_attributes(m),
             })
         })
         .collect()
@@ -315,6 +326,21 @@ fn name_value_pairs(el: &Element, tag: &str) -> Vec<(String, String)> {
                 a.child_text("Name")?.to_string(),
                 a.child_text("Value").unwrap_or("").to_string(),
             ))
+        })
+        .collect()
+}
+
+/// `<MessageAttribute><Name>n</Name><Value><StringValue>v</StringValue>...</Value>` lists
+/// as name → value (a Binary attribute's `BinaryValue` stays base64 text).
+fn message_attributes(message: &Element) -> Vec<(String, String)> {
+    message
+        .children("MessageAttribute")
+        .filter_map(|a| {
+            let value = a.find("Value")?;
+            let text = value
+                .child_text("StringValue")
+                .or_else(|| value.child_text("BinaryValue"))?;
+            Some((a.child_text("Name")?.to_string(), text.to_string()))
         })
         .collect()
 }
