@@ -54,6 +54,7 @@ impl<'a> Poller<'a> {
             wait_seconds: wait,
             visibility_timeout: config.visibility_timeout,
             system_attributes: vec!["ApproximateReceiveCount".into(), "SentTimestamp".into()],
+            message_attributes: vec![],
         };
         let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         Poller {
