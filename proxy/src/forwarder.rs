@@ -187,9 +187,15 @@ impl Forwarder {
         let entries: Vec<BatchEntry<'_>> = todo
             .iter()
             .zip(&ids)
-            .map(|(&i, id)| BatchEntry {
-                id,
-                body: &held.jobs[i].body,
+            .map(|(&i, id)| {
+                let job = &held.jobs[i];
+                BatchEntry {
+                    id,
+                    body: &job.body,
+                    group_id: job.extras.group_id.as_deref(),
+                    deduplication_id: job.extras.deduplication_id.as_deref(),
+                    attributes: &job.extras.attributes,
+                }
             })
             .collect();
         if let Some(fault) = &ctx.fault {
@@ -316,6 +322,9 @@ impl<'a> Held<'a> {
     fn send_outcomes(&mut self) {
         self.delivered = true;
         let ctx = self.ctx;
+        // SQS has answered (or will never get) these messages: a FIFO group they hold may
+        // go out in the next batch.
+        ctx.queue.release(&self.jobs);
         let mut woken = vec![false; ctx.links.len()];
         let jobs = std::mem::take(&mut self.jobs);
         let outcomes = std::mem::take(&mut self.outcomes);
@@ -410,6 +419,7 @@ pub(crate) mod tests {
                 request,
             },
             body: "{}".into(),
+            extras: Default::default(),
             enqueued: Instant::now(),
             deadline,
         }

@@ -313,7 +313,7 @@ impl Worker {
         for req in requests {
             let route = routes::route_of(&req);
             let id = req.id;
-            let response = match routes::route(req, &shared.filter) {
+            let response = match routes::route(req, &shared.filter, &shared.rules) {
                 Action::Respond(r) => {
                     if route == ROUTE_SEND && r.status == 200 {
                         shared.metrics.filtered.fetch_add(1, Relaxed);
@@ -322,7 +322,7 @@ impl Worker {
                 }
                 Action::Health => shared.health_response(),
                 Action::Metrics => shared.metrics_response(),
-                Action::Forward(body) => {
+                Action::Forward(body, extras) => {
                     let now = Instant::now();
                     let deadline = now + shared.config.request_budget;
                     let job = Job {
@@ -332,6 +332,7 @@ impl Worker {
                             request: id,
                         },
                         body,
+                        extras,
                         enqueued: now,
                         deadline,
                     };
