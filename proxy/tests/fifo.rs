@@ -112,14 +112,58 @@ fn a_resent_message_is_stored_once_even_through_another_proxy() {
 }
 
 /// Messages of one group pipelined on one connection.
-const ORDERED: u64 = 600;
+const ORDERED: u64 = 120;
+
+/// A TCP relay to LocalStack that holds back every request on its even-numbered
+/// connections for `delay`: batches sent by some forwarders reach SQS late, so a proxy that
+/// let two batches of one group out at once would store that group out of order.
+fn slow_relay(delay: Duration) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind relay");
+    let addr = listener.local_addr().expect("relay addr");
+    let target = edge_tests::localstack::endpoint_addr();
+    std::thread::spawn(move || {
+        for (k, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(target) else {
+                continue;
+            };
+            let pipe = |mut from: TcpStream, mut to: TcpStream, delay: Duration| {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 64 * 1024];
+                    while let Ok(n) = std::io::Read::read(&mut from, &mut buf) {
+                        if n == 0 || {
+                            std::thread::sleep(delay);
+                            to.write_all(&buf[..n]).is_err()
+                        } {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            };
+            let slow = if k % 2 == 0 { delay } else { Duration::ZERO };
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                slow,
+            );
+            pipe(server, client, Duration::ZERO);
+        }
+    });
+    addr
+}
 
 #[test]
 fn one_groups_messages_reach_the_queue_in_arrival_order_with_several_forwarders() {
-    let (url, endpoint, mut client) = fifo_queue("proxy-fifo-order");
-    // No linger: every pipelined request would be a batch of its own, sent concurrently by
-    // 8 forwarders, unless the proxy holds the group back.
-    let proxy = Proxy::start(&url, &endpoint, &["--forwarders", "8", "--linger-ms", "0"]);
+    let (url, _, mut client) = fifo_queue("proxy-fifo-order");
+    let relay = slow_relay(Duration::from_millis(300));
+    // No linger: each round makes several batches at once, for 8 forwarders (half of them
+    // slow) to send concurrently, unless the proxy holds the group back.
+    let proxy = Proxy::start(
+        &url,
+        &format!("http://{relay}"),
+        &["--forwarders", "8", "--linger-ms", "0"],
+    );
     let mut stream = TcpStream::connect(proxy.addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
