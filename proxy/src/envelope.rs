@@ -29,6 +29,14 @@ impl GroupBy {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Hostname => "hostname",
+            GroupBy::Region => "region",
+            GroupBy::Execution => "execution",
+        }
+    }
+
     fn field(self) -> &'static str {
         match self {
             GroupBy::Hostname => "hostname",

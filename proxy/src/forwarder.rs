@@ -5,7 +5,10 @@
 //! listed its entry as successful; retryable failures (whole call or single entries) are
 //! retried with bounded exponential backoff, but never past the message's request budget or
 //! the shutdown cutoff (its client has been answered 503 by then: sending it later would only
-//! make a duplicate), after which the message is `Unavailable` (503).
+//! make a duplicate), after which the message is `Unavailable` (503). A retry sends the same
+//! entry: on a FIFO queue its deduplication id (fixed when the request arrived) lets SQS drop
+//! a copy it already stored. When a batch is answered its FIFO groups are released
+//! ([`Queue::release`]) so their next messages may go.
 //!
 //! The batch a forwarder holds lives in a guard ([`Held`]): if the forwarder dies (a panic),
 //! the guard still answers every message of it — `Accepted` if SQS had accepted it, else

@@ -5,7 +5,8 @@
 //! If SQS cannot be asked right now (unreachable, 5xx, throttled: retryable errors) the
 //! proxy starts anyway with [`FALLBACK_MAX_MESSAGE_BYTES`] and says so: it is built to
 //! start before SQS is reachable and to recover on its own, and 262,144 is the limit SQS
-//! applied to every queue before the 1 MiB increase (and LocalStack's default), so it is
+//! applied to every queue before the 1 MiB increase (and older LocalStack releases'
+//! default), so it is
 //! the value least likely to let a message through that the queue then refuses; a queue set
 //! lower makes SQS refuse those entries, which the sender sees as 400, never as a false
 //! 200. An error retrying cannot fix (the queue does not exist, these credentials may not
@@ -14,7 +15,7 @@
 use crate::log;
 use sigv4::sqs::{SqsClient, SqsConfig};
 
-/// SQS's limit for queues created before the 1 MiB increase, and LocalStack's default.
+/// SQS's limit for queues before the 1 MiB increase (and older LocalStack releases').
 pub const FALLBACK_MAX_MESSAGE_BYTES: usize = 262_144;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

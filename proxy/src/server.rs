@@ -149,7 +149,7 @@ fn bind(config: &Config) -> Result<Vec<TcpListener>, String> {
 
 fn log_startup(config: &Config, sqs: &SqsConfig, rules: &Rules, fault: Option<&Fault>) {
     let kind = match rules.fifo {
-        Some(by) => format!("FIFO, group by {by:?}"),
+        Some(by) => format!("FIFO, message group per {}", by.name()),
         None => "standard".to_string(),
     };
     let attributes: Vec<&str> = rules.attributes.iter().map(|a| a.name()).collect();
