@@ -24,6 +24,7 @@ SQS (the queue messages are sent to):
 ",
     sigv4::sqs_flags_usage!(),
     "\
+What goes to SQS beside each body:
   --fifo                    FIFO queue mode (also on when the queue URL ends in .fifo or
                             the queue says FifoQueue=true): MessageGroupId and a
                             MessageDeduplicationId from (execution_id, sequence)
