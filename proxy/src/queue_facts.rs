@@ -13,7 +13,13 @@
 //! read it) stops the start with exit 1: that is a deployment mistake, better found when
 //! the proxy starts than by the first sensor.
 use crate::log;
-use sigv4::sqs::{SqsClient, SqsConfig};
+use sigv4::sqs::{Error, SqsClient, SqsConfig};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The longest start-up waits for the answer (SQS answers in milliseconds). An endpoint that
+/// stalls (accepts and never answers, never completes TLS) counts as unreachable after it.
+pub const ASK_DEADLINE: Duration = Duration::from_secs(5);
 
 /// SQS's limit for queues before the 1 MiB increase (and older LocalStack releases').
 pub const FALLBACK_MAX_MESSAGE_BYTES: usize = 262_144;
@@ -25,29 +31,48 @@ pub struct QueueFacts {
     pub fifo: Option<bool>,
 }
 
-/// Asks the queue; `Err` only for errors that retrying cannot fix.
+/// Asks the queue, waiting at most [`ASK_DEADLINE`]; `Err` only for errors that retrying
+/// cannot fix.
 pub fn learn(sqs: &SqsConfig, queue_url: &str) -> Result<QueueFacts, String> {
-    let mut client = SqsClient::new(sqs.clone());
-    let names = ["MaximumMessageSize", "FifoQueue"];
-    match client.get_queue_attributes(queue_url, &names) {
-        Ok(attributes) => from_attributes(&attributes),
-        Err(e) if e.is_retryable() => {
-            log::error(&format!(
-                "could not read the queue's MaximumMessageSize ({}); assuming {} bytes until \
-                 restarted",
-                safe_text::inert(&e.to_string()),
-                FALLBACK_MAX_MESSAGE_BYTES
-            ));
-            Ok(QueueFacts {
-                max_message_bytes: FALLBACK_MAX_MESSAGE_BYTES,
-                fifo: None,
-            })
-        }
-        Err(e) => Err(format!(
+    let fallback = |why: &str| {
+        log::error(&format!(
+            "could not read the queue's MaximumMessageSize ({}); assuming {} bytes until \
+             restarted",
+            safe_text::inert(why),
+            FALLBACK_MAX_MESSAGE_BYTES
+        ));
+        Ok(QueueFacts {
+            max_message_bytes: FALLBACK_MAX_MESSAGE_BYTES,
+            fifo: None,
+        })
+    };
+    match ask(sqs, queue_url) {
+        None => fallback(&format!("no answer within {ASK_DEADLINE:?}")),
+        Some(Ok(attributes)) => from_attributes(&attributes),
+        Some(Err(e)) if e.is_retryable() => fallback(&e.to_string()),
+        Some(Err(e)) => Err(format!(
             "reading the queue's attributes (sqs:GetQueueAttributes): {}",
             safe_text::inert(&e.to_string())
         )),
     }
+}
+
+/// The call on its own thread, so a stalled endpoint costs [`ASK_DEADLINE`], not a hang
+/// (the thread is left to end with its call; it holds nothing else).
+fn ask(sqs: &SqsConfig, queue_url: &str) -> Option<Result<Vec<(String, String)>, Error>> {
+    let (tx, rx) = mpsc::channel();
+    let (config, url) = (sqs.clone(), queue_url.to_string());
+    let spawned = std::thread::Builder::new()
+        .name("queue-facts".into())
+        .spawn(move || {
+            let mut client = SqsClient::new(config);
+            let names = ["MaximumMessageSize", "FifoQueue"];
+            let _ = tx.send(client.get_queue_attributes(&url, &names));
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    rx.recv_timeout(ASK_DEADLINE).ok()
 }
 
 fn from_attributes(attributes: &[(String, String)]) -> Result<QueueFacts, String> {
@@ -122,5 +147,26 @@ mod tests {
         let f = learn(&config("http://127.0.0.1:9"), "http://127.0.0.1:9/0/q").unwrap();
         assert_eq!(f.max_message_bytes, FALLBACK_MAX_MESSAGE_BYTES);
         assert_eq!(f.fifo, None);
+    }
+
+    #[test]
+    fn a_stalled_endpoint_costs_the_deadline_then_falls_back() {
+        // Accepts connections (the backlog) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        let mut config = SqsConfig::new(
+            "us-east-1",
+            Some(endpoint.clone()),
+            sigv4::Credentials::new("test", "test", None),
+        );
+        config.io_timeout = Duration::from_secs(60);
+        let started = std::time::Instant::now();
+        let f = learn(&config, &format!("{endpoint}/0/q")).unwrap();
+        assert_eq!(f.max_message_bytes, FALLBACK_MAX_MESSAGE_BYTES);
+        let took = started.elapsed();
+        assert!(
+            took >= ASK_DEADLINE && took < ASK_DEADLINE + Duration::from_secs(2),
+            "{took:?}"
+        );
     }
 }
