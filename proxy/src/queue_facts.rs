@@ -47,10 +47,10 @@ pub fn learn(sqs: &SqsConfig, queue_url: &str) -> Result<QueueFacts, String> {
         })
     };
     match ask(sqs, queue_url) {
-        None => fallback(&format!("no answer within {ASK_DEADLINE:?}")),
-        Some(Ok(attributes)) => from_attributes(&attributes),
-        Some(Err(e)) if e.is_retryable() => fallback(&e.to_string()),
-        Some(Err(e)) => Err(format!(
+        Err(why) => fallback(&why),
+        Ok(Ok(attributes)) => from_attributes(&attributes),
+        Ok(Err(e)) if e.is_retryable() => fallback(&e.to_string()),
+        Ok(Err(e)) => Err(format!(
             "reading the queue's attributes (sqs:GetQueueAttributes): {}",
             safe_text::inert(&e.to_string())
         )),
@@ -59,7 +59,7 @@ pub fn learn(sqs: &SqsConfig, queue_url: &str) -> Result<QueueFacts, String> {
 
 /// The call on its own thread, so a stalled endpoint costs [`ASK_DEADLINE`], not a hang
 /// (the thread is left to end with its call; it holds nothing else).
-fn ask(sqs: &SqsConfig, queue_url: &str) -> Option<Result<Vec<(String, String)>, Error>> {
+fn ask(sqs: &SqsConfig, queue_url: &str) -> Result<Result<Vec<(String, String)>, Error>, String> {
     let (tx, rx) = mpsc::channel();
     let (config, url) = (sqs.clone(), queue_url.to_string());
     let spawned = std::thread::Builder::new()
@@ -69,10 +69,13 @@ fn ask(sqs: &SqsConfig, queue_url: &str) -> Option<Result<Vec<(String, String)>,
             let names = ["MaximumMessageSize", "FifoQueue"];
             let _ = tx.send(client.get_queue_attributes(&url, &names));
         });
-    if spawned.is_err() {
-        return None;
+    if let Err(e) = spawned {
+        return Err(format!("cannot start a thread: {e}"));
     }
-    rx.recv_timeout(ASK_DEADLINE).ok()
+    rx.recv_timeout(ASK_DEADLINE).map_err(|e| match e {
+        mpsc::RecvTimeoutError::Timeout => format!("no answer within {ASK_DEADLINE:?}"),
+        mpsc::RecvTimeoutError::Disconnected => "the sqs client failed".to_string(),
+    })
 }
 
 fn from_attributes(attributes: &[(String, String)]) -> Result<QueueFacts, String> {
