@@ -1,6 +1,7 @@
 //! Command-line parsing in two steps: [`LowArgs`] records what was typed (flags, then the
 //! environment fallbacks), [`Config`] is the validated configuration the proxy runs with.
 use crate::batcher::MAX_BATCH_BYTES;
+use crate::envelope::{Attribute, GroupBy};
 use crate::ingress::IngressFiles;
 use crate::tls::TlsFiles;
 use flags::{parse_value, Arg, Error, Parser};
@@ -34,13 +35,22 @@ SQS (the queue messages are sent to):
 ",
     sigv4::sqs_flags_usage!(),
     "\
+What goes to SQS beside each body:
+  --fifo                    FIFO queue mode (also on when the queue URL ends in .fifo or
+                            the queue says FifoQueue=true): MessageGroupId and a
+                            MessageDeduplicationId from (execution_id, sequence)
+  --group-by FIELD          FIFO message group per hostname, region or execution [hostname]
+  --attributes LIST         message attributes to add, comma-separated from region,
+                            hostname, job_submission_time, proxy_region; off for none [all four]
+  --proxy-region NAME       the proxy_region attribute [env PROXY_REGION; the SQS region]
 Batching:
   --forwarders N            SQS connections = batches in flight, 1..=64 [4]
   --linger-ms MS            longest a message waits for a batch to fill, 0..=1000 [2]
   --queue-capacity N        messages waiting for a forwarder; beyond it 503 at once [10000]
   --max-retries N           SQS retries per batch after the first call, 0..=10 [3]
 Limits:
-  --max-body BYTES          request body limit, 413 beyond, <= 1048576 [262144]
+  --max-body BYTES          request body limit, 413 beyond, <= 1048576 [the queue's
+                            MaximumMessageSize, read at start; never above it]
   --max-header-bytes BYTES  request line + headers limit, 431 beyond [8192]
   --max-headers N           header count limit, 431 beyond [64]
   --max-connections N       open connections in total; more are refused with 503 [20000]
@@ -84,6 +94,10 @@ pub struct LowArgs {
     pub auth_metrics: bool,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub fifo: bool,
+    pub group_by: Option<String>,
+    pub attributes: Option<String>,
+    pub proxy_region: Option<String>,
 }
 
 /// The validated configuration.
@@ -106,6 +120,12 @@ pub struct Config {
     pub request_budget: Duration,
     pub filter_capacity: usize,
     pub ingress: IngressFiles,
+    /// `--fifo` or a queue URL ending in `.fifo` (the queue's own FifoQueue attribute is
+    /// read at start too).
+    pub fifo: bool,
+    pub group_by: GroupBy,
+    pub attributes: Vec<Attribute>,
+    pub proxy_region: Option<String>,
     pub verbose: bool,
 }
 
@@ -160,6 +180,10 @@ impl LowArgs {
                     "auth-metrics" => low.auth_metrics = true,
                     "tls-cert" => low.tls_cert = Some(parser.parse()?),
                     "tls-key" => low.tls_key = Some(parser.parse()?),
+                    "fifo" => low.fifo = true,
+                    "group-by" => low.group_by = Some(parser.value()?),
+                    "attributes" => low.attributes = Some(parser.value()?),
+                    "proxy-region" => low.proxy_region = Some(parser.value()?),
                     _ => return Err(Error::unknown(&Arg::Long(name))),
                 },
                 other => return Err(Error::unknown(&other)),
@@ -177,6 +201,9 @@ impl LowArgs {
         }
         if low.auth_token_file.is_none() {
             low.auth_token_file = get("PROXY_AUTH_TOKEN_FILE").map(PathBuf::from);
+        }
+        if low.proxy_region.is_none() {
+            low.proxy_region = get("PROXY_REGION");
         }
         low.sqs.apply_env(env);
         Ok(low)
@@ -197,6 +224,7 @@ impl Config {
     pub fn from_low(low: LowArgs, cpus: usize) -> Result<Config, Error> {
         let ingress = ingress_files(&low)?;
         let sqs = low.sqs.validate()?;
+        let fifo = low.fifo || crate::envelope::is_fifo_url(&sqs.queue_url);
         let secs = |flag: &str, v: Option<u64>, default: u64| {
             in_range(flag, v.unwrap_or(default), 1, 86_400).map(Duration::from_secs)
         };
@@ -223,7 +251,7 @@ impl Config {
             max_retries: in_range("max-retries", low.max_retries.unwrap_or(3), 0, 10)?,
             max_body: in_range(
                 "max-body",
-                low.max_body.unwrap_or(256 * 1024),
+                low.max_body.unwrap_or(MAX_BATCH_BYTES),
                 1,
                 MAX_BATCH_BYTES,
             )?,
@@ -260,6 +288,19 @@ impl Config {
                 100_000_000,
             )?,
             ingress,
+            fifo,
+            group_by: low
+                .group_by
+                .as_deref()
+                .map_or(Ok(GroupBy::Hostname), GroupBy::parse)?,
+            attributes: low
+                .attributes
+                .as_deref()
+                .map_or_else(|| Ok(Attribute::ALL.to_vec()), Attribute::parse_list)?,
+            proxy_region: low
+                .proxy_region
+                .map(crate::envelope::check_proxy_region)
+                .transpose()?,
             verbose: low.verbose,
         })
     }
@@ -318,7 +359,15 @@ mod tests {
         assert_eq!(c.workers, 2, "one worker per CPU");
         assert_eq!(c.forwarders, 4);
         assert_eq!(c.linger, Duration::from_millis(2));
-        assert_eq!(c.max_body, 256 * 1024);
+        assert_eq!(
+            c.max_body,
+            1024 * 1024,
+            "lowered to the queue's limit at start"
+        );
+        assert!(!c.fifo);
+        assert_eq!(c.group_by, GroupBy::Hostname);
+        assert_eq!(c.attributes, Attribute::ALL);
+        assert_eq!(c.proxy_region, None);
         assert_eq!(
             c.drain_timeout,
             Duration::from_secs(8),
@@ -475,6 +524,47 @@ mod tests {
         .unwrap();
         assert_eq!(low.auth_token_file, Some("f".into()), "the flag wins");
         assert_eq!(config(&[]).unwrap().ingress, IngressFiles::default());
+    }
+
+    #[test]
+    fn fifo_flags() {
+        assert!(config(&["--fifo"]).unwrap().fifo);
+        let low = low_env(&["--queue-url", "http://h/1/q.fifo"], &[]).unwrap();
+        assert!(
+            Config::from_low(low, 1).unwrap().fifo,
+            "detected from the url"
+        );
+        let c = config(&["--group-by", "execution"]).unwrap();
+        assert_eq!(c.group_by, GroupBy::Execution);
+        assert_eq!(
+            config(&["--group-by", "region"]).unwrap().group_by,
+            GroupBy::Region
+        );
+        let err = config(&["--group-by", "sensor"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--group-by") && err.contains("hostname"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn attribute_flags() {
+        let c = config(&["--attributes", "hostname,proxy_region"]).unwrap();
+        assert_eq!(c.attributes, [Attribute::Hostname, Attribute::ProxyRegion]);
+        assert!(config(&["--attributes", "off"])
+            .unwrap()
+            .attributes
+            .is_empty());
+        for bad in ["", "hostname,,region", "colour", "off,region"] {
+            let err = config(&["--attributes", bad]).unwrap_err().to_string();
+            assert!(err.contains("--attributes"), "{bad:?}: {err}");
+        }
+        let c = config(&["--proxy-region", "eu-edge"]).unwrap();
+        assert_eq!(c.proxy_region.as_deref(), Some("eu-edge"));
+        let low = low_env(&["--queue-url", Q], &[("PROXY_REGION", "us")]).unwrap();
+        assert_eq!(low.proxy_region.as_deref(), Some("us"));
+        assert!(config(&["--proxy-region", "a\u{1}b"]).is_err());
+        assert!(USAGE.contains("--attributes LIST") && USAGE.contains("--group-by"));
     }
 
     #[test]

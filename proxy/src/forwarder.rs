@@ -5,7 +5,10 @@
 //! listed its entry as successful; retryable failures (whole call or single entries) are
 //! retried with bounded exponential backoff, but never past the message's request budget or
 //! the shutdown cutoff (its client has been answered 503 by then: sending it later would only
-//! make a duplicate), after which the message is `Unavailable` (503).
+//! make a duplicate), after which the message is `Unavailable` (503). A retry sends the same
+//! entry: on a FIFO queue its deduplication id (fixed when the request arrived) lets SQS drop
+//! a copy it already stored. When a batch is answered its FIFO groups are released
+//! ([`Queue::release`]) so their next messages may go.
 //!
 //! The batch a forwarder holds lives in a guard ([`Held`]): if the forwarder dies (a panic),
 //! the guard still answers every message of it — `Accepted` if SQS had accepted it, else
@@ -187,9 +190,15 @@ impl Forwarder {
         let entries: Vec<BatchEntry<'_>> = todo
             .iter()
             .zip(&ids)
-            .map(|(&i, id)| BatchEntry {
-                id,
-                body: &held.jobs[i].body,
+            .map(|(&i, id)| {
+                let job = &held.jobs[i];
+                BatchEntry {
+                    id,
+                    body: &job.body,
+                    group_id: job.extras.group_id.as_deref(),
+                    deduplication_id: job.extras.deduplication_id.as_deref(),
+                    attributes: &job.extras.attributes,
+                }
             })
             .collect();
         if let Some(fault) = &ctx.fault {
@@ -316,6 +325,9 @@ impl<'a> Held<'a> {
     fn send_outcomes(&mut self) {
         self.delivered = true;
         let ctx = self.ctx;
+        // SQS has answered (or will never get) these messages: a FIFO group they hold may
+        // go out in the next batch.
+        ctx.queue.release(&self.jobs);
         let mut woken = vec![false; ctx.links.len()];
         let jobs = std::mem::take(&mut self.jobs);
         let outcomes = std::mem::take(&mut self.outcomes);
@@ -410,6 +422,7 @@ pub(crate) mod tests {
                 request,
             },
             body: "{}".into(),
+            extras: Default::default(),
             enqueued: Instant::now(),
             deadline,
         }

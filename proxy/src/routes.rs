@@ -1,5 +1,6 @@
 //! What each request gets: `POST /send` is validated, filtered and (usually) forwarded;
 //! `GET /health` and `GET /metrics` are answered at once; anything else is 404 or 405.
+use crate::envelope::{Extras, Rules};
 use crate::filter::{Filter, Verdict};
 use crate::http::Request;
 use crate::response::Response;
@@ -13,8 +14,9 @@ pub const ROUTE_OTHER: usize = 3;
 #[derive(Debug, PartialEq)]
 pub enum Action {
     Respond(Response),
-    /// Forward this body (the request's bytes, verbatim) to SQS, answer when it is acked.
-    Forward(String),
+    /// Forward this body (the request's bytes, verbatim) to SQS with these extras, answer
+    /// when it is acked.
+    Forward(String, Extras),
     Health,
     Metrics,
 }
@@ -33,9 +35,9 @@ fn path_only(target: &str) -> &str {
     target.split_once('?').map_or(target, |(p, _)| p)
 }
 
-pub fn route(req: Request, filter: &Filter) -> Action {
+pub fn route(req: Request, filter: &Filter, rules: &Rules) -> Action {
     let allowed = match route_of(&req) {
-        ROUTE_SEND if req.method == "POST" => return send(req.body, filter),
+        ROUTE_SEND if req.method == "POST" => return send(req.body, filter, rules),
         ROUTE_SEND => "POST",
         ROUTE_HEALTH if req.method == "GET" => return Action::Health,
         ROUTE_METRICS if req.method == "GET" => return Action::Metrics,
@@ -56,7 +58,7 @@ pub fn route(req: Request, filter: &Filter) -> Action {
     )
 }
 
-fn send(body: Vec<u8>, filter: &Filter) -> Action {
+fn send(body: Vec<u8>, filter: &Filter, rules: &Rules) -> Action {
     // The body is kept as received (SQS gets these exact bytes); parsing only validates it
     // and reads the filter fields.
     let body = match String::from_utf8(body) {
@@ -69,7 +71,22 @@ fn send(body: Vec<u8>, filter: &Filter) -> Action {
         Err(e) => return Action::Respond(Response::error(400, &format!("invalid JSON: {e}"))),
     };
     match filter.check(&message) {
-        Verdict::Forward => Action::Forward(body),
+        Verdict::Forward => {
+            let extras = rules.extras(&body, &message);
+            let size = body.len() + extras.size();
+            if size > rules.max_message_bytes {
+                // The body alone fits (the HTTP layer checked it); its attributes do not.
+                return Action::Respond(Response::error(
+                    413,
+                    &format!(
+                        "message of {size} bytes with its attributes exceeds the queue's \
+                         {} byte limit",
+                        rules.max_message_bytes
+                    ),
+                ));
+            }
+            Action::Forward(body, extras)
+        }
         Verdict::Superseded { newest } => Action::Respond(Response::json(
             200,
             &json!({
@@ -86,6 +103,16 @@ fn send(body: Vec<u8>, filter: &Filter) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::envelope::{Attribute, GroupBy};
+
+    fn rules() -> Rules {
+        Rules {
+            fifo: None,
+            attributes: Vec::new(),
+            proxy_region: "r".into(),
+            max_message_bytes: 262_144,
+        }
+    }
 
     fn req(method: &str, path: &str, body: &[u8]) -> Request {
         Request {
@@ -109,9 +136,37 @@ mod tests {
         let f = Filter::new(10);
         let body = "{ \"icon_name\": \"😀\", \"x\": 1.50 }";
         assert_eq!(
-            route(req("POST", "/send", body.as_bytes()), &f),
-            Action::Forward(body.to_string())
+            route(req("POST", "/send", body.as_bytes()), &f, &rules()),
+            Action::Forward(body.to_string(), Extras::default())
         );
+    }
+
+    #[test]
+    fn send_adds_the_extras_and_refuses_what_attributes_take_over_the_limit() {
+        let f = Filter::new(10);
+        let rules = Rules {
+            fifo: Some(GroupBy::Hostname),
+            attributes: vec![Attribute::Hostname],
+            proxy_region: "r".into(),
+            max_message_bytes: 64,
+        };
+        let body = "{\"hostname\":\"h\"}";
+        match route(req("POST", "/send", body.as_bytes()), &f, &rules) {
+            Action::Forward(b, extras) => {
+                assert_eq!(b, body);
+                assert_eq!(extras.group_id.as_deref(), Some("h"));
+                assert_eq!(extras.attributes.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let long = format!("{{\"hostname\":\"{}\"}}", "h".repeat(30));
+        match route(req("POST", "/send", long.as_bytes()), &f, &rules) {
+            Action::Respond(r) => {
+                assert_eq!(r.status, 413);
+                assert!(String::from_utf8_lossy(&r.body).contains("64 byte limit"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -119,7 +174,7 @@ mod tests {
         let f = Filter::new(10);
         for body in [&b"[1,2]"[..], b"\"s\"", b"{", b"", b"{\"a\":\xff}"] {
             assert_eq!(
-                status(route(req("POST", "/send", body), &f)),
+                status(route(req("POST", "/send", body), &f, &rules())),
                 400,
                 "{body:?}"
             );
@@ -131,10 +186,10 @@ mod tests {
         let f = Filter::new(10);
         let m = |t: u32| format!("{{\"hostname\":\"h\",\"job_submission_time\":{t}}}");
         assert!(matches!(
-            route(req("POST", "/send", m(2).as_bytes()), &f),
-            Action::Forward(_)
+            route(req("POST", "/send", m(2).as_bytes()), &f, &rules()),
+            Action::Forward(..)
         ));
-        match route(req("POST", "/send", m(1).as_bytes()), &f) {
+        match route(req("POST", "/send", m(1).as_bytes()), &f, &rules()) {
             Action::Respond(r) => {
                 assert_eq!(r.status, 200);
                 let v: Value = serde_json::from_slice(&r.body).unwrap();
@@ -147,16 +202,25 @@ mod tests {
     #[test]
     fn wrong_method_is_405_with_allow_and_unknown_path_404() {
         let f = Filter::new(10);
-        match route(req("GET", "/send", b""), &f) {
+        match route(req("GET", "/send", b""), &f, &rules()) {
             Action::Respond(r) => {
                 assert_eq!(r.status, 405);
                 assert!(r.headers.contains(&("Allow", "POST".to_string())));
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(status(route(req("DELETE", "/health", b""), &f)), 405);
-        assert_eq!(status(route(req("GET", "/nope", b""), &f)), 404);
-        assert_eq!(route(req("GET", "/health?x=1", b""), &f), Action::Health);
-        assert_eq!(route(req("GET", "/metrics", b""), &f), Action::Metrics);
+        assert_eq!(
+            status(route(req("DELETE", "/health", b""), &f, &rules())),
+            405
+        );
+        assert_eq!(status(route(req("GET", "/nope", b""), &f, &rules())), 404);
+        assert_eq!(
+            route(req("GET", "/health?x=1", b""), &f, &rules()),
+            Action::Health
+        );
+        assert_eq!(
+            route(req("GET", "/metrics", b""), &f, &rules()),
+            Action::Metrics
+        );
     }
 }

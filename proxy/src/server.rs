@@ -7,6 +7,7 @@
 use crate::args::Config;
 use crate::batcher::Queue;
 use crate::cutoff::Cutoff;
+use crate::envelope::Rules;
 use crate::fault::Fault;
 use crate::filter::Filter;
 use crate::forwarder::{Context, RetryPolicy, WorkerLink};
@@ -14,6 +15,7 @@ use crate::health::Health;
 use crate::ingress::Ingress;
 use crate::log;
 use crate::metrics::Metrics;
+use crate::queue_facts::{self, QueueFacts};
 use crate::shared::Shared;
 use crate::supervisor::{self, Supervisor};
 use crate::sys;
@@ -39,16 +41,24 @@ enum Event {
 }
 
 /// Runs the proxy until a shutdown signal; `Err` describes a startup or runtime failure.
-pub fn run(config: Config, ingress: Ingress) -> Result<(), String> {
+pub fn run(mut config: Config, ingress: Ingress) -> Result<(), String> {
     prepare_process()?;
     let sqs = sqs_config(&config)?;
     let listeners = bind(&config)?;
     let fault = Fault::from_env()?;
-    log_startup(&config, &sqs, fault.as_ref());
+    let facts = queue_facts::learn(&sqs, &config.sqs.queue_url)?;
+    let rules = message_rules(&mut config, &facts, &sqs)?;
+    log_startup(&config, &sqs, &rules, fault.as_ref());
     log::info(&format!("serving {}", ingress.describe()));
+    let mut queue =
+        Queue::new(config.queue_capacity, config.linger).with_batch_bytes(rules.max_message_bytes);
+    if rules.fifo.is_some() {
+        queue = queue.fifo();
+    }
     let shared = Arc::new(Shared {
-        queue: Arc::new(Queue::new(config.queue_capacity, config.linger)),
+        queue: Arc::new(queue),
         filter: Filter::new(config.filter_capacity),
+        rules,
         metrics: Arc::new(Metrics::default()),
         health: Arc::new(Health::new(UNHEALTHY_AFTER)),
         stopping: AtomicBool::new(false),
@@ -88,6 +98,41 @@ fn sqs_config(config: &Config) -> Result<SqsConfig, String> {
     Ok(sqs)
 }
 
+/// The rules for each message from the flags and what the queue said: FIFO when the flags
+/// or the queue say so (a standard queue refuses MessageDeduplicationId, so `--fifo` on one
+/// is an error), and a body limit never above the queue's MaximumMessageSize.
+fn message_rules(
+    config: &mut Config,
+    facts: &QueueFacts,
+    sqs: &SqsConfig,
+) -> Result<Rules, String> {
+    match facts.fifo {
+        Some(true) if !config.fifo => {
+            log::info("the queue is a FIFO queue (FifoQueue=true): FIFO mode on");
+            config.fifo = true;
+        }
+        Some(false) if config.fifo => {
+            return Err(format!(
+                "FIFO mode (--fifo or a .fifo queue URL) but {} is a standard queue",
+                safe_text::inert(&config.sqs.queue_url)
+            ))
+        }
+        _ => {}
+    }
+    if config.max_body > facts.max_message_bytes {
+        config.max_body = facts.max_message_bytes;
+    }
+    Ok(Rules {
+        fifo: config.fifo.then_some(config.group_by),
+        attributes: config.attributes.clone(),
+        proxy_region: config
+            .proxy_region
+            .clone()
+            .unwrap_or_else(|| sqs.region.clone()),
+        max_message_bytes: facts.max_message_bytes,
+    })
+}
+
 /// One `SO_REUSEPORT` listener per worker.
 fn bind(config: &Config) -> Result<Vec<TcpListener>, String> {
     // SO_REUSEPORT would let a second proxy silently share a port another one already serves.
@@ -105,7 +150,18 @@ fn bind(config: &Config) -> Result<Vec<TcpListener>, String> {
         .map_err(|e| format!("listening on {}: {e}", config.addr))
 }
 
-fn log_startup(config: &Config, sqs: &SqsConfig, fault: Option<&Fault>) {
+fn log_startup(config: &Config, sqs: &SqsConfig, rules: &Rules, fault: Option<&Fault>) {
+    let kind = match rules.fifo {
+        Some(by) => format!("FIFO, message group per {}", by.name()),
+        None => "standard".to_string(),
+    };
+    let attributes: Vec<&str> = rules.attributes.iter().map(|a| a.name()).collect();
+    log::info(&format!(
+        "queue kind {kind}; message limit {} B (body plus attributes); attributes [{}]; proxy region {}",
+        rules.max_message_bytes,
+        attributes.join(","),
+        safe_text::inert(&rules.proxy_region),
+    ));
     log::info(&format!(
         "listening on {} with {} workers; queue {} via {} (region {}); {} forwarders, linger {:?}, queue capacity {}, max body {} B, max connections {}, request budget {:?}",
         config.addr,

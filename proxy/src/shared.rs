@@ -4,6 +4,7 @@
 use crate::args::Config;
 use crate::batcher::Queue;
 use crate::cutoff::Cutoff;
+use crate::envelope::Rules;
 use crate::filter::Filter;
 use crate::health::Health;
 use crate::ingress::Ingress;
@@ -18,6 +19,8 @@ pub struct Shared {
     pub config: Config,
     pub queue: Arc<Queue>,
     pub filter: Filter,
+    /// FIFO ids, attributes and the size limit for each forwarded message.
+    pub rules: Rules,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     /// Set on SIGTERM/SIGINT: stop accepting, answer what was received.

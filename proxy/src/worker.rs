@@ -328,7 +328,7 @@ impl Worker {
                 conn.http.respond(id, &refused);
                 continue;
             }
-            let response = match routes::route(req, &shared.filter) {
+            let response = match routes::route(req, &shared.filter, &shared.rules) {
                 Action::Respond(r) => {
                     if route == ROUTE_SEND && r.status == 200 {
                         shared.metrics.filtered.fetch_add(1, Relaxed);
@@ -337,7 +337,7 @@ impl Worker {
                 }
                 Action::Health => shared.health_response(),
                 Action::Metrics => shared.metrics_response(),
-                Action::Forward(body) => {
+                Action::Forward(body, extras) => {
                     let now = Instant::now();
                     let deadline = now + shared.config.request_budget;
                     let job = Job {
@@ -347,6 +347,7 @@ impl Worker {
                             request: id,
                         },
                         body,
+                        extras,
                         enqueued: now,
                         deadline,
                     };

@@ -113,6 +113,7 @@ fn send_range(client: &mut SqsClient, o: &Options, start: u64, end: u64) -> Resu
                 .map(|&i| BatchEntry {
                     id: &ids[i],
                     body: &bodies[i],
+                    ..Default::default()
                 })
                 .collect();
             match client.send_message_batch(&o.queue_url, &entries) {

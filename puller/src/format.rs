@@ -19,8 +19,8 @@ pub struct Record<'a> {
     pub received_ms: u64,
     pub receive_count: Option<u32>,
     pub sent_timestamp_ms: Option<u64>,
-    /// The sender's message attributes, name → value.
-    pub attributes: &'a [(String, String)],
+    /// The sender's message attributes (shown name → value).
+    pub attributes: &'a [sigv4::sqs::MessageAttribute],
     /// FIFO queues: the message's group and its sequence number there.
     pub group_id: Option<&'a str>,
     pub sequence_number: Option<&'a str>,
@@ -55,7 +55,7 @@ fn json_line(r: &Record<'_>) -> String {
         let attributes: serde_json::Map<String, serde_json::Value> = r
             .attributes
             .iter()
-            .map(|(name, value)| (name.clone(), value.as_str().into()))
+            .map(|a| (a.name.clone(), a.value.as_str().into()))
             .collect();
         object.insert("attributes".into(), attributes.into());
     }
@@ -143,11 +143,8 @@ mod tests {
     fn json_carries_message_attributes_and_fifo_fields_exactly() {
         let class = Body::classify("x");
         let attributes = vec![
-            ("region".to_string(), "eu-west-1".to_string()),
-            (
-                "hostname".to_string(),
-                "evil \u{1b}[31m \"q\" \n".to_string(),
-            ),
+            sigv4::sqs::MessageAttribute::string("region", "eu-west-1"),
+            sigv4::sqs::MessageAttribute::string("hostname", "evil \u{1b}[31m \"q\" \n"),
         ];
         let r = Record {
             attributes: &attributes,
@@ -157,7 +154,7 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_str(&line(Format::Json, &r)).expect("json");
         assert_eq!(v["attributes"]["region"], "eu-west-1");
-        assert_eq!(v["attributes"]["hostname"], attributes[1].1.as_str());
+        assert_eq!(v["attributes"]["hostname"], attributes[1].value.as_str());
         assert_eq!(v["message_group_id"], "edge-1");
         assert_eq!(v["sequence_number"], "18890000000000000001");
         let plain = line(Format::Json, &record("x", &class));

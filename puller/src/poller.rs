@@ -67,11 +67,9 @@ impl<'a> Poller<'a> {
             wait_seconds: wait,
             visibility_timeout: config.visibility_timeout,
             system_attributes: system_attributes(shared.queue.fifo),
-        };
-        let extras = ReceiveExtras {
             message_attributes: vec!["All".into()],
-            attempt_id: None,
         };
+        let extras = ReceiveExtras { attempt_id: None };
         let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         Poller {
             shared,

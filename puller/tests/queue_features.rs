@@ -211,6 +211,7 @@ fn a_redrive_policy_takes_poison_messages_to_the_sqs_dead_letter_queue() {
                 wait_seconds: 2,
                 visibility_timeout: None,
                 system_attributes: Vec::new(),
+                message_attributes: Vec::new(),
             },
         )
         .expect("receive from dlq");

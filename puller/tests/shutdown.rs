@@ -136,7 +136,11 @@ fn messages_in_flight_at_shutdown_are_neither_lost_nor_deleted_undelivered() {
                 let entries: Vec<sigv4::sqs::BatchEntry<'_>> = chunk
                     .iter()
                     .zip(&ids)
-                    .map(|(body, id)| sigv4::sqs::BatchEntry { id, body })
+                    .map(|(body, id)| sigv4::sqs::BatchEntry {
+                        id,
+                        body,
+                        ..Default::default()
+                    })
                     .collect();
                 client.send_message_batch(&url, &entries).expect("send");
                 std::thread::sleep(Duration::from_millis(20));

@@ -106,7 +106,14 @@ fn bench_sqs(batches: u64, protocol: Protocol) -> Result<(), String> {
         .map_err(|e| format!("{e} (is LocalStack running? scripts/localstack start)"))?;
     let body = "{\"sensor\":\"us-1\",\"emoji\":\"🚀\",\"color\":\"#FF0000\",\"seq\":12345}";
     let ids: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
-    let entries: Vec<BatchEntry> = ids.iter().map(|id| BatchEntry { id, body }).collect();
+    let entries: Vec<BatchEntry> = ids
+        .iter()
+        .map(|id| BatchEntry {
+            id,
+            body,
+            ..Default::default()
+        })
+        .collect();
 
     let started = Instant::now();
     for _ in 0..batches {

@@ -336,29 +336,40 @@ fn invalid_batches_fail_before_any_io() {
     let big = "x".repeat(600 * 1024);
     let cases: Vec<Vec<BatchEntry>> = vec![
         vec![],
-        (0..11).map(|_| BatchEntry { id: "a", body: "x" }).collect(),
+        (0..11)
+            .map(|_| BatchEntry {
+                id: "a",
+                body: "x",
+                ..Default::default()
+            })
+            .collect(),
         vec![
             BatchEntry {
                 id: "dup",
                 body: "x",
+                ..Default::default()
             },
             BatchEntry {
                 id: "dup",
                 body: "y",
+                ..Default::default()
             },
         ],
         vec![BatchEntry {
             id: "has space",
             body: "x",
+            ..Default::default()
         }],
         vec![
             BatchEntry {
                 id: "a",
                 body: &big,
+                ..Default::default()
             },
             BatchEntry {
                 id: "b",
                 body: &big,
+                ..Default::default()
             },
         ],
     ];

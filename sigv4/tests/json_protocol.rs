@@ -46,14 +46,17 @@ fn json_requests_go_to_the_root_with_a_signed_target_header_and_json_body() {
         BatchEntry {
             id: "a",
             body: "ctl \u{1}",
+            ..Default::default()
         },
         BatchEntry {
             id: "b",
             body: "emoji 🚀 < & \" \\ \r\n",
+            ..Default::default()
         },
         BatchEntry {
             id: "c",
             body: "left out by the server",
+            ..Default::default()
         },
     ];
     let outcomes = c.send_message_batch(QUEUE, &entries).expect("batch");
@@ -135,6 +138,7 @@ fn json_receive_and_delete_requests_and_answers() {
         wait_seconds: 0,
         visibility_timeout: Some(45),
         system_attributes: vec!["ApproximateReceiveCount".into(), "SentTimestamp".into()],
+        message_attributes: vec![],
     };
     let got = c.receive_message(QUEUE, &options).expect("receive");
     assert_eq!(got.len(), 1);

@@ -43,11 +43,22 @@ for_both_protocols!(
 );
 
 fn receive(c: &mut SqsClient, url: &str, extras: &ReceiveExtras, max: u8) -> Vec<Message> {
+    receive_asking(c, url, extras, max, &[])
+}
+
+fn receive_asking(
+    c: &mut SqsClient,
+    url: &str,
+    extras: &ReceiveExtras,
+    max: u8,
+    message_attributes: &[&str],
+) -> Vec<Message> {
     let options = ReceiveOptions {
         max_messages: max,
         wait_seconds: 1,
         visibility_timeout: Some(30),
         system_attributes: vec!["All".into()],
+        message_attributes: message_attributes.iter().map(|a| a.to_string()).collect(),
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -76,13 +87,13 @@ fn message_attributes_come_back_exactly(protocol: Protocol) {
         }}),
     )
     .expect("send with attributes");
-    let extras = ReceiveExtras {
-        message_attributes: vec!["All".into()],
-        attempt_id: None,
-    };
-    let got = receive(&mut c, &url, &extras, 10);
+    let got = receive_asking(&mut c, &url, &ReceiveExtras::default(), 10, &["All"]);
     assert_eq!(got.len(), 1);
-    let mut attrs = got[0].message_attributes.clone();
+    let mut attrs: Vec<(String, String)> = got[0]
+        .message_attributes
+        .iter()
+        .map(|a| (a.name.clone(), a.value.clone()))
+        .collect();
     attrs.sort();
     assert_eq!(
         attrs,
@@ -158,7 +169,6 @@ fn fifo_receive_accepts_an_attempt_id(protocol: Protocol) {
         send_fifo(&mut c, &url, &format!("g{i}"), &format!("m{i}"));
     }
     let extras = ReceiveExtras {
-        message_attributes: Vec::new(),
         attempt_id: Some(edge_tests::unique_name("attempt")),
     };
     let first = receive(&mut c, &url, &extras, 10);
@@ -166,7 +176,6 @@ fn fifo_receive_accepts_an_attempt_id(protocol: Protocol) {
     // A bad attempt id is refused before any I/O.
     for bad in ["has space", "", &"x".repeat(129)] {
         let bad = ReceiveExtras {
-            message_attributes: Vec::new(),
             attempt_id: Some(bad.to_string()),
         };
         let e = c

@@ -89,7 +89,11 @@ fn send_receive_and_batch_delete_round_trip_bodies_byte_for_byte(protocol: Proto
     let entries: Vec<BatchEntry> = ids
         .iter()
         .zip(TRICKY_BODIES)
-        .map(|(id, body)| BatchEntry { id, body })
+        .map(|(id, body)| BatchEntry {
+            id,
+            body,
+            ..Default::default()
+        })
         .collect();
     let outcomes = c.send_message_batch(&queue, &entries).expect("batch send");
     assert_eq!(outcomes.len(), entries.len());
@@ -163,14 +167,17 @@ fn batch_send_reports_failures_per_entry(protocol: Protocol) {
         BatchEntry {
             id: "good-1",
             body: "fine",
+            ..Default::default()
         },
         BatchEntry {
             id: "bad",
             body: "control \u{1} character",
+            ..Default::default()
         },
         BatchEntry {
             id: "good-2",
             body: "also fine 🚀",
+            ..Default::default()
         },
     ];
     let outcomes = c.send_message_batch(&queue, &entries).expect("batch send");

@@ -47,6 +47,7 @@ impl Queue {
             wait_seconds: 1,
             visibility_timeout: Some(600),
             system_attributes: vec![],
+            message_attributes: vec![],
         };
         while got.len() < want && Instant::now() < deadline {
             got.extend(

@@ -44,7 +44,11 @@ impl Queue {
             let entries: Vec<BatchEntry<'_>> = chunk
                 .iter()
                 .zip(&ids)
-                .map(|(b, id)| BatchEntry { id, body: b })
+                .map(|(b, id)| BatchEntry {
+                    id,
+                    body: b,
+                    ..Default::default()
+                })
                 .collect();
             let outcomes = self
                 .client

@@ -9,7 +9,7 @@ use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
     DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
-use super::query::{check_batch, check_message};
+use super::query::{check_batch, check_message, MAX_MESSAGE_ATTRIBUTES};
 use super::transport::Transport;
 use super::url::Url;
 use super::{json_ops, query_ops};
@@ -82,13 +82,10 @@ impl SqsClient {
         entries: &[BatchEntry<'_>],
     ) -> Result<Vec<BatchOutcome>, Error> {
         let action = "SendMessageBatch";
-        let total: usize = entries.iter().map(|e| e.body.len()).sum();
+        let total: usize = entries.iter().map(BatchEntry::size).sum();
         check_batch(action, entries.iter().map(|e| e.id), total)?;
-        if let Some(e) = entries.iter().find(|e| e.body.is_empty()) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput(format!("batch entry {:?} has an empty body", e.id)),
-                action,
-            ));
+        for e in entries {
+            check_entry(e).map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
         }
         by_protocol!(self, send_message_batch(queue_url, entries))
     }
@@ -331,6 +328,42 @@ impl SqsClient {
             context,
         })
     }
+}
+
+/// What SQS would refuse in one batch entry besides its id: an empty body, more than 10
+/// attributes, a malformed FIFO group or deduplication id (1..=128 characters,
+/// alphanumeric or punctuation: AWS SQS API Reference, `SendMessageBatchRequestEntry`).
+fn check_entry(e: &BatchEntry<'_>) -> Result<(), String> {
+    if e.body.is_empty() {
+        return Err(format!("batch entry {:?} has an empty body", e.id));
+    }
+    if e.attributes.len() > MAX_MESSAGE_ATTRIBUTES {
+        return Err(format!(
+            "batch entry {:?} has {} message attributes, at most {MAX_MESSAGE_ATTRIBUTES} allowed",
+            e.id,
+            e.attributes.len()
+        ));
+    }
+    for (what, value) in [
+        ("MessageGroupId", e.group_id),
+        ("MessageDeduplicationId", e.deduplication_id),
+    ] {
+        if let Some(v) = value {
+            if !is_fifo_token(v) {
+                return Err(format!(
+                    "batch entry {:?}: {what} {v:?} must be 1 to 128 ASCII letters, digits or \
+                     punctuation",
+                    e.id
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SQS's rule for MessageGroupId and MessageDeduplicationId.
+pub fn is_fifo_token(v: &str) -> bool {
+    (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `ExpiredToken` / `ExpiredTokenException` or `RequestExpired` as the error code (query:

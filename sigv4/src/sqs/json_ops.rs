@@ -10,7 +10,7 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -44,10 +44,7 @@ pub(super) fn send_message_batch(
     entries: &[BatchEntry<'_>],
 ) -> Result<Vec<BatchOutcome>, Error> {
     let action = "SendMessageBatch";
-    let list: Vec<Value> = entries
-        .iter()
-        .map(|e| json!({"Id": e.id, "MessageBody": e.body}))
-        .collect();
+    let list: Vec<Value> = entries.iter().map(batch_entry).collect();
     let answer = call(
         c,
         Some(queue_url),
@@ -78,6 +75,45 @@ pub(super) fn send_message_batch(
         .collect()
 }
 
+/// One `SendMessageBatchRequestEntry`; the optional members only when set.
+fn batch_entry(e: &BatchEntry<'_>) -> Value {
+    let mut entry = json!({"Id": e.id, "MessageBody": e.body});
+    if let Some(group) = e.group_id {
+        entry["MessageGroupId"] = json!(group);
+    }
+    if let Some(dedup) = e.deduplication_id {
+        entry["MessageDeduplicationId"] = json!(dedup);
+    }
+    if !e.attributes.is_empty() {
+        let map: Map<String, Value> = e
+            .attributes
+            .iter()
+            .map(|a| {
+                let value = json!({"DataType": a.data_type, "StringValue": a.value});
+                (a.name.clone(), value)
+            })
+            .collect();
+        entry["MessageAttributes"] = Value::Object(map);
+    }
+    entry
+}
+
+/// `{"name": {"DataType": "String", "StringValue": "v"}, ...}`; binary values are skipped.
+fn message_attributes(v: Option<&Value>) -> Vec<MessageAttribute> {
+    let Some(map) = v.and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(name, a)| {
+            Some(MessageAttribute {
+                name: name.clone(),
+                data_type: a.get("DataType")?.as_str()?.to_string(),
+                value: a.get("StringValue")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
 pub(super) fn receive_message(
     c: &mut SqsClient,
     queue_url: &str,
@@ -97,8 +133,8 @@ pub(super) fn receive_message(
     if !options.system_attributes.is_empty() {
         request["MessageSystemAttributeNames"] = json!(options.system_attributes);
     }
-    if !extras.message_attributes.is_empty() {
-        request["MessageAttributeNames"] = json!(extras.message_attributes);
+    if !options.message_attributes.is_empty() {
+        request["MessageAttributeNames"] = json!(options.message_attributes);
     }
     if let Some(id) = &extras.attempt_id {
         request["ReceiveRequestAttemptId"] = json!(id);
@@ -350,24 +386,6 @@ fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// `{"name": {"DataType": "String", "StringValue": "v"}, ...}` as name → value pairs (a
-/// Binary attribute's `BinaryValue` stays base64 text).
-fn message_attributes(v: Option<&Value>) -> Vec<(String, String)> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(name, a)| {
-                    let value = a
-                        .get("StringValue")
-                        .or_else(|| a.get("BinaryValue"))
-                        .and_then(Value::as_str)?;
-                    Some((name.clone(), value.to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The entry of `answer[list]` whose `Id` is `id`.
 fn find_by_id<'a>(answer: &'a Value, list: &str, id: &str) -> Option<&'a Value> {
     answer
@@ -391,5 +409,50 @@ fn batch_error(answer: &Value, id: &str) -> (String, String, bool) {
             "the answer listed this entry neither as done nor as failed".to_string(),
             false,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_entry_carries_fifo_ids_and_attributes_only_when_set() {
+        let plain = BatchEntry {
+            id: "0",
+            body: "b",
+            ..BatchEntry::default()
+        };
+        assert_eq!(batch_entry(&plain), json!({"Id": "0", "MessageBody": "b"}));
+        let attributes = [
+            MessageAttribute::string("hostname", "h"),
+            MessageAttribute::number("job_submission_time", "17"),
+        ];
+        let full = BatchEntry {
+            group_id: Some("g"),
+            deduplication_id: Some("d"),
+            attributes: &attributes,
+            ..plain
+        };
+        assert_eq!(
+            batch_entry(&full),
+            json!({"Id": "0", "MessageBody": "b", "MessageGroupId": "g",
+                   "MessageDeduplicationId": "d", "MessageAttributes": {
+                       "hostname": {"DataType": "String", "StringValue": "h"},
+                       "job_submission_time": {"DataType": "Number", "StringValue": "17"}}})
+        );
+    }
+
+    #[test]
+    fn received_message_attributes_are_read_and_binary_ones_skipped() {
+        let v = json!({
+            "region": {"DataType": "String", "StringValue": "eu"},
+            "blob": {"DataType": "Binary", "BinaryValue": "AAE="}
+        });
+        assert_eq!(
+            message_attributes(Some(&v)),
+            vec![MessageAttribute::string("region", "eu")]
+        );
+        assert!(message_attributes(None).is_empty());
     }
 }

@@ -25,11 +25,11 @@ pub(crate) mod transport;
 pub(crate) mod url;
 pub mod xml;
 
-pub use client::SqsClient;
+pub use client::{is_fifo_token, SqsClient};
 pub use config::{Protocol, SqsConfig};
 pub use error::{Error, ErrorKind};
 pub use model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
 };
-pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_ATTRIBUTES};

@@ -1,11 +1,62 @@
 //! The request and result types of the SQS operations.
 
-/// One message of a `SendMessageBatch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One message of a `SendMessageBatch`. Build it with `..BatchEntry::default()` so the
+/// optional parts stay unset unless a caller needs them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchEntry<'a> {
     /// Distinct within the batch, `[A-Za-z0-9_-]{1,80}`.
     pub id: &'a str,
     pub body: &'a str,
+    /// FIFO queues only (required there): messages of one group are delivered in order.
+    pub group_id: Option<&'a str>,
+    /// FIFO queues only: SQS drops a message whose id it saw within the last 5 minutes.
+    pub deduplication_id: Option<&'a str>,
+    /// At most 10 (SQS's limit); names, types and values count toward the message size.
+    pub attributes: &'a [MessageAttribute],
+}
+
+impl BatchEntry<'_> {
+    /// What this entry counts toward SQS's size limits: the body plus every attribute's
+    /// name, data type and value (AWS SQS Developer Guide, "Amazon SQS message attributes").
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(MessageAttribute::size)
+                .sum::<usize>()
+    }
+}
+
+/// A message attribute with a `String` or `Number` value (binary values are not needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAttribute {
+    pub name: String,
+    /// `String` or `Number` (optionally with a custom suffix, `Number.int`).
+    pub data_type: String,
+    pub value: String,
+}
+
+impl MessageAttribute {
+    pub fn string(name: &str, value: &str) -> MessageAttribute {
+        MessageAttribute {
+            name: name.to_string(),
+            data_type: "String".to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    pub fn number(name: &str, value: &str) -> MessageAttribute {
+        MessageAttribute {
+            name: name.to_string(),
+            data_type: "Number".to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.name.len() + self.data_type.len() + self.value.len()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +99,8 @@ pub struct ReceiveOptions {
     pub visibility_timeout: Option<u32>,
     /// e.g. "All", "ApproximateReceiveCount", "SentTimestamp".
     pub system_attributes: Vec<String>,
+    /// Message attributes to return: "All", or names; empty returns none.
+    pub message_attributes: Vec<String>,
 }
 
 impl Default for ReceiveOptions {
@@ -57,16 +110,15 @@ impl Default for ReceiveOptions {
             wait_seconds: 20,
             visibility_timeout: None,
             system_attributes: vec!["All".to_string()],
+            message_attributes: Vec::new(),
         }
     }
 }
 
-/// What a receive asks for beyond [`ReceiveOptions`]: message attributes and, for FIFO
-/// queues, the receive request attempt id.
+/// What a receive asks for beyond [`ReceiveOptions`]: for FIFO queues, the receive request
+/// attempt id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceiveExtras {
-    /// `MessageAttributeNames`: `["All"]`, names, or `name.*` prefixes; empty asks for none.
-    pub message_attributes: Vec<String>,
     /// `ReceiveRequestAttemptId` (FIFO queues only, `[!-~]{1,128}`): a receive retried with
     /// the same id after a network error gets the same messages back, not the next ones.
     pub attempt_id: Option<String>,
@@ -80,9 +132,9 @@ pub struct Message {
     pub body: String,
     pub md5_of_body: String,
     pub attributes: Vec<(String, String)>,
-    /// The sender's message attributes, name → value: `StringValue` as sent (String and
-    /// Number types), a Binary value as the base64 text SQS returns.
-    pub message_attributes: Vec<(String, String)>,
+    /// The message attributes asked for with `ReceiveOptions::message_attributes`
+    /// (String and Number ones; binary values are skipped).
+    pub message_attributes: Vec<MessageAttribute>,
 }
 
 impl Message {

@@ -8,6 +8,8 @@ pub const API_VERSION: &str = "2012-11-05";
 pub const MAX_BATCH_ENTRIES: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = MAX_BATCH_BYTES;
+/// Message attributes per message.
+pub const MAX_MESSAGE_ATTRIBUTES: usize = 10;
 
 /// An ordered list of query parameters for one action.
 #[derive(Debug, Clone)]
@@ -58,7 +60,8 @@ fn invalid(action: &str, why: String) -> Error {
     Error::new(ErrorKind::InvalidInput(why), action.to_string())
 }
 
-/// 1..=10 entries, distinct ids `[A-Za-z0-9_-]{1,80}`, and (for sends) at most 1 MiB of bodies.
+/// 1..=10 entries, distinct ids `[A-Za-z0-9_-]{1,80}`, and (for sends) at most 1 MiB of bodies
+/// and attributes.
 pub fn check_batch<'a>(
     action: &str,
     ids: impl ExactSizeIterator<Item = &'a str>,
@@ -95,7 +98,8 @@ pub fn check_batch<'a>(
         return Err(invalid(
             action,
             format!(
-                "batch bodies total {total_bytes} bytes, over the {MAX_BATCH_BYTES}-byte limit"
+                "batch bodies and attributes total {total_bytes} bytes, over the \
+                 {MAX_BATCH_BYTES}-byte limit"
             ),
         ));
     }

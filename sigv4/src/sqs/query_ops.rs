@@ -7,7 +7,7 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
+    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 use super::query::QueryBody;
 use super::xml::{self, Element};
@@ -39,8 +39,7 @@ pub(super) fn send_message_batch(
     q.param("QueueUrl", queue_url);
     for (i, e) in entries.iter().enumerate() {
         let prefix = format!("SendMessageBatchRequestEntry.{}", i + 1);
-        q.param(format!("{prefix}.Id"), e.id)
-            .param(format!("{prefix}.MessageBody"), e.body);
+        batch_entry(&mut q, &prefix, e);
     }
     let root = call(c, Some(queue_url), &q, None)?;
     let result = expect_child(&root, "SendMessageBatchResult", action)?;
@@ -70,6 +69,39 @@ pub(super) fn send_message_batch(
     Ok(outcomes)
 }
 
+/// One `SendMessageBatchRequestEntry.N.*` group of parameters; optional ones only when set.
+fn batch_entry(q: &mut QueryBody, prefix: &str, e: &BatchEntry<'_>) {
+    q.param(format!("{prefix}.Id"), e.id)
+        .param(format!("{prefix}.MessageBody"), e.body);
+    if let Some(group) = e.group_id {
+        q.param(format!("{prefix}.MessageGroupId"), group);
+    }
+    if let Some(dedup) = e.deduplication_id {
+        q.param(format!("{prefix}.MessageDeduplicationId"), dedup);
+    }
+    for (j, a) in e.attributes.iter().enumerate() {
+        let attr = format!("{prefix}.MessageAttribute.{}", j + 1);
+        q.param(format!("{attr}.Name"), a.name.as_str())
+            .param(format!("{attr}.Value.DataType"), a.data_type.as_str())
+            .param(format!("{attr}.Value.StringValue"), a.value.as_str());
+    }
+}
+
+/// `<MessageAttribute><Name>n</Name><Value><DataType>String</DataType><StringValue>v
+/// </StringValue></Value></MessageAttribute>` lists; binary values are skipped.
+fn message_attributes(m: &Element) -> Vec<MessageAttribute> {
+    m.children("MessageAttribute")
+        .filter_map(|a| {
+            let value = a.child("Value")?;
+            Some(MessageAttribute {
+                name: a.child_text("Name")?.to_string(),
+                data_type: value.child_text("DataType")?.to_string(),
+                value: value.child_text("StringValue")?.to_string(),
+            })
+        })
+        .collect()
+}
+
 pub(super) fn receive_message(
     c: &mut SqsClient,
     queue_url: &str,
@@ -91,12 +123,12 @@ pub(super) fn receive_message(
         .map(String::as_str)
         .collect();
     q.list("AttributeName", &names);
-    let attribute_names: Vec<&str> = extras
+    let message_names: Vec<&str> = options
         .message_attributes
         .iter()
         .map(String::as_str)
         .collect();
-    q.list("MessageAttributeName", &attribute_names);
+    q.list("MessageAttributeName", &message_names);
     if let Some(id) = &extras.attempt_id {
         q.param("ReceiveRequestAttemptId", id.as_str());
     }
@@ -330,21 +362,6 @@ fn name_value_pairs(el: &Element, tag: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `<MessageAttribute><Name>n</Name><Value><StringValue>v</StringValue>...</Value>` lists
-/// as name → value (a Binary attribute's `BinaryValue` stays base64 text).
-fn message_attributes(message: &Element) -> Vec<(String, String)> {
-    message
-        .children("MessageAttribute")
-        .filter_map(|a| {
-            let value = a.find("Value")?;
-            let text = value
-                .child_text("StringValue")
-                .or_else(|| value.child_text("BinaryValue"))?;
-            Some((a.child_text("Name")?.to_string(), text.to_string()))
-        })
-        .collect()
-}
-
 /// The `BatchResultErrorEntry` for `id`; an entry in neither list gets a synthetic failure
 /// so the caller retries it rather than assuming it went through.
 fn batch_error(result: &Element, id: &str) -> (String, String, bool) {
@@ -363,5 +380,56 @@ fn batch_error(result: &Element, id: &str) -> (String, String, bool) {
             "the answer listed this entry neither as done nor as failed".to_string(),
             false,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_entry_parameters_carry_fifo_ids_and_attributes() {
+        let attributes = [
+            MessageAttribute::string("hostname", "h"),
+            MessageAttribute::number("job_submission_time", "17"),
+        ];
+        let entry = BatchEntry {
+            id: "0",
+            body: "b",
+            group_id: Some("g"),
+            deduplication_id: Some("d"),
+            attributes: &attributes,
+        };
+        let mut q = QueryBody::new("SendMessageBatch");
+        batch_entry(&mut q, "SendMessageBatchRequestEntry.1", &entry);
+        let p = "SendMessageBatchRequestEntry.1";
+        assert_eq!(
+            q.encode(),
+            format!(
+                "Action=SendMessageBatch&Version=2012-11-05&{p}.Id=0&{p}.MessageBody=b\
+                 &{p}.MessageGroupId=g&{p}.MessageDeduplicationId=d\
+                 &{p}.MessageAttribute.1.Name=hostname\
+                 &{p}.MessageAttribute.1.Value.DataType=String\
+                 &{p}.MessageAttribute.1.Value.StringValue=h\
+                 &{p}.MessageAttribute.2.Name=job_submission_time\
+                 &{p}.MessageAttribute.2.Value.DataType=Number\
+                 &{p}.MessageAttribute.2.Value.StringValue=17"
+            )
+        );
+    }
+
+    #[test]
+    fn received_message_attributes_are_read() {
+        let root = xml::parse(
+            "<Message><MessageAttribute><Name>region</Name><Value><StringValue>eu\
+             </StringValue><DataType>String</DataType></Value></MessageAttribute>\
+             <MessageAttribute><Name>b</Name><Value><BinaryValue>AAE=</BinaryValue>\
+             <DataType>Binary</DataType></Value></MessageAttribute></Message>",
+        )
+        .unwrap();
+        assert_eq!(
+            message_attributes(&root),
+            vec![MessageAttribute::string("region", "eu")]
+        );
     }
 }
