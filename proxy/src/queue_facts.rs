@@ -2,18 +2,19 @@
 //! the limit for one message and for one SendMessageBatch (bodies plus attributes), and
 //! `FifoQueue`.
 //!
-//! If SQS cannot be asked right now (unreachable, 5xx, throttled: retryable errors) the
+//! If SQS cannot be asked right now (unreachable, 5xx, throttled: retryable errors, or an
+//! answer that is not HTTP/SQS at all) the
 //! proxy starts anyway with [`FALLBACK_MAX_MESSAGE_BYTES`] and says so: it is built to
 //! start before SQS is reachable and to recover on its own, and 262,144 is the limit SQS
 //! applied to every queue before the 1 MiB increase (and older LocalStack releases'
 //! default), so it is
 //! the value least likely to let a message through that the queue then refuses; a queue set
 //! lower makes SQS refuse those entries, which the sender sees as 400, never as a false
-//! 200. An error retrying cannot fix (the queue does not exist, these credentials may not
-//! read it) stops the start with exit 1: that is a deployment mistake, better found when
+//! 200. An error SQS itself gives and retrying cannot fix (the queue does not exist, these
+//! credentials may not read it) stops the start with exit 1: that is a deployment mistake, better found when
 //! the proxy starts than by the first sensor.
 use crate::log;
-use sigv4::sqs::{Error, SqsClient, SqsConfig};
+use sigv4::sqs::{Error, ErrorKind, SqsClient, SqsConfig};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -49,7 +50,11 @@ pub fn learn(sqs: &SqsConfig, queue_url: &str) -> Result<QueueFacts, String> {
     match ask(sqs, queue_url) {
         Err(why) => fallback(&why),
         Ok(Ok(attributes)) => from_attributes(&attributes),
-        Ok(Err(e)) if e.is_retryable() => fallback(&e.to_string()),
+        // A peer that does not speak HTTP or SQS properly (a broken middlebox, a garbled
+        // answer) is trouble on the way, like a 5xx: start, answer 503 and recover with it.
+        Ok(Err(e)) if e.is_retryable() || matches!(e.kind(), ErrorKind::Protocol(_)) => {
+            fallback(&e.to_string())
+        }
         Ok(Err(e)) => Err(format!(
             "reading the queue's attributes (sqs:GetQueueAttributes): {}",
             safe_text::inert(&e.to_string())
