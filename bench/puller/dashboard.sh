@@ -3,7 +3,9 @@
 # examples/fake_sqs.rs (spread over SENSORS sensor instances, so the page's snapshot is a
 # fleet-sized one) with `puller --dashboard`, first with no viewer, then with VIEWERS
 # viewers polling /api/fleet once a second as the page does, and prints both drain rates,
-# their ratio, and what the viewers got (requests, failures, snapshot size).
+# their ratio, the puller's own CPU per message in each run (the viewers' load generator
+# shares the same cores, so the drain rate alone mixes its cost in), and what the viewers got
+# (requests, failures, snapshot size).
 # Run by hand; numbers are noisy on a shared machine.
 #
 #   bench/puller/dashboard.sh
@@ -31,7 +33,11 @@ drain() {
     local addr; addr=$(awk '/listening/ {print $2}' "$TMP/fake.out")
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     # fake_sqs answers the query protocol (XML) only.
-    SQS_PROTOCOL=query target/release/puller --queue-url "http://$addr/000000000000/q" \
+    # cpu_of: runs the puller and writes its CPU seconds (user + system) to a file, so the
+    # dashboard's own cost per message is seen apart from the viewers' load generator, which
+    # shares the machine's cores.
+    SQS_PROTOCOL=query python3 bench/puller/cpu_of.py "$TMP/cpu-$viewers" \
+        target/release/puller --queue-url "http://$addr/000000000000/q" \
         --concurrency "$CONCURRENCY" --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 \
         --sink "jsonl:/dev/null" --dashboard "127.0.0.1:$port" \
         --report-json "$TMP/report-$viewers.json" 2>"$TMP/puller.err" &
@@ -46,16 +52,17 @@ drain() {
     [ "$viewers" -gt 0 ] && { wait "${PIDS[-1]}" || true; cat "$TMP/viewers.out"; }
     kill "${PIDS[0]}" 2>/dev/null || true
     PIDS=()
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["messages_per_second"]), r["messages"])' \
-        "$TMP/report-$viewers.json"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[2]).read()); print(round(r["messages_per_second"]), r["messages"], round(cpu * 1e6 / max(r["messages"], 1), 1))' \
+        "$TMP/report-$viewers.json" "$TMP/cpu-$viewers"
 }
 
 echo "== puller --dashboard, $COUNT messages from $SENSORS sensors, no viewer"
-read -r RATE0 N0 < <(drain 0)
-echo "drained $N0 messages at $RATE0 msg/s"
+read -r RATE0 N0 CPU0 < <(drain 0)
+echo "drained $N0 messages at $RATE0 msg/s, puller CPU $CPU0 µs per message"
 echo "== the same with $VIEWERS viewers polling /api/fleet once a second"
 OUT=$(drain "$VIEWERS")
 echo "$OUT" | head -n -1
-read -r RATE1 N1 < <(echo "$OUT" | tail -n 1)
-echo "drained $N1 messages at $RATE1 msg/s"
-awk -v a="$RATE1" -v b="$RATE0" 'BEGIN { if (b > 0) printf "with %d viewers / without: %.2f\n", '"$VIEWERS"', a / b }'
+read -r RATE1 N1 CPU1 < <(echo "$OUT" | tail -n 1)
+echo "drained $N1 messages at $RATE1 msg/s, puller CPU $CPU1 µs per message"
+awk -v a="$RATE1" -v b="$RATE0" -v c="$CPU1" -v d="$CPU0" -v v="$VIEWERS" 'BEGIN {
+    if (b > 0) printf "with %d viewers / without: drain rate %.2f, puller CPU per message %.2f\n", v, a / b, c / d }'

@@ -217,25 +217,16 @@ impl Fleet {
         false
     }
 
-    /// The JSON the page draws: sensors as compact rows (a 10,000-sensor fleet stays well
-    /// under a megabyte), group counters, the throughput history, per-region last contact.
-    pub fn snapshot(&mut self, now_ms: u64) -> Value {
+    /// What the page draws, copied out so the JSON is written after the lock is released
+    /// (pollers then wait only for this copy, never for the serialisation).
+    pub fn snapshot(&mut self, now_ms: u64) -> Snapshot {
         let now_sec = now_ms / 1000;
         let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
         let mut rows = Vec::with_capacity(self.sensors.len());
         for (host, s) in &self.sensors {
             let last = regions.entry(s.region.as_str()).or_insert(0);
             *last = (*last).max(s.last_ms);
-            rows.push(json!([
-                s.region,
-                safe_text::inert_truncated(host, FIELD_CHARS),
-                s.execution,
-                s.version,
-                s.color,
-                s.emoji,
-                s.sequence,
-                s.last_ms
-            ]));
+            rows.push((host.clone(), s.clone()));
         }
         let regions: Value = regions
             .into_iter()
@@ -248,22 +239,66 @@ impl Fleet {
             .map(|((region, version), g)| group_json(region, *version, g, now_sec))
             .collect();
         self.total.advance(now_sec);
-        json!({
+        let head = json!({
             "now_ms": now_ms,
             "messages": self.messages,
             "other_messages": self.others,
             "rate": self.total.rate(now_sec, 5),
             "sensor_fields": ["region", "hostname", "execution", "version", "color", "emoji", "sequence", "last_ms"],
-            "sensors": rows,
             "regions": regions,
             "groups": groups,
             "history": self.total.counts.iter().collect::<Vec<_>>(),
-        })
+        });
+        Snapshot { head, rows }
     }
 
     #[cfg(test)]
     pub fn sensor_count(&self) -> usize {
         self.sensors.len()
+    }
+}
+
+/// A copy of the fleet for one answer: everything but the sensors as JSON, the sensors as
+/// rows to write straight into the answer's bytes.
+pub struct Snapshot {
+    head: Value,
+    rows: Vec<(String, Sensor)>,
+}
+
+impl Snapshot {
+    /// The JSON the page reads: `head` plus `"sensors"` as compact rows in the order of
+    /// `sensor_fields` (a 10,000-sensor fleet stays well under a megabyte). `extra` fields
+    /// are added to the head.
+    pub fn into_bytes(mut self, extra: &[(&str, Value)]) -> Vec<u8> {
+        for (name, value) in extra {
+            self.head[*name] = value.clone();
+        }
+        let mut out = serde_json::to_vec(&self.head).unwrap_or_else(|_| b"{}".to_vec());
+        out.pop(); // the head's closing brace: the sensors go in before it
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"sensors\":[");
+        for (i, (host, s)) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let host = safe_text::inert_truncated(host, FIELD_CHARS);
+            let row = (
+                &s.region,
+                &*host,
+                &s.execution,
+                s.version,
+                &s.color,
+                &s.emoji,
+                s.sequence,
+                s.last_ms,
+            );
+            // Writing to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &row);
+        }
+        out.extend_from_slice(b"]}");
+        out
     }
 }
 
@@ -326,6 +361,10 @@ mod tests {
         }
     }
 
+    fn snap(f: &mut Fleet, now_ms: u64) -> Value {
+        serde_json::from_slice(&f.snapshot(now_ms).into_bytes(&[])).expect("snapshot is JSON")
+    }
+
     #[test]
     fn gaps_duplicates_and_supersede_are_counted_per_region_and_version() {
         let mut f = Fleet::default();
@@ -334,7 +373,7 @@ mod tests {
         f.observe(&msg("h1", "e1", 1, 3), 1_001_100); // duplicate
         f.observe(&msg("h1", "e2", 2, 1), 1_002_000); // v2 takes the cell
         f.observe(&msg("h1", "e1", 1, 4), 1_002_500); // v1 now superseded
-        let snap = f.snapshot(1_003_000);
+        let snap = snap(&mut f, 1_003_000);
         let groups = snap["groups"].as_array().expect("groups");
         let v1 = &groups[0];
         assert_eq!(
@@ -358,7 +397,7 @@ mod tests {
         let mut m = msg("h1", "e1", 1, 5); // 3 missing, the sensor says it dropped 2
         m.dropped_overflow = 2;
         f.observe(&m, 1_001_000);
-        let snap = f.snapshot(1_002_000);
+        let snap = snap(&mut f, 1_002_000);
         assert_eq!(snap["groups"][0]["dropped_at_source"], 2);
         assert_eq!(snap["groups"][0]["gaps"], 1);
     }
@@ -389,7 +428,7 @@ mod tests {
         );
         m.region = "us\u{202e}".into();
         f.observe(&m, 1_000_000);
-        let text = f.snapshot(1_000_500).to_string();
+        let text = snap(&mut f, 1_000_500).to_string();
         assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));
         // Markup stays text: the page inserts it with textContent, never as HTML.
         assert!(text.contains("<img src=x onerror=alert(1)>\\\\u{1b}[2J"));

@@ -69,9 +69,10 @@ impl Dashboard {
     fn snapshot_bytes(&self) -> Arc<Vec<u8>> {
         lock(&self.cache).get(|| {
             let now = unix_ms(SystemTime::now());
-            let mut json = lock(&self.fleet).snapshot(now);
-            json["server_panics"] = self.panics.load(Ordering::Relaxed).into();
-            serde_json::to_vec(&json).unwrap_or_default()
+            // The fleet lock is held only for the copy; the JSON is written after it.
+            let snapshot = lock(&self.fleet).snapshot(now);
+            let panics = self.panics.load(Ordering::Relaxed);
+            snapshot.into_bytes(&[("server_panics", panics.into())])
         })
     }
 
