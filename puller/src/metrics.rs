@@ -11,130 +11,145 @@ use std::time::{Duration, Instant};
 
 /// Renders the counters; `receives_in_flight` is the number of long polls waiting now.
 pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
-    let totals = acc.totals();
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    for (name, kind, help, value) in scalars(acc, receives_in_flight) {
         let _ = write!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         );
-    };
-    metric(
-        "puller_messages_total",
-        "counter",
-        "Messages delivered to the sink.",
-        acc.messages,
-    );
-    metric(
-        "puller_sequence_gaps",
-        "gauge",
-        "Sequences missing between the lowest and highest seen that the sensors' own drop \
+    }
+    render_regions(&mut out, acc);
+    render_latency(&mut out, acc);
+    out
+}
+
+/// Every single-valued metric: (name, type, help, value).
+fn scalars(
+    acc: &Accounting,
+    receives_in_flight: usize,
+) -> Vec<(&'static str, &'static str, &'static str, u64)> {
+    let totals = acc.totals();
+    vec![
+        (
+            "puller_messages_total",
+            "counter",
+            "Messages delivered to the sink.",
+            acc.messages,
+        ),
+        (
+            "puller_sequence_gaps",
+            "gauge",
+            "Sequences missing between the lowest and highest seen that the sensors' own drop \
          counters do not explain (lost in transit or not yet arrived), over all instances.",
-        totals.gaps,
-    );
-    metric(
-        "puller_dropped_at_source",
-        "gauge",
-        "Messages the sensors report having dropped themselves (refused for good or evicted \
+            totals.gaps,
+        ),
+        (
+            "puller_dropped_at_source",
+            "gauge",
+            "Messages the sensors report having dropped themselves (refused for good or evicted \
          from a full outbox), over all instances.",
-        totals.dropped_at_source,
-    );
-    metric(
-        "puller_duplicates_total",
-        "counter",
-        "Sensor messages whose sequence was already seen.",
-        totals.duplicates,
-    );
-    metric(
-        "puller_non_json_total",
-        "counter",
-        "Delivered bodies that are not JSON.",
-        acc.non_json,
-    );
-    metric(
-        "puller_schema_less_total",
-        "counter",
-        "Delivered JSON bodies that are not sensor messages.",
-        acc.schema_less,
-    );
-    metric(
-        "puller_refused_total",
-        "counter",
-        "Messages the sink refused (left for redelivery).",
-        acc.rejected,
-    );
-    metric(
-        "puller_dead_lettered_total",
-        "counter",
-        "Messages written to the dead-letter file and deleted.",
-        acc.dead_lettered,
-    );
-    metric(
-        "puller_sink_failures_total",
-        "counter",
-        "Batches the sink failed to write.",
-        acc.sink_failures,
-    );
-    metric(
-        "puller_delete_failures_total",
-        "counter",
-        "Messages that could not be deleted (will be redelivered).",
-        acc.delete_failures,
-    );
-    metric(
-        "puller_receive_errors_total",
-        "counter",
-        "Failed receive calls (retried).",
-        acc.receive_errors,
-    );
-    metric(
-        "puller_released_total",
-        "counter",
-        "Messages handed back to SQS undelivered (visibility 0) at shutdown.",
-        acc.released,
-    );
-    metric(
-        "puller_left_for_redrive_total",
-        "counter",
-        "Refusals left for the queue's RedrivePolicy (SQS dead-letter queue).",
-        acc.left_for_redrive,
-    );
-    metric(
-        "puller_visibility_extended_total",
-        "counter",
-        "Message visibility extensions sent while the sink had not accepted them.",
-        acc.visibility_extended,
-    );
-    metric(
-        "puller_held_back_total",
-        "counter",
-        "FIFO messages left undelivered behind a refused one of their group.",
-        acc.held_back,
-    );
-    metric(
-        "puller_poller_restarts_total",
-        "counter",
-        "Poller threads restarted after dying.",
-        acc.poller_restarts,
-    );
-    metric(
-        "puller_receives_in_flight",
-        "gauge",
-        "ReceiveMessage calls (long polls) waiting for an answer.",
-        receives_in_flight as u64,
-    );
-    metric(
-        "puller_instances",
-        "gauge",
-        "Publisher instances tracked now (retired ones excluded).",
-        acc.live_count() as u64,
-    );
-    metric(
-        "puller_instances_retired_total",
-        "counter",
-        "Publisher instances retired (silent too long, or beyond --max-instances).",
-        acc.retired_instances,
-    );
+            totals.dropped_at_source,
+        ),
+        (
+            "puller_duplicates_total",
+            "counter",
+            "Sensor messages whose sequence was already seen.",
+            totals.duplicates,
+        ),
+        (
+            "puller_non_json_total",
+            "counter",
+            "Delivered bodies that are not JSON.",
+            acc.non_json,
+        ),
+        (
+            "puller_schema_less_total",
+            "counter",
+            "Delivered JSON bodies that are not sensor messages.",
+            acc.schema_less,
+        ),
+        (
+            "puller_refused_total",
+            "counter",
+            "Messages the sink refused (left for redelivery).",
+            acc.rejected,
+        ),
+        (
+            "puller_dead_lettered_total",
+            "counter",
+            "Messages written to the dead-letter file and deleted.",
+            acc.dead_lettered,
+        ),
+        (
+            "puller_sink_failures_total",
+            "counter",
+            "Batches the sink failed to write.",
+            acc.sink_failures,
+        ),
+        (
+            "puller_delete_failures_total",
+            "counter",
+            "Messages that could not be deleted (will be redelivered).",
+            acc.delete_failures,
+        ),
+        (
+            "puller_receive_errors_total",
+            "counter",
+            "Failed receive calls (retried).",
+            acc.receive_errors,
+        ),
+        (
+            "puller_released_total",
+            "counter",
+            "Messages handed back to SQS undelivered (visibility 0) at shutdown.",
+            acc.released,
+        ),
+        (
+            "puller_left_for_redrive_total",
+            "counter",
+            "Refusals left for the queue's RedrivePolicy (SQS dead-letter queue).",
+            acc.left_for_redrive,
+        ),
+        (
+            "puller_visibility_extended_total",
+            "counter",
+            "Message visibility extensions sent while the sink had not accepted them.",
+            acc.visibility_extended,
+        ),
+        (
+            "puller_held_back_total",
+            "counter",
+            "FIFO messages left undelivered behind a refused one of their group.",
+            acc.held_back,
+        ),
+        (
+            "puller_poller_restarts_total",
+            "counter",
+            "Poller threads restarted after dying.",
+            acc.poller_restarts,
+        ),
+        (
+            "puller_receives_in_flight",
+            "gauge",
+            "ReceiveMessage calls (long polls) waiting for an answer.",
+            receives_in_flight as u64,
+        ),
+        (
+            "puller_instances",
+            "gauge",
+            "Publisher instances tracked now (retired ones excluded).",
+            acc.live_count() as u64,
+        ),
+        (
+            "puller_instances_retired_total",
+            "counter",
+            "Publisher instances retired (silent too long, or beyond --max-instances).",
+            acc.retired_instances,
+        ),
+    ]
+}
+
+fn render_regions(out: &mut String, acc: &Accounting) {
     out.push_str("# HELP puller_region_messages_total Messages delivered per region.\n");
     out.push_str("# TYPE puller_region_messages_total counter\n");
     for (region, n) in &acc.per_region {
@@ -144,6 +159,9 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
             label(region)
         );
     }
+}
+
+fn render_latency(out: &mut String, acc: &Accounting) {
     let latency = acc.latency();
     out.push_str(
         "# HELP puller_latency_seconds End-to-end latency (receive time - message timestamp).\n",
@@ -155,7 +173,6 @@ pub fn render(acc: &Accounting, receives_in_flight: usize) -> String {
         }
     }
     let _ = writeln!(out, "puller_latency_seconds_count {}", latency.count());
-    out
 }
 
 /// Escapes a label value as the exposition format requires.
