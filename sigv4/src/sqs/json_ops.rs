@@ -10,7 +10,8 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
+    DeleteOutcome, EntryOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions,
+    SentMessage,
 };
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -176,24 +177,7 @@ pub(super) fn delete_message_batch(
         &json!({"QueueUrl": queue_url, "Entries": list}),
         None,
     )?;
-    Ok(entries
-        .iter()
-        .map(|entry| {
-            if find_by_id(&answer, "Successful", entry.id).is_some() {
-                DeleteOutcome::Deleted {
-                    id: entry.id.to_string(),
-                }
-            } else {
-                let (code, message, sender_fault) = batch_error(&answer, entry.id);
-                DeleteOutcome::Failed {
-                    id: entry.id.to_string(),
-                    code,
-                    message,
-                    sender_fault,
-                }
-            }
-        })
-        .collect())
+    Ok(outcomes(&answer, entries.iter().map(|e| e.id)))
 }
 
 pub(super) fn change_message_visibility_batch(
@@ -215,24 +199,7 @@ pub(super) fn change_message_visibility_batch(
         &json!({"QueueUrl": queue_url, "Entries": list}),
         None,
     )?;
-    Ok(entries
-        .iter()
-        .map(|entry| {
-            if find_by_id(&answer, "Successful", entry.id).is_some() {
-                ChangeVisibilityOutcome::Changed {
-                    id: entry.id.to_string(),
-                }
-            } else {
-                let (code, message, sender_fault) = batch_error(&answer, entry.id);
-                ChangeVisibilityOutcome::Failed {
-                    id: entry.id.to_string(),
-                    code,
-                    message,
-                    sender_fault,
-                }
-            }
-        })
-        .collect())
+    Ok(outcomes(&answer, entries.iter().map(|e| e.id)))
 }
 
 pub(super) fn delete_message(
@@ -384,6 +351,20 @@ fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Each entry's outcome: done when the answer lists it under `Successful`, else the error
+/// it gives for it (a synthetic one when it names the entry in neither list).
+fn outcomes<'a, O: EntryOutcome>(answer: &Value, ids: impl Iterator<Item = &'a str>) -> Vec<O> {
+    ids.map(|id| {
+        if find_by_id(answer, "Successful", id).is_some() {
+            O::done(id.to_string())
+        } else {
+            let (code, message, sender_fault) = batch_error(answer, id);
+            O::failed(id.to_string(), code, message, sender_fault)
+        }
+    })
+    .collect()
 }
 
 /// The entry of `answer[list]` whose `Id` is `id`.

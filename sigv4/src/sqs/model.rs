@@ -203,3 +203,38 @@ pub enum ChangeVisibilityOutcome {
         sender_fault: bool,
     },
 }
+
+/// The outcome type of a batch call whose entries either succeed with nothing more to say
+/// or fail with SQS's error: one reader of such answers per protocol builds either kind.
+pub(super) trait EntryOutcome {
+    fn done(id: String) -> Self;
+    fn failed(id: String, code: String, message: String, sender_fault: bool) -> Self;
+}
+
+impl EntryOutcome for DeleteOutcome {
+    fn done(id: String) -> Self {
+        DeleteOutcome::Deleted { id }
+    }
+    fn failed(id: String, code: String, message: String, sender_fault: bool) -> Self {
+        DeleteOutcome::Failed {
+            id,
+            code,
+            message,
+            sender_fault,
+        }
+    }
+}
+
+impl EntryOutcome for ChangeVisibilityOutcome {
+    fn done(id: String) -> Self {
+        ChangeVisibilityOutcome::Changed { id }
+    }
+    fn failed(id: String, code: String, message: String, sender_fault: bool) -> Self {
+        ChangeVisibilityOutcome::Failed {
+            id,
+            code,
+            message,
+            sender_fault,
+        }
+    }
+}

@@ -7,7 +7,8 @@ use super::client::SqsClient;
 use super::error::{Error, ErrorKind};
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
+    DeleteOutcome, EntryOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions,
+    SentMessage,
 };
 use super::query::QueryBody;
 use super::xml::{self, Element};
@@ -164,27 +165,11 @@ pub(super) fn delete_message_batch(
     }
     let root = call(c, Some(queue_url), &q, None)?;
     let result = expect_child(&root, "DeleteMessageBatchResult", action)?;
-    Ok(entries
-        .iter()
-        .map(|entry| {
-            let deleted = result
-                .children("DeleteMessageBatchResultEntry")
-                .any(|r| r.child_text("Id") == Some(entry.id));
-            if deleted {
-                DeleteOutcome::Deleted {
-                    id: entry.id.to_string(),
-                }
-            } else {
-                let (code, message, sender_fault) = batch_error(result, entry.id);
-                DeleteOutcome::Failed {
-                    id: entry.id.to_string(),
-                    code,
-                    message,
-                    sender_fault,
-                }
-            }
-        })
-        .collect())
+    Ok(outcomes(
+        result,
+        "DeleteMessageBatchResultEntry",
+        entries.iter().map(|e| e.id),
+    ))
 }
 
 pub(super) fn change_message_visibility_batch(
@@ -206,27 +191,11 @@ pub(super) fn change_message_visibility_batch(
     }
     let root = call(c, Some(queue_url), &q, None)?;
     let result = expect_child(&root, "ChangeMessageVisibilityBatchResult", action)?;
-    Ok(entries
-        .iter()
-        .map(|entry| {
-            let changed = result
-                .children("ChangeMessageVisibilityBatchResultEntry")
-                .any(|r| r.child_text("Id") == Some(entry.id));
-            if changed {
-                ChangeVisibilityOutcome::Changed {
-                    id: entry.id.to_string(),
-                }
-            } else {
-                let (code, message, sender_fault) = batch_error(result, entry.id);
-                ChangeVisibilityOutcome::Failed {
-                    id: entry.id.to_string(),
-                    code,
-                    message,
-                    sender_fault,
-                }
-            }
-        })
-        .collect())
+    Ok(outcomes(
+        result,
+        "ChangeMessageVisibilityBatchResultEntry",
+        entries.iter().map(|e| e.id),
+    ))
 }
 
 pub(super) fn delete_message(
@@ -360,6 +329,27 @@ fn name_value_pairs(el: &Element, tag: &str) -> Vec<(String, String)> {
             ))
         })
         .collect()
+}
+
+/// Each entry's outcome: done when `result` has an `entry_tag` element with its id, else the
+/// error it gives for it (a synthetic one when it names the entry nowhere).
+fn outcomes<'a, O: EntryOutcome>(
+    result: &Element,
+    entry_tag: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Vec<O> {
+    ids.map(|id| {
+        let done = result
+            .children(entry_tag)
+            .any(|r| r.child_text("Id") == Some(id));
+        if done {
+            O::done(id.to_string())
+        } else {
+            let (code, message, sender_fault) = batch_error(result, id);
+            O::failed(id.to_string(), code, message, sender_fault)
+        }
+    })
+    .collect()
 }
 
 /// The `BatchResultErrorEntry` for `id`; an entry in neither list gets a synthetic failure
