@@ -1,5 +1,7 @@
 //! The batch entry's FIFO fields (MessageGroupId, MessageDeduplicationId) and message
 //! attributes against LocalStack, once per wire protocol (`json::<name>`, `query::<name>`).
+mod on_localstack;
+use on_localstack::{client, for_both_protocols};
 use std::time::{Duration, Instant};
 
 use sigv4::sqs::{
@@ -7,34 +9,6 @@ use sigv4::sqs::{
     SqsClient, SqsConfig,
 };
 use sigv4::Credentials;
-
-fn client(protocol: Protocol) -> SqsClient {
-    let endpoint = edge_tests::localstack::require();
-    let mut config = SqsConfig::new(
-        "us-east-1",
-        Some(endpoint),
-        Credentials::new("test", "test", None),
-    );
-    config.protocol = protocol;
-    SqsClient::new(config)
-}
-
-macro_rules! for_both_protocols {
-    ($($name:ident),* $(,)?) => {
-        mod json {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Json)
-            })*
-        }
-        mod query {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Query)
-            })*
-        }
-    };
-}
 
 for_both_protocols!(
     fifo_entries_keep_group_order_and_drop_a_resent_deduplication_id,

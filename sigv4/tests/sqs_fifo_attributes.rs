@@ -2,39 +2,12 @@
 //! (`MessageAttributeNames=All`), and FIFO receives carry MessageGroupId/SequenceNumber and
 //! accept a `ReceiveRequestAttemptId`. Messages are sent with `call_json` because sending attributes or group ids is
 //! not what this client models.
+mod on_localstack;
+use on_localstack::{client, for_both_protocols};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sigv4::sqs::{Message, Protocol, ReceiveExtras, ReceiveOptions, SqsClient, SqsConfig};
-use sigv4::Credentials;
-
-fn client(protocol: Protocol) -> SqsClient {
-    let endpoint = edge_tests::localstack::require();
-    let mut config = SqsConfig::new(
-        "us-east-1",
-        Some(endpoint),
-        Credentials::new("test", "test", None),
-    );
-    config.protocol = protocol;
-    SqsClient::new(config)
-}
-
-macro_rules! for_both_protocols {
-    ($($name:ident),* $(,)?) => {
-        mod json {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Json)
-            })*
-        }
-        mod query {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Query)
-            })*
-        }
-    };
-}
+use sigv4::sqs::{Message, Protocol, ReceiveExtras, ReceiveOptions, SqsClient};
 
 for_both_protocols!(
     message_attributes_come_back_exactly,

@@ -1,42 +1,16 @@
 //! The SQS client against LocalStack: every operation, bodies byte for byte, per-entry batch
 //! results, and error classification. Each test makes its own queue and runs once per wire
 //! protocol (`json::<name>` and `query::<name>`).
+mod on_localstack;
+use on_localstack::{client, for_both_protocols};
 use std::time::{Duration, Instant};
 
 use sigv4::sqs::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, ErrorKind, Protocol, ReceiveOptions, SqsClient, SqsConfig,
+    DeleteOutcome, ErrorKind, Protocol, ReceiveOptions, SqsClient,
 };
-use sigv4::Credentials;
 
-fn client(protocol: Protocol) -> SqsClient {
-    let endpoint = edge_tests::localstack::require();
-    let mut config = SqsConfig::new(
-        "us-east-1",
-        Some(endpoint),
-        Credentials::new("test", "test", None),
-    );
-    config.protocol = protocol;
-    SqsClient::new(config)
-}
-
-/// One `#[test]` per protocol for each scenario `fn name(protocol: Protocol)` listed.
-macro_rules! for_both_protocols {
-    ($($name:ident),* $(,)?) => {
-        mod json {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Json)
-            })*
-        }
-        mod query {
-            $(#[test]
-            fn $name() {
-                super::$name(super::Protocol::Query)
-            })*
-        }
-    };
-}
+// One `#[test]` per protocol for each scenario `fn name(protocol: Protocol)` listed.
 
 for_both_protocols!(
     send_receive_and_batch_delete_round_trip_bodies_byte_for_byte,
