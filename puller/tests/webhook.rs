@@ -9,7 +9,6 @@ mod util;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use util::{multiset, scratch, sensor_body, Queue};
@@ -57,7 +56,7 @@ impl Hook {
         let url = format!("https://{}/ingest", listener.local_addr().expect("addr"));
         let posts = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&posts);
-        let config = tls_config();
+        let config = edge_tests::tls::server_config();
         std::thread::spawn(move || {
             for tcp in listener.incoming().flatten() {
                 let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
@@ -129,32 +128,6 @@ fn serve<S: Read + Write>(
     let answer = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     let _ = stream.write_all(answer.as_bytes());
     let _ = stream.flush();
-}
-
-/// The committed test CA and a certificate for 127.0.0.1 it signed (edge-node's fixtures,
-/// see edge-node/tests/fixtures/make-tls.sh).
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../edge-node/tests/fixtures")
-        .join(name)
-}
-
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .expect("server.pem")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("certs");
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server config");
-    Arc::new(config)
 }
 
 /// The bodies of the records in JSON-array POSTs.
@@ -355,7 +328,9 @@ fn an_https_webhook_is_verified_against_the_given_ca() {
     let (visible, in_flight) = queue.counts();
     assert_eq!(visible + in_flight, 1, "not deleted: {stderr}");
     // Trusted with --sink-ca-file: delivered over TLS (once visible again) and deleted.
-    let ca = fixture("test-ca.pem").display().to_string();
+    let ca = edge_tests::tls::fixture("test-ca.pem")
+        .display()
+        .to_string();
     queue.drain(&["--sink", &hook.url, "--sink-ca-file", &ca], 5);
     assert_eq!(multiset(&posted_bodies(&hook.posts())), multiset(&sent));
     queue.assert_empty();

@@ -9,6 +9,7 @@
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
 //! - [`stand_in`]: an HTTP server on 127.0.0.1 for endpoints nothing else provides (the
 //!   container credentials endpoint, EC2 IMDS).
+//! - [`tls`]: the committed test CA and server certificate, as a rustls server config.
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
 //!   for raw-byte tests.
@@ -22,6 +23,7 @@ pub mod net;
 pub mod service;
 pub mod sqs;
 pub mod stand_in;
+pub mod tls;
 
 /// A name unique to this process and call, for queues, files and docker resources.
 pub fn unique_name(prefix: &str) -> String {

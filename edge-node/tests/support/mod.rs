@@ -58,6 +58,9 @@ pub struct Server {
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
+#[allow(unused_imports)] // only the https tests name fixture files
+pub use edge_tests::tls::fixture;
+
 impl Server {
     pub fn start(answer: Answer) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -110,31 +113,6 @@ fn serve<S: Read + Write>(conn: S, log: &Mutex<Vec<Seen>>, answer: Answer) {
     }
 }
 
-/// The committed test CA and server certificate (see tests/fixtures/make-tls.sh).
-pub fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .expect("server.pem")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("certs");
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server config");
-    Arc::new(config)
-}
-
 impl Server {
     /// As [`Server::start`], speaking TLS with the fixture certificate (for `localhost` and
     /// 127.0.0.1, signed by tests/fixtures/test-ca.pem).
@@ -143,7 +121,7 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
-        let config = tls_config();
+        let config = edge_tests::tls::server_config();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
