@@ -177,7 +177,8 @@ impl Forwarder {
         held.settle(&last_error);
     }
 
-    /// One SendMessageBatch call with the entries `todo`; returns whether a retry may help.
+    /// One SendMessageBatch call with the entries `todo`; returns whether a retry may help
+    /// (never once every entry has its answer: a retry would only sleep a backoff).
     fn attempt(
         &mut self,
         ctx: &Context,
@@ -214,7 +215,7 @@ impl Forwarder {
             Ok(results) => {
                 ctx.health.success();
                 held.record(results, last_error);
-                true
+                !held.unanswered().is_empty()
             }
             Err(e) => {
                 ctx.metrics.sqs_errors.fetch_add(1, Relaxed);

@@ -148,4 +148,7 @@ fn concurrent_and_pipelined_requests_all_arrive_exactly_once() {
         )),
         "{metrics}"
     );
+    // SQS accepted every call: nothing was retried (a retry after a full success would hold
+    // each answer back by a backoff sleep).
+    assert!(metrics.contains("proxy_sqs_retries_total 0\n"), "{metrics}");
 }
