@@ -114,25 +114,43 @@ impl Queue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a job, or gives it back when the queue is full or closed: the caller answers 503
-    /// at once instead of letting memory grow.
-    // Giving the job back is the point of the error; moving it costs no allocation.
-    #[allow(clippy::result_large_err)]
-    pub fn push(&self, job: Job) -> Result<(), Job> {
+    /// Adds the jobs (leaving `jobs` empty) under one lock, and gives back the ones that did
+    /// not fit because the queue is full or closed: the caller answers those 503 at once
+    /// instead of letting memory grow. A worker pushes everything one turn of its event loop
+    /// read in one call, so the lock is taken once per turn, not once per message.
+    pub fn push_all(&self, jobs: &mut Vec<Job>) -> Vec<Job> {
+        let mut refused = Vec::new();
         let mut s = self.lock();
-        if s.closed || s.jobs.len() >= self.capacity {
-            return Err(job);
+        let before = s.jobs.len();
+        for job in jobs.drain(..) {
+            if s.closed || s.jobs.len() >= self.capacity {
+                refused.push(job);
+                continue;
+            }
+            s.bytes += job.size();
+            s.jobs.push_back(job);
         }
-        s.bytes += job.size();
-        s.jobs.push_back(job);
         // Wake a forwarder only when it has something new to do: start lingering on a first
-        // message, or take a full batch. Saves a futex wake per message under load. (FIFO: a
-        // new message may be the first one not held back by a busy group.)
+        // message, or take a full batch (a forwarder that takes one wakes the next if more
+        // is due). Saves a futex wake per message under load. (FIFO: a new message may be
+        // the first one not held back by a busy group.)
         let n = s.jobs.len();
-        if self.fifo || n == 1 || n % MAX_BATCH_ENTRIES == 0 || s.bytes >= self.max_batch_bytes {
+        let first = before == 0 && n > 0;
+        let filled = n / MAX_BATCH_ENTRIES > before / MAX_BATCH_ENTRIES;
+        if n > before && (self.fifo || first || filled || s.bytes >= self.max_batch_bytes) {
             self.ready.notify_one();
         }
-        Ok(())
+        refused
+    }
+
+    /// One job: `push_all` of one.
+    #[cfg(test)]
+    #[allow(clippy::result_large_err)]
+    pub fn push(&self, job: Job) -> Result<(), Job> {
+        match self.push_all(&mut vec![job]).pop() {
+            Some(job) => Err(job),
+            None => Ok(()),
+        }
     }
 
     /// Blocks until a batch is due and returns it; `None` once closed and empty.

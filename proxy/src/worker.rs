@@ -49,6 +49,9 @@ pub struct Worker {
     /// Forwarded requests by deadline (budgets are equal, so pushes come in order):
     /// (deadline, connection, request id). Answered ones are skipped when they come due.
     deadlines: VecDeque<(Instant, Token, u64)>,
+    /// Messages routed for forwarding during this turn of the loop, pushed to the shared
+    /// queue together at the end of it (one lock per turn instead of one per message).
+    outbox: Vec<Job>,
 }
 
 impl Worker {
@@ -83,6 +86,7 @@ impl Worker {
             max_conns,
             buf: vec![0; 64 * 1024],
             deadlines: VecDeque::new(),
+            outbox: Vec::new(),
         };
         let link = WorkerLink {
             completions: tx,
@@ -109,6 +113,8 @@ impl Worker {
             // Answers can arrive between wakeups; taking them every turn is cheap.
             self.take_completions(now);
             self.expire_due(now);
+            // Last: reading (above) is what fills the outbox.
+            self.push_outbox(now);
             self.prune_deadlines();
             if !draining && self.shared.stopping.load(Relaxed) {
                 draining = true;
@@ -351,23 +357,43 @@ impl Worker {
                         enqueued: now,
                         deadline,
                     };
-                    match shared.queue.push(job) {
-                        Ok(()) => {
-                            self.deadlines.push_back((deadline, token, id));
-                            continue;
-                        }
-                        Err(_) if shared.stopping.load(Relaxed) => {
-                            Response::unavailable("the proxy is shutting down; not forwarded", 1)
-                        }
-                        Err(_) => {
-                            shared.metrics.rejected_queue_full.fetch_add(1, Relaxed);
-                            Response::unavailable("pending queue is full; retry shortly", 1)
-                        }
-                    }
+                    self.outbox.push(job);
+                    self.deadlines.push_back((deadline, token, id));
+                    continue;
                 }
             };
             shared.metrics.request(route, response.status);
             conn.http.respond(id, &response);
+        }
+    }
+
+    /// Hands this turn's messages to the forwarders; the ones the queue refuses (full, or
+    /// closed for shutdown) are answered 503 at once.
+    fn push_outbox(&mut self, now: Instant) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let refused = shared.queue.push_all(&mut self.outbox);
+        let mut touched = Vec::with_capacity(refused.len());
+        for job in refused {
+            let response = if shared.stopping.load(Relaxed) {
+                Response::unavailable("the proxy is shutting down; not forwarded", 1)
+            } else {
+                shared.metrics.rejected_queue_full.fetch_add(1, Relaxed);
+                Response::unavailable("pending queue is full; retry shortly", 1)
+            };
+            let token = Token(job.reply.token);
+            if let Some(conn) = self.conns.get_mut(&token) {
+                if conn.http.respond(job.reply.request, &response) {
+                    shared.metrics.request(ROUTE_SEND, response.status);
+                    touched.push(token);
+                }
+            }
+        }
+        touched.dedup();
+        for token in touched {
+            self.flush(token, now);
         }
     }
 
