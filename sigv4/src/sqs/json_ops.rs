@@ -45,14 +45,8 @@ pub(super) fn send_message_batch(
     entries: &[BatchEntry<'_>],
 ) -> Result<Vec<BatchOutcome>, Error> {
     let action = "SendMessageBatch";
-    let list: Vec<Value> = entries.iter().map(batch_entry).collect();
-    let answer = call(
-        c,
-        Some(queue_url),
-        action,
-        &json!({"QueueUrl": queue_url, "Entries": list}),
-        None,
-    )?;
+    let request = batch_request(queue_url, entries);
+    let answer = call_with_body(c, Some(queue_url), action, &request, None)?;
     entries
         .iter()
         .map(|entry| {
@@ -76,27 +70,56 @@ pub(super) fn send_message_batch(
         .collect()
 }
 
-/// One `SendMessageBatchRequestEntry`; the optional members only when set.
-fn batch_entry(e: &BatchEntry<'_>) -> Value {
-    let mut entry = json!({"Id": e.id, "MessageBody": e.body});
-    if let Some(group) = e.group_id {
-        entry["MessageGroupId"] = json!(group);
+/// The `SendMessageBatch` request, written straight into bytes: each body is escaped once
+/// into the request instead of being copied into a JSON tree first (this runs once per
+/// batch on the proxy's hot path). Entries carry the optional members only when set.
+fn batch_request(queue_url: &str, entries: &[BatchEntry<'_>]) -> Vec<u8> {
+    let size: usize = entries.iter().map(|e| e.body.len() + 48).sum();
+    let mut out = Vec::with_capacity(queue_url.len() + size + 32);
+    out.extend_from_slice(b"{\"QueueUrl\":");
+    put_str(&mut out, queue_url);
+    out.extend_from_slice(b",\"Entries\":[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"Id\":");
+        put_str(&mut out, e.id);
+        out.extend_from_slice(b",\"MessageBody\":");
+        put_str(&mut out, e.body);
+        if let Some(group) = e.group_id {
+            out.extend_from_slice(b",\"MessageGroupId\":");
+            put_str(&mut out, group);
+        }
+        if let Some(dedup) = e.deduplication_id {
+            out.extend_from_slice(b",\"MessageDeduplicationId\":");
+            put_str(&mut out, dedup);
+        }
+        if !e.attributes.is_empty() {
+            out.extend_from_slice(b",\"MessageAttributes\":{");
+            for (j, a) in e.attributes.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                put_str(&mut out, &a.name);
+                out.extend_from_slice(b":{\"DataType\":");
+                put_str(&mut out, &a.data_type);
+                out.extend_from_slice(b",\"StringValue\":");
+                put_str(&mut out, &a.value);
+                out.push(b'}');
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
     }
-    if let Some(dedup) = e.deduplication_id {
-        entry["MessageDeduplicationId"] = json!(dedup);
-    }
-    if !e.attributes.is_empty() {
-        let map: Map<String, Value> = e
-            .attributes
-            .iter()
-            .map(|a| {
-                let value = json!({"DataType": a.data_type, "StringValue": a.value});
-                (a.name.clone(), value)
-            })
-            .collect();
-        entry["MessageAttributes"] = Value::Object(map);
-    }
-    entry
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// `s` as a JSON string literal (quoted and escaped) at the end of `out`.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Serializing a str into a Vec cannot fail (no I/O, no map keys to check).
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// `{"name": {"DataType": "String", "StringValue": "v"}, ...}`; binary values are skipped.
@@ -257,6 +280,18 @@ pub(super) fn call(
     request: &Value,
     min_read_timeout: Option<Duration>,
 ) -> Result<Value, Error> {
+    let body = request.to_string();
+    call_with_body(c, queue_url, action, body.as_bytes(), min_read_timeout)
+}
+
+/// `call` with the request already serialized.
+fn call_with_body(
+    c: &mut SqsClient,
+    queue_url: Option<&str>,
+    action: &'static str,
+    body: &[u8],
+    min_read_timeout: Option<Duration>,
+) -> Result<Value, Error> {
     let mut target = c
         .target(queue_url)
         .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
@@ -265,8 +300,7 @@ pub(super) fn call(
         ("content-type".to_string(), CONTENT_TYPE.to_string()),
         ("x-amz-target".to_string(), format!("AmazonSQS.{action}")),
     ];
-    let body = request.to_string();
-    let answer = c.signed_post(action, &target, &headers, body.as_bytes(), min_read_timeout)?;
+    let answer = c.signed_post(action, &target, &headers, body, min_read_timeout)?;
     if !(200..300).contains(&answer.status) {
         return Err(service_error(answer.status, &answer.headers, &answer.text)
             .with_context(answer.context));
@@ -396,6 +430,35 @@ fn batch_error(answer: &Value, id: &str) -> (String, String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The request as the JSON it is, to compare with what the service model says.
+    fn batch_entry(e: &BatchEntry<'_>) -> Value {
+        let request: Value = serde_json::from_slice(&batch_request("u", &[*e])).unwrap();
+        assert_eq!(request["QueueUrl"], "u");
+        request["Entries"][0].clone()
+    }
+
+    #[test]
+    fn batch_request_escapes_bodies_and_lists_every_entry() {
+        let bodies = ["{\"a\":\"\\\"\\n\"}", "\u{1}\u{7f}\u{2028}😀", ""];
+        let entries: Vec<BatchEntry<'_>> = bodies
+            .iter()
+            .map(|body| BatchEntry {
+                id: "x",
+                body,
+                ..BatchEntry::default()
+            })
+            .collect();
+        let request: Value = serde_json::from_slice(&batch_request("q\"u", &entries)).unwrap();
+        assert_eq!(request["QueueUrl"], "q\"u");
+        let got: Vec<&str> = request["Entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["MessageBody"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, bodies);
+    }
 
     #[test]
     fn batch_entry_carries_fifo_ids_and_attributes_only_when_set() {
