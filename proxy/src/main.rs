@@ -17,6 +17,7 @@ mod health;
 mod http;
 mod ingress;
 mod log;
+mod message;
 mod metrics;
 mod queue_facts;
 mod response;

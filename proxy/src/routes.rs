@@ -3,8 +3,9 @@
 use crate::envelope::{Extras, Rules};
 use crate::filter::{Filter, Verdict};
 use crate::http::Request;
+use crate::message::{self, Invalid};
 use crate::response::Response;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub const ROUTE_SEND: usize = 0;
 pub const ROUTE_HEALTH: usize = 1;
@@ -65,10 +66,14 @@ fn send(body: Vec<u8>, filter: &Filter, rules: &Rules) -> Action {
         Ok(b) => b,
         Err(_) => return Action::Respond(Response::error(400, "body is not UTF-8")),
     };
-    let message = match serde_json::from_str::<Value>(&body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Action::Respond(Response::error(400, "body must be a JSON object")),
-        Err(e) => return Action::Respond(Response::error(400, &format!("invalid JSON: {e}"))),
+    let message = match message::fields(&body) {
+        Ok(m) => m,
+        Err(Invalid::NotAnObject) => {
+            return Action::Respond(Response::error(400, "body must be a JSON object"))
+        }
+        Err(Invalid::Json(e)) => {
+            return Action::Respond(Response::error(400, &format!("invalid JSON: {e}")))
+        }
     };
     match filter.check(&message) {
         Verdict::Forward => {
@@ -192,7 +197,7 @@ mod tests {
         match route(req("POST", "/send", m(1).as_bytes()), &f, &rules()) {
             Action::Respond(r) => {
                 assert_eq!(r.status, 200);
-                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
                 assert_eq!(v["status"], "filtered");
             }
             other => panic!("{other:?}"),
