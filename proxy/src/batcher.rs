@@ -55,6 +55,9 @@ struct State {
     closed: bool,
     /// FIFO: message groups held by a batch in flight, with how many batches hold each.
     busy_groups: HashMap<String, usize>,
+    /// Forwarders in a timed wait for the oldest message's linger to end: while there is
+    /// one, a partial batch left behind needs no wake-up, it will be taken when due.
+    lingering: usize,
 }
 
 impl State {
@@ -88,6 +91,7 @@ impl Queue {
                 bytes: 0,
                 closed: false,
                 busy_groups: HashMap::new(),
+                lingering: 0,
             }),
             ready: Condvar::new(),
             capacity,
@@ -168,22 +172,30 @@ impl Queue {
             };
             let deadline = oldest + self.linger;
             let now = Instant::now();
-            let full = due.count >= MAX_BATCH_ENTRIES || due.bytes >= self.max_batch_bytes;
-            if full || s.closed || now >= deadline {
+            if self.is_full(&due) || s.closed || now >= deadline {
                 break;
             }
+            s.lingering += 1;
             s = self
                 .ready
                 .wait_timeout(s, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            s.lingering -= 1;
         }
         let batch = self.take(&mut s);
-        if !s.jobs.is_empty() {
-            // More is waiting: let another forwarder start on it (several batches in flight).
+        // More is waiting: let another forwarder start on it (several batches in flight)
+        // if it is a full batch, or if no forwarder lingers to take it when it is due.
+        // Waking one for a partial batch while another lingers only costs two futex calls.
+        let rest = self.due(&s);
+        if rest.oldest.is_some() && (self.is_full(&rest) || s.lingering == 0 || s.closed) {
             self.ready.notify_one();
         }
         Some(batch)
+    }
+
+    fn is_full(&self, due: &Due) -> bool {
+        due.count >= MAX_BATCH_ENTRIES || due.bytes >= self.max_batch_bytes
     }
 
     /// The messages a batch could take now (counting stops at a full batch).
