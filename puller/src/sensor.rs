@@ -87,7 +87,7 @@ impl Body {
     pub fn classify(body: &str) -> Body {
         match serde_json::from_str::<Value>(body) {
             Err(e) => Body::NonJson(e.to_string()),
-            Ok(Value::Object(fields)) => match sensor_from(&fields) {
+            Ok(Value::Object(fields)) => match sensor_from(fields) {
                 Ok(message) => Body::Sensor(message),
                 Err(reason) => Body::SchemaLess(reason),
             },
@@ -98,50 +98,66 @@ impl Body {
 
 /// Required: job_id, hostname, timestamp (RFC 3339), sequence (≥ 1), region. Optional (shown
 /// or used when present): execution_id, icon_name, color, job_submission_time, and the drop
-/// counters (non-negative integers when present).
-fn sensor_from(fields: &Map<String, Value>) -> Result<SensorMessage, String> {
-    let text = |name: &str| -> Result<String, String> {
-        match fields.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(format!("field '{name}' is not a string")),
-            None => Err(format!("field '{name}' is missing")),
-        }
-    };
-    let optional_text = |name: &str| match fields.get(name) {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    let counter = |name: &str| match fields.get(name).map(Value::as_u64) {
-        None => Ok(0),
-        Some(Some(n)) => Ok(n),
-        Some(None) => Err(format!("field '{name}' is not a non-negative integer")),
-    };
+/// counters (non-negative integers when present). Strings move out of `fields` (this runs
+/// once per message; copying them was a good part of its cost).
+fn sensor_from(mut fields: Map<String, Value>) -> Result<SensorMessage, String> {
     let sequence = match fields.get(field::SEQUENCE).map(Value::as_u64) {
         Some(Some(n)) if n >= 1 => n,
         Some(_) => return Err("field 'sequence' is not a positive integer".to_string()),
         None => return Err("field 'sequence' is missing".to_string()),
     };
-    let timestamp = text(field::TIMESTAMP)?;
-    let timestamp_ms = parse_rfc3339_ms(&timestamp)
-        .ok_or_else(|| format!("field 'timestamp' is not RFC 3339: {timestamp:?}"))?;
+    let timestamp_ms = match fields.get(field::TIMESTAMP) {
+        Some(Value::String(t)) => parse_rfc3339_ms(t)
+            .ok_or_else(|| format!("field 'timestamp' is not RFC 3339: {t:?}"))?,
+        Some(_) => return Err("field 'timestamp' is not a string".to_string()),
+        None => return Err("field 'timestamp' is missing".to_string()),
+    };
+    // Checked in the order the reasons have always been reported in.
+    let job_id = take_text(&mut fields, field::JOB_ID)?;
+    let hostname = take_text(&mut fields, field::HOSTNAME)?;
+    let region = take_text(&mut fields, field::REGION)?;
+    let counter = |name: &str| match fields.get(name).map(Value::as_u64) {
+        None => Ok(0),
+        Some(Some(n)) => Ok(n),
+        Some(None) => Err(format!("field '{name}' is not a non-negative integer")),
+    };
+    let dropped_permanent = counter(field::DROPPED_PERMANENT)?;
+    let dropped_overflow = counter(field::DROPPED_OVERFLOW)?;
     Ok(SensorMessage {
-        job_id: text(field::JOB_ID)?,
-        execution_id: optional_text(field::EXECUTION_ID),
-        hostname: text(field::HOSTNAME)?,
+        job_id,
+        execution_id: take_optional_text(&mut fields, field::EXECUTION_ID),
+        hostname,
         job_submission_time: fields
             .get(field::JOB_SUBMISSION_TIME)
             .and_then(Value::as_i64),
-        icon_name: optional_text(field::ICON_NAME),
+        icon_name: take_optional_text(&mut fields, field::ICON_NAME),
         timestamp_ms,
         color: fields
             .get(field::COLOR)
             .and_then(Value::as_str)
             .and_then(Rgb::parse),
         sequence,
-        region: text(field::REGION)?,
-        dropped_permanent: counter(field::DROPPED_PERMANENT)?,
-        dropped_overflow: counter(field::DROPPED_OVERFLOW)?,
+        region,
+        dropped_permanent,
+        dropped_overflow,
     })
+}
+
+/// A required string field, moved out of `fields`.
+fn take_text(fields: &mut Map<String, Value>, name: &str) -> Result<String, String> {
+    match fields.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(format!("field '{name}' is not a string")),
+        None => Err(format!("field '{name}' is missing")),
+    }
+}
+
+/// An optional string field, moved out of `fields` ("" when absent or not a string).
+fn take_optional_text(fields: &mut Map<String, Value>, name: &str) -> String {
+    match fields.remove(name) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
