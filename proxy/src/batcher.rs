@@ -326,6 +326,29 @@ mod tests {
     }
 
     #[test]
+    fn the_rest_of_a_burst_is_taken_by_a_waiting_forwarder() {
+        // Two forwarders wait on an empty queue; a burst of 12 arrives in one push. One takes
+        // a full batch; the other must be woken for the remaining 2 (nobody lingers yet),
+        // and takes them once they lingered.
+        let q = std::sync::Arc::new(Queue::new(100, Duration::from_millis(20)));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..2 {
+            let (q, tx) = (std::sync::Arc::clone(&q), tx.clone());
+            std::thread::spawn(move || tx.send(q.take_batch().map_or(0, |b| b.len())));
+        }
+        // Give both time to wait (if they have not yet, they find the jobs anyway).
+        std::thread::sleep(Duration::from_millis(20));
+        let mut burst: Vec<Job> = (0..12).map(|i| job(i, 1)).collect();
+        assert!(q.push_all(&mut burst).is_empty());
+        // A forwarder left asleep would never answer: fail instead of hanging.
+        let mut sizes: Vec<usize> = (0..2)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).expect("a batch"))
+            .collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![2, 10]);
+    }
+
+    #[test]
     fn partial_batch_leaves_after_linger() {
         let q = Queue::new(100, Duration::from_millis(20));
         q.push(job(0, 10)).unwrap();
