@@ -11,7 +11,7 @@
 #   localstack  real forwarding into a fresh LocalStack queue (start it: scripts/localstack start)
 #   idle        10,000 idle keep-alive connections held open while wrk runs against the sink
 #   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack;
-#               needs bench/proxy/original/setup.sh run once
+#               (its pinned venv is installed when missing: bench/proxy/original/setup.sh)
 #   compare     localstack, then original, with the same load; prints the throughput ratio
 #
 # Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 IDLE=10000
@@ -100,7 +100,7 @@ case "$MODE" in
     ;;
   original)
     VENV=.tools/bench-proxy-venv
-    [ -x "$VENV/bin/gunicorn" ] || { echo "run bench/proxy/original/setup.sh first" >&2; exit 1; }
+    bench/proxy/original/setup.sh
     QUEUE=$(create_queue)
     SQS_QUEUE_URL="$QUEUE" AWS_ENDPOINT_URL="$LOCALSTACK" \
       "$VENV/bin/gunicorn" -w 4 -k uvicorn.workers.UvicornWorker -b "127.0.0.1:$PORT" \
