@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Prints bench/compare's table, ratios and targets from the rows the script measured.
 
-    compare_report.py ROWS STANDIN_PROXY_TICKS STANDIN_PULLER_TICKS HZ MACHINE LOAD
+    compare_report.py ROWS NOTES STANDIN_PROXY_TICKS STANDIN_PULLER_TICKS HZ MACHINE LOAD
 
 ROWS: one tab-separated line per run: name, messages, seconds, CPU seconds, peak RSS KiB,
-p99 ms. The STANDIN_* files hold the stand-in's CPU ticks during "proxy ours" and "puller
+p99 ms. NOTES: lines printed as they are below the table. The STANDIN_* files hold the stand-in's CPU ticks during "proxy ours" and "puller
 ours" (reported, not counted in any row). Called by bench/compare, not by hand.
 """
 import sys
@@ -97,7 +97,7 @@ def targets(rows):
 
 
 def main():
-    rows_path, proxy_ticks, puller_ticks, hz, machine, load = sys.argv[1:7]
+    rows_path, notes, proxy_ticks, puller_ticks, hz, machine, load = sys.argv[1:8]
     rows = read_rows(rows_path)
     hz = float(hz)
     print(f"machine: {machine}")
@@ -109,6 +109,10 @@ def main():
     print()
     targets(rows)
     print()
+    try:
+        print(open(notes).read(), end="")
+    except OSError:
+        pass
     for name, path in (("proxy ours", proxy_ticks), ("puller ours", puller_ticks)):
         r = rows.get(name)
         if r and r["msgs"]:
