@@ -4,14 +4,14 @@
 #
 #   bench/proxy/run.sh [sink|tls|localstack|idle|original]   (default: sink)
 #
-#   sink        tiny SQS stand-in (sqs-sink): measures the proxy itself
+#   sink        the fast SQS stand-in (sqs-standin, AWS JSON 1.0): measures the proxy itself
 #   tls         the same load as sink through HTTPS (--tls-cert/--tls-key; a throw-away
 #               certificate made with openssl; wrk keeps connections alive, so this measures
 #               encryption more than handshakes)
 #   localstack  real forwarding into a fresh LocalStack queue (start it: scripts/localstack start)
 #   idle        10,000 idle keep-alive connections held open while wrk runs against the sink
 #   original    the FastAPI + boto3 original under gunicorn (4 uvicorn workers) on LocalStack;
-#               needs bench/proxy/original/setup.sh run once
+#               (its pinned venv is installed when missing: bench/proxy/original/setup.sh)
 #   compare     localstack, then original, with the same load; prints the throughput ratio
 #
 # Knobs (env): DURATION=10s CONNECTIONS=64 THREADS=2 WORKERS=2 IDLE=10000
@@ -19,6 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/results.sh"
 bench_record "proxy-${1:-sink}" "DURATION CONNECTIONS THREADS WORKERS FORWARDERS IDLE LOCALSTACK_ENDPOINT" "$@"
+. "$(dirname "$0")/../lib/proc.sh"
 cd "$(dirname "$0")/../.."
 MODE=${1:-sink}
 if [ "$MODE" = compare ]; then
@@ -38,19 +39,14 @@ FORWARDERS_SET=${FORWARDERS:-}
 IDLE=${IDLE:-10000}
 LOCALSTACK=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # curl options for the proxy (tls mode adds the test CA).
 CURL_TLS=()
-wait_http() { for _ in $(seq 200); do curl -sf "${CURL_TLS[@]}" -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -z "${TLS_DIR:-}" ] || rm -rf "$TLS_DIR"; }
 trap cleanup EXIT
 
 echo "note: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the box makes numbers noisy)"
-cargo build --release -q -p proxy
+cargo build --release -q -p proxy -p sqs-standin
 BIN=target/release
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
@@ -87,10 +83,9 @@ fi
 case "$MODE" in
   sink|idle|tls)
     SINK_PORT=$(free_port)
-    "$BIN/sqs-sink" --port "$SINK_PORT" 2>/dev/null & PIDS+=($!)
+    "$BIN/sqs-standin" --port "$SINK_PORT" >/dev/null & PIDS+=($!)
     wait_http "http://127.0.0.1:$SINK_PORT/count"
-    # sqs-sink answers the query protocol (form body, XML answer) only.
-    SQS_PROTOCOL=query "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
+    "$BIN/proxy" --bind 127.0.0.1 --port "$PORT" --workers "$WORKERS" --forwarders "${FORWARDERS_SET:-4}" \
       --queue-url "http://127.0.0.1:$SINK_PORT/000000000000/bench" \
       --endpoint-url "http://127.0.0.1:$SINK_PORT" "${TLS_FLAGS[@]}" & PIDS+=($!)
     TARGET_PID=$!
@@ -105,7 +100,7 @@ case "$MODE" in
     ;;
   original)
     VENV=.tools/bench-proxy-venv
-    [ -x "$VENV/bin/gunicorn" ] || { echo "run bench/proxy/original/setup.sh first" >&2; exit 1; }
+    bench/proxy/original/setup.sh
     QUEUE=$(create_queue)
     SQS_QUEUE_URL="$QUEUE" AWS_ENDPOINT_URL="$LOCALSTACK" \
       "$VENV/bin/gunicorn" -w 4 -k uvicorn.workers.UvicornWorker -b "127.0.0.1:$PORT" \
@@ -115,11 +110,10 @@ case "$MODE" in
     ;;
   *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
-wait_http "$SCHEME://127.0.0.1:$PORT/health"
+wait_http "$SCHEME://127.0.0.1:$PORT/health" "${CURL_TLS[@]}"
 
 # All processes of the target (gunicorn has a master and workers).
-tree_pids() { echo "$1" $(pgrep -P "$1" || true); }
-sum_ticks() { local t=0; for p in $(tree_pids "$TARGET_PID"); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+sum_ticks() { tree_ticks "$TARGET_PID"; }
 
 if [ "$MODE" = idle ]; then
   python3 - "$PORT" "$IDLE" <<'PY' & PIDS+=($!)
@@ -152,7 +146,7 @@ echo "$OUT" | grep -E "Requests/sec|Non-2xx|Socket errors" || true
 RESULT=$(echo "$OUT" | grep '^RESULT')
 msgs=$((after_msgs - before_msgs))
 hz=$(getconf CLK_TCK)
-hwm=0; for p in $(tree_pids "$TARGET_PID"); do hwm=$((hwm + $(hwm_kib "$p"))); done
+hwm=$(tree_hwm_kib "$TARGET_PID")
 echo "$RESULT"
 if [ "$MODE" != original ]; then
   curl -sf "${CURL_TLS[@]}" "$SCHEME://127.0.0.1:$PORT/metrics" | awk '

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Does the dashboard cost the drain anything? Drains COUNT canned messages from
-# examples/fake_sqs.rs (spread over SENSORS sensor instances, so the page's snapshot is a
+# Does the dashboard cost the drain anything? Drains COUNT canned messages from sqs-standin
+# (bench/sqs-standin; spread over SENSORS sensor instances, so the page's snapshot is a
 # fleet-sized one) with `puller --dashboard`, first with no viewer, then with VIEWERS
 # viewers polling /api/fleet once a second as the page does, and prints both drain rates,
 # their ratio, the puller's own CPU per message in each run (the viewers' load generator
@@ -13,31 +13,32 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/results.sh"
 bench_record puller-dashboard "COUNT SENSORS VIEWERS CONCURRENCY" "$@"
+. "$(dirname "$0")/../lib/proc.sh"
 COUNT=${COUNT:-300000}
 SENSORS=${SENSORS:-10000}
 VIEWERS=${VIEWERS:-100}
 CONCURRENCY=${CONCURRENCY:-8}
 cd "$(git rev-parse --show-toplevel)"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-cargo build --release -q -p puller --bin puller --example fake_sqs
+cargo build --release -q -p puller -p sqs-standin
 TMP=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 # drain VIEWERS: prints the drain rate (messages/s over the busy time).
 drain() {
-    local viewers=$1 port
-    FAKE_SQS_INSTANCES=$SENSORS target/release/examples/fake_sqs --count "$COUNT" >"$TMP/fake.out" &
+    local viewers=$1 sqs_port port
+    sqs_port=$(free_port)
+    target/release/sqs-standin --port "$sqs_port" --prefill "$COUNT" --instances "$SENSORS" \
+        >/dev/null &
     PIDS+=($!)
-    for _ in $(seq 50); do grep -q listening "$TMP/fake.out" && break; sleep 0.1; done
-    local addr; addr=$(awk '/listening/ {print $2}' "$TMP/fake.out")
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    # fake_sqs answers the query protocol (XML) only.
+    wait_http "http://127.0.0.1:$sqs_port/stats"
+    port=$(free_port)
     # cpu_of: runs the puller and writes its CPU seconds (user + system) to a file, so the
     # dashboard's own cost per message is seen apart from the viewers' load generator, which
     # shares the machine's cores.
-    SQS_PROTOCOL=query python3 bench/puller/cpu_of.py "$TMP/cpu-$viewers" \
-        target/release/puller --queue-url "http://$addr/000000000000/q" \
+    python3 bench/lib/cpu_of.py "$TMP/cpu-$viewers" \
+        target/release/puller --queue-url "http://127.0.0.1:$sqs_port/000000000000/q" \
         --concurrency "$CONCURRENCY" --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 \
         --sink "jsonl:/dev/null" --dashboard "127.0.0.1:$port" \
         --report-json "$TMP/report-$viewers.json" 2>"$TMP/puller.err" &
@@ -52,7 +53,7 @@ drain() {
     [ "$viewers" -gt 0 ] && { wait "${PIDS[-1]}" || true; cat "$TMP/viewers.out"; }
     kill "${PIDS[0]}" 2>/dev/null || true
     PIDS=()
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[2]).read()); print(round(r["messages_per_second"]), r["messages"], round(cpu * 1e6 / max(r["messages"], 1), 1))' \
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[2]).read().split()[0]); print(round(r["messages_per_second"]), r["messages"], round(cpu * 1e6 / max(r["messages"], 1), 1))' \
         "$TMP/report-$viewers.json" "$TMP/cpu-$viewers"
 }
 

@@ -3,8 +3,8 @@
 # sent with SendMessageBatch by the puller crate's `filler` example), drain it with
 # `puller --exit-when-idle`, and report messages/s; then do the same with a minimal boto3
 # equivalent of the original puller (receive 10, delete one at a time) and report the ratio.
-# In between it drains COUNT canned messages from examples/fake_sqs.rs: the puller's own
-# ceiling with LocalStack's per-request cost out of the picture.
+# In between it drains COUNT canned messages from sqs-standin (bench/sqs-standin): the
+# puller's own ceiling with LocalStack's per-request cost out of the picture.
 # Run by hand; numbers are noisy on a shared machine.
 #
 #   bench/puller/run.sh
@@ -15,6 +15,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/results.sh"
 bench_record puller "COUNT ORIGINAL_COUNT CONCURRENCY SKIP_ORIGINAL PULLER_ARGS LOCALSTACK_ENDPOINT" "$@"
+. "$(dirname "$0")/../lib/proc.sh"
 COUNT=${COUNT:-20000}
 ORIGINAL_COUNT=${ORIGINAL_COUNT:-$COUNT}
 CONCURRENCY=${CONCURRENCY:-8}
@@ -23,7 +24,7 @@ cd "$(git rev-parse --show-toplevel)"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 scripts/localstack status >/dev/null || { echo "LocalStack is not running: scripts/localstack start" >&2; exit 1; }
-cargo build --release -q -p puller --bin puller --example filler --example fake_sqs
+cargo build --release -q -p puller -p sqs-standin --bin puller --bin sqs-standin --example filler
 TMP=$(mktemp -d)
 FAKE_PID=""
 trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -54,15 +55,14 @@ print(r["messages"], round(r["busy_seconds"], 2), round(r["messages_per_second"]
 echo "puller: $MSGS messages in ${BUSY}s = $RATE msgs/s (gaps $GAPS, duplicates $DUPS, $BATCH messages per receive)"
 [ "$MSGS" -eq "$COUNT" ] || echo "WARNING: expected $COUNT messages" >&2
 
-# The puller's own ceiling: the same drain against a canned in-process SQS stand-in
-# (examples/fake_sqs.rs), so LocalStack's per-request cost is out of the picture.
-echo "== puller against fake_sqs (ceiling without LocalStack): $COUNT messages"
-target/release/examples/fake_sqs --count "$COUNT" >"$TMP/fake.out" &
+# The puller's own ceiling: the same drain against sqs-standin's canned messages, so
+# LocalStack's per-request cost is out of the picture.
+echo "== puller against sqs-standin (ceiling without LocalStack): $COUNT messages"
+FAKE_PORT=$(free_port)
+target/release/sqs-standin --port "$FAKE_PORT" --prefill "$COUNT" >/dev/null &
 FAKE_PID=$!
-for _ in $(seq 50); do grep -q listening "$TMP/fake.out" && break; sleep 0.1; done
-FAKE_ADDR=$(awk '/listening/ {print $2}' "$TMP/fake.out")
-# fake_sqs answers the query protocol (XML) only.
-SQS_PROTOCOL=query target/release/puller --queue-url "http://$FAKE_ADDR/000000000000/q" --concurrency "$CONCURRENCY" \
+wait_http "http://127.0.0.1:$FAKE_PORT/stats"
+target/release/puller --queue-url "http://127.0.0.1:$FAKE_PORT/000000000000/q" --concurrency "$CONCURRENCY" \
     --exit-when-idle 1 --wait-seconds 1 --summary-interval 0 --sink "jsonl:$TMP/fake.jsonl" \
     ${PULLER_ARGS:-} 2>&1 | grep 'stopped' || true
 kill "$FAKE_PID" 2>/dev/null || true

@@ -23,7 +23,7 @@ fn help_survives_a_reader_that_went_away() {
         "demo",
         "provisioner",
         "tune",
-        "sqs-sink",
+        "sqs-standin",
     ] {
         let path = bins::bin_path(bin);
         let out = Command::new("python3")

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Prints bench/compare's table, ratios and targets from the rows the script measured.
+
+    compare_report.py ROWS NOTES STANDIN_PROXY_TICKS STANDIN_PULLER_TICKS HZ MACHINE LOAD
+
+ROWS: one tab-separated line per run: name, messages, seconds, CPU seconds, peak RSS KiB,
+p99 ms. NOTES: lines printed as they are below the table. The STANDIN_* files hold the stand-in's CPU ticks during "proxy ours" and "puller
+ours" (reported, not counted in any row). Called by bench/compare, not by hand.
+"""
+import sys
+
+# Issue 17's targets: (row, column, bound, text).
+TARGETS = [
+    ("proxy ours", "cpu_us", ("<=", 12), "proxy CPU per message ≤ 12 µs"),
+    ("proxy ours", "rate", (">=", 55_000), "proxy throughput ≥ 55,000 msg/s"),
+    ("proxy ours", "p99", ("<", 5), "proxy p99 < 5 ms"),
+    ("puller ours", "cpu_us", ("<=", 15), "puller CPU per message ≤ 15 µs"),
+    ("puller ours", "rate", (">=", 15_000), "puller throughput ≥ 15,000 msg/s"),
+]
+LABELS = {
+    "nginx": "nginx `return 200`, 1 worker (proxy ceiling)",
+    "proxy ours": "proxy, ours → sqs-standin",
+    "proxy original": "proxy, original (gunicorn, 4 workers) → sqs-standin",
+    "puller ours": "puller, ours ← sqs-standin",
+    "puller original": "puller, original (boto3) ← sqs-standin",
+}
+
+
+def read_rows(path):
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            name, msgs, seconds, cpu, rss, p99 = line.rstrip("\n").split("\t")
+            msgs, seconds, cpu = int(msgs), float(seconds), float(cpu)
+            rows[name] = {
+                "msgs": msgs,
+                "rate": msgs / seconds if seconds > 0 else 0.0,
+                "cpu_us": cpu / msgs * 1e6 if msgs else float("nan"),
+                "rss_mib": int(rss) / 1024,
+                "p99": float(p99) if p99 not in ("", "None") else float("nan"),
+            }
+    return rows
+
+
+def table(rows):
+    print("| run | messages | msg/s | CPU µs/msg | peak RSS MiB | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, label in LABELS.items():
+        r = rows.get(name)
+        if r is None:
+            continue
+        print(
+            f"| {label} | {r['msgs']:,} | {r['rate']:,.0f} | {r['cpu_us']:.1f} "
+            f"| {r['rss_mib']:.1f} | {r['p99']:.2f} |"
+        )
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def ratios(rows):
+    for part in ("proxy", "puller"):
+        ours, theirs = rows.get(f"{part} ours"), rows.get(f"{part} original")
+        if ours and theirs:
+            print(
+                f"- {part}, ours vs original: {ratio(ours['rate'], theirs['rate']):.1f}× the "
+                f"throughput, CPU per message ÷ {ratio(theirs['cpu_us'], ours['cpu_us']):.1f}, "
+                f"peak RSS ÷ {ratio(theirs['rss_mib'], ours['rss_mib']):.1f}"
+            )
+    ours, nginx = rows.get("proxy ours"), rows.get("nginx")
+    if ours and nginx:
+        print(
+            f"- proxy, ours vs nginx `return 200` on the same load: nginx answers "
+            f"{ratio(nginx['rate'], ours['rate']):.2f}× our forwarded msg/s (target ≤ 1.4×); "
+            f"ours spends {ratio(ours['cpu_us'], nginx['cpu_us']):.1f}× nginx's CPU per "
+            f"request on each message"
+        )
+
+
+def targets(rows):
+    print("| target (issue 17) | measured | |")
+    print("|---|---:|---|")
+    checks = list(TARGETS)
+    for row, column, (op, bound), text in checks:
+        r = rows.get(row)
+        if r is None:
+            continue
+        value = r[column]
+        met = {"<=": value <= bound, ">=": value >= bound, "<": value < bound}[op]
+        shown = f"{value:,.0f}" if column == "rate" else f"{value:.1f}" if column == "cpu_us" else f"{value:.2f}"
+        print(f"| {text} | {shown} | {'met' if met else 'NOT met'} |")
+    ours, nginx = rows.get("proxy ours"), rows.get("nginx")
+    if ours and nginx:
+        gap = ratio(nginx["rate"], ours["rate"])
+        print(f"| proxy within 1.4× of nginx's msg/s | {gap:.2f}× | {'met' if gap <= 1.4 else 'NOT met'} |")
+
+
+def main():
+    rows_path, notes, proxy_ticks, puller_ticks, hz, machine, load = sys.argv[1:8]
+    rows = read_rows(rows_path)
+    hz = float(hz)
+    print(f"machine: {machine}")
+    print(f"load: {load}")
+    print()
+    table(rows)
+    print()
+    ratios(rows)
+    print()
+    targets(rows)
+    print()
+    try:
+        print(open(notes).read(), end="")
+    except OSError:
+        pass
+    for name, path in (("proxy ours", proxy_ticks), ("puller ours", puller_ticks)):
+        r = rows.get(name)
+        if r and r["msgs"]:
+            ticks = float(open(path).read())
+            print(
+                f"- sqs-standin's own CPU during '{name}': {ticks / hz / r['msgs'] * 1e6:.1f} µs "
+                f"per message (same cores; in no row)"
+            )
+    print(
+        "- p99: proxy rows as wrk measured each request (POST /send → answer); puller rows "
+        "the stand-in's receive → delete latency per message"
+    )
+
+
+if __name__ == "__main__":
+    main()
