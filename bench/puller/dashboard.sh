@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Does the dashboard cost the drain anything? Drains COUNT canned messages from sqs-standin
 # (bench/sqs-standin; spread over SENSORS sensor instances, so the page's snapshot is a
-# fleet-sized one) with `puller --dashboard`, first with no viewer, then with VIEWERS
-# viewers polling /api/fleet once a second as the page does, and prints both drain rates,
-# their ratio, the puller's own CPU per message in each run (the viewers' load generator
-# shares the same cores, so the drain rate alone mixes its cost in), and what the viewers got
-# (requests, failures, snapshot size).
-# Run by hand; numbers are noisy on a shared machine.
+# fleet-sized one) with `puller --dashboard`, ROUNDS times with no viewer and ROUNDS times
+# with VIEWERS viewers polling /api/fleet once a second as the page does, alternating, and
+# prints the median (and range) of the drain rate and of the puller's own CPU per message for
+# each, their ratios, what the viewers got (requests, failures, snapshot size), and the CPU
+# the puller's dashboard threads used: the viewers' cost to the puller measured directly,
+# which the run-to-run noise of a shared 2-core box does not blur the way it blurs the
+# drain rate (the viewers' load generator shares the same cores).
 #
 #   bench/puller/dashboard.sh
-#   COUNT=300000 SENSORS=10000 VIEWERS=100 bench/puller/dashboard.sh
+#   COUNT=300000 SENSORS=10000 VIEWERS=100 ROUNDS=3 bench/puller/dashboard.sh
 set -euo pipefail
 . "$(dirname "$0")/../lib/results.sh"
-bench_record puller-dashboard "COUNT SENSORS VIEWERS CONCURRENCY" "$@"
+bench_record puller-dashboard "COUNT SENSORS VIEWERS CONCURRENCY ROUNDS" "$@"
 . "$(dirname "$0")/../lib/proc.sh"
 COUNT=${COUNT:-300000}
 SENSORS=${SENSORS:-10000}
 VIEWERS=${VIEWERS:-100}
+ROUNDS=${ROUNDS:-3}
 CONCURRENCY=${CONCURRENCY:-8}
 cd "$(git rev-parse --show-toplevel)"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
@@ -57,13 +59,34 @@ drain() {
         "$TMP/report-$viewers.json" "$TMP/cpu-$viewers"
 }
 
-echo "== puller --dashboard, $COUNT messages from $SENSORS sensors, no viewer"
-read -r RATE0 N0 CPU0 < <(drain 0)
-echo "drained $N0 messages at $RATE0 msg/s, puller CPU $CPU0 µs per message"
-echo "== the same with $VIEWERS viewers polling /api/fleet once a second"
-OUT=$(drain "$VIEWERS")
-echo "$OUT" | head -n -1
-read -r RATE1 N1 CPU1 < <(echo "$OUT" | tail -n 1)
-echo "drained $N1 messages at $RATE1 msg/s, puller CPU $CPU1 µs per message"
-awk -v a="$RATE1" -v b="$RATE0" -v c="$CPU1" -v d="$CPU0" -v v="$VIEWERS" 'BEGIN {
-    if (b > 0) printf "with %d viewers / without: drain rate %.2f, puller CPU per message %.2f\n", v, a / b, c / d }'
+# median FILE COLUMN, median_range FILE COLUMN ("median (min-max)"): of a column of numbers.
+median() {
+    sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'
+}
+median_range() {
+    sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {
+        printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
+echo "== puller --dashboard, $COUNT messages from $SENSORS sensors; $ROUNDS rounds of: no viewer, then $VIEWERS viewers polling /api/fleet once a second"
+: >"$TMP/without"; : >"$TMP/with"; DASH_CPU=0; PULLER_CPU=0
+for round in $(seq "$ROUNDS"); do
+    read -r rate n cpu < <(drain 0)
+    echo "round $round, no viewer: $n messages at $rate msg/s, puller CPU $cpu µs per message"
+    echo "$rate $cpu" >>"$TMP/without"
+    OUT=$(drain "$VIEWERS")
+    echo "$OUT" | head -n -1 | sed "s/^/round $round, /"
+    read -r rate n cpu < <(echo "$OUT" | tail -n 1)
+    echo "round $round, $VIEWERS viewers: $n messages at $rate msg/s, puller CPU $cpu µs per message"
+    echo "$rate $cpu" >>"$TMP/with"
+    dash=$(echo "$OUT" | sed -n 's/^dashboard threads CPU: \([0-9.]*\) s$/\1/p')
+    DASH_CPU=$(awk -v a="$DASH_CPU" -v b="${dash:-0}" 'BEGIN { print a + b }')
+    PULLER_CPU=$(awk -v a="$PULLER_CPU" -v c="$cpu" -v m="$n" 'BEGIN { print a + c * m / 1e6 }')
+done
+echo "no viewer:        drain $(median_range "$TMP/without" 1) msg/s, puller CPU $(median_range "$TMP/without" 2) µs per message"
+echo "$VIEWERS viewers:      drain $(median_range "$TMP/with" 1) msg/s, puller CPU $(median_range "$TMP/with" 2) µs per message"
+awk -v v="$VIEWERS" -v d="$DASH_CPU" -v p="$PULLER_CPU" \
+    -v r0="$(median "$TMP/without" 1)" -v r1="$(median "$TMP/with" 1)" \
+    -v c0="$(median "$TMP/without" 2)" -v c1="$(median "$TMP/with" 2)" 'BEGIN {
+    printf "with %d viewers / without (medians): drain rate %.2f, puller CPU per message %.2f\n", v, r1 / r0, c1 / c0
+    printf "dashboard threads (serving the %d viewers, rendering the snapshot): %.2f s CPU of the puller'"'"'s %.2f s in the viewer runs = %.1f %%\n", v, d, p, (p > 0 ? 100 * d / p : 0) }'
