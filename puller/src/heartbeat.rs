@@ -29,11 +29,6 @@ pub struct Heartbeat {
 struct State {
     watch: Option<Watch>,
     stopped: bool,
-    /// When the heartbeat thread wakes on its own next (None: not waiting). `watch` wakes
-    /// it only when the new batch is due before that: under load the thread then sleeps
-    /// through batches that are unwatched before their first extension is due, instead of
-    /// being woken (two context switches) for each of them.
-    wakes_at: Option<Instant>,
 }
 
 struct Watch {
@@ -52,16 +47,13 @@ impl Heartbeat {
         if timeout == 0 || receipt_handles.is_empty() {
             return; // visible again at once anyway: nothing to keep hidden
         }
-        let next = received + period(timeout);
         let mut state = self.lock();
         state.watch = Some(Watch {
             receipt_handles,
             received,
-            next,
+            next: received + period(timeout),
         });
-        if state.wakes_at.is_none_or(|at| next < at) {
-            self.wake.notify_all();
-        }
+        self.wake.notify_all();
     }
 
     /// Stops extending; returns once no extension is under way.
@@ -89,24 +81,20 @@ impl Heartbeat {
             if state.stopped {
                 return;
             }
+            let due = state.watch.as_ref().map(|w| w.next);
             let now = Instant::now();
-            // With nothing watched, look again after one period: a batch watched meanwhile
-            // is due no earlier than that unless `watch` wakes us.
-            let due = state
-                .watch
-                .as_ref()
-                .map_or(now + period(timeout), |w| w.next);
             match due {
-                at if at > now => {
-                    state.wakes_at = Some(at);
+                None => {
+                    state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+                }
+                Some(at) if at > now => {
                     state = self
                         .wake
                         .wait_timeout(state, at - now)
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
-                    state.wakes_at = None;
                 }
-                _ => {
+                Some(_) => {
                     // The lock stays held during the call: see the module comment.
                     if let Some(watch) = state.watch.as_mut() {
                         let extended = extend(&mut client, queue_url, watch, timeout);
