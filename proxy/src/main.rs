@@ -17,7 +17,6 @@ mod health;
 mod http;
 mod ingress;
 mod log;
-mod message;
 mod metrics;
 mod queue_facts;
 mod response;

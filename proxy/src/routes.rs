@@ -3,8 +3,8 @@
 use crate::envelope::{Extras, Rules};
 use crate::filter::{Filter, Verdict};
 use crate::http::Request;
-use crate::message::{self, Invalid};
 use crate::response::Response;
+use json_fields::Invalid;
 use serde_json::json;
 
 pub const ROUTE_SEND: usize = 0;
@@ -23,6 +23,17 @@ pub enum Action {
 }
 
 /// The route index for metrics, by path alone.
+/// Every top-level field of a message the proxy reads: the supersede filter's `hostname` and
+/// `job_submission_time`, the FIFO group and deduplication ids' `region`, `execution_id` and
+/// `sequence` (attributes use a subset). The rest of a body is checked, not kept.
+const READ_FIELDS: [&str; 5] = [
+    "hostname",
+    "job_submission_time",
+    "region",
+    "execution_id",
+    "sequence",
+];
+
 pub fn route_of(req: &Request) -> usize {
     match path_only(&req.path) {
         "/send" => ROUTE_SEND,
@@ -66,7 +77,7 @@ fn send(body: Vec<u8>, filter: &Filter, rules: &Rules) -> Action {
         Ok(b) => b,
         Err(_) => return Action::Respond(Response::error(400, "body is not UTF-8")),
     };
-    let message = match message::fields(&body) {
+    let message = match json_fields::top_level(&body, &READ_FIELDS) {
         Ok(m) => m,
         Err(Invalid::NotAnObject) => {
             return Action::Respond(Response::error(400, "body must be a JSON object"))

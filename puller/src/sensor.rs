@@ -1,6 +1,7 @@
 //! What a message body is: a sensor message (the publisher's schema), some other JSON, or not
 //! JSON at all. Only sensor messages take part in loss accounting; the others are still
 //! delivered (unless `--require-schema`) and counted.
+use json_fields::Invalid;
 use serde_json::{Map, Value};
 use sigv4::date_time::parse_rfc3339_ms;
 
@@ -24,6 +25,20 @@ pub mod field {
     /// Cumulative count of messages the sensor evicted from its full outbox (present only when
     /// non-zero).
     pub const DROPPED_OVERFLOW: &str = "dropped_overflow";
+    /// Every field above: what `Body::classify` keeps of a body.
+    pub const ALL: [&str; 11] = [
+        JOB_ID,
+        EXECUTION_ID,
+        HOSTNAME,
+        JOB_SUBMISSION_TIME,
+        ICON_NAME,
+        TIMESTAMP,
+        COLOR,
+        SEQUENCE,
+        REGION,
+        DROPPED_PERMANENT,
+        DROPPED_OVERFLOW,
+    ];
 }
 
 /// A colour as 8-bit RGB, from the schema's `#RRGGBB`.
@@ -85,13 +100,14 @@ pub enum Body {
 
 impl Body {
     pub fn classify(body: &str) -> Body {
-        match serde_json::from_str::<Value>(body) {
-            Err(e) => Body::NonJson(e.to_string()),
-            Ok(Value::Object(fields)) => match sensor_from(fields) {
+        // Only the schema's fields are kept; the rest of the body is checked, not copied.
+        match json_fields::top_level(body, &field::ALL) {
+            Err(Invalid::Json(e)) => Body::NonJson(e),
+            Ok(fields) => match sensor_from(fields) {
                 Ok(message) => Body::Sensor(message),
                 Err(reason) => Body::SchemaLess(reason),
             },
-            Ok(_) => Body::SchemaLess("not a JSON object".to_string()),
+            Err(Invalid::NotAnObject) => Body::SchemaLess("not a JSON object".to_string()),
         }
     }
 }

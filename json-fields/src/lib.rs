@@ -1,20 +1,13 @@
-//! Reading a sensor message: the body must be one JSON object, and the proxy looks at only a
-//! few of its fields (the supersede rule's `hostname` and `job_submission_time`; the FIFO
-//! group and deduplication ids' `region`, `execution_id` and `sequence`). The whole body is
-//! still checked to be valid JSON, but only those fields are kept: building a full JSON tree
-//! of every message (a string per key and value) was most of the per-request allocation.
-use serde_core::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+//! Reading a message body that must be one JSON object when only a few of its top-level
+//! fields matter (the proxy reads five of a sensor message's, the puller eleven). The whole
+//! body is still checked to be valid JSON, but only the named fields are kept: a full
+//! `serde_json::Value` tree of every message (a string per key and per value, a map node per
+//! field) was most of the per-message allocation of both hot paths.
+#![forbid(unsafe_code)]
+
+use serde_core::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
-
-/// Every top-level field the proxy reads (the filter's and the envelope's).
-pub const FIELDS: [&str; 5] = [
-    "hostname",
-    "job_submission_time",
-    "region",
-    "execution_id",
-    "sequence",
-];
 
 #[derive(Debug, PartialEq)]
 pub enum Invalid {
@@ -24,10 +17,11 @@ pub enum Invalid {
     Json(String),
 }
 
-/// The fields of [`FIELDS`] the body has (a later duplicate key wins, as in a full parse).
-pub fn fields(body: &str) -> Result<Map<String, Value>, Invalid> {
+/// The fields of `names` the object `body` has, as a full parse would give them (a later
+/// duplicate key wins); every other value is skipped but checked.
+pub fn top_level(body: &str, names: &[&'static str]) -> Result<Map<String, Value>, Invalid> {
     let mut de = serde_json::Deserializer::from_str(body);
-    let kept = de.deserialize_map(Kept).map_err(|e| {
+    let kept = de.deserialize_map(Kept(names)).map_err(|e| {
         if e.is_data() {
             // Only the top level can mismatch: every value inside is taken as it comes.
             Invalid::NotAnObject
@@ -39,10 +33,10 @@ pub fn fields(body: &str) -> Result<Map<String, Value>, Invalid> {
     Ok(kept)
 }
 
-/// Visits the top-level object, keeping the wanted fields and skipping (but checking) the rest.
-struct Kept;
+/// Visits the top-level object, keeping the named fields.
+struct Kept<'n>(&'n [&'static str]);
 
-impl<'de> Visitor<'de> for Kept {
+impl<'de> Visitor<'de> for Kept<'_> {
     type Value = Map<String, Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,8 +45,8 @@ impl<'de> Visitor<'de> for Kept {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut kept = Map::new();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key.0 {
+        while let Some(name) = map.next_key_seed(Key(self.0))? {
+            match name {
                 Some(name) => {
                     kept.insert(name.to_string(), map.next_value::<Value>()?);
                 }
@@ -65,26 +59,26 @@ impl<'de> Visitor<'de> for Kept {
     }
 }
 
-/// A key: which of [`FIELDS`] it is, if any (keys are compared after unescaping).
-struct Key(Option<&'static str>);
+/// A key: which of the names it is, if any (compared after unescaping, without allocating).
+struct Key<'n>(&'n [&'static str]);
 
-impl<'de> de::Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeyVisitor)
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = Option<&'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
+impl Visitor<'_> for Key<'_> {
+    type Value = Option<&'static str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        Ok(Key(FIELDS.iter().copied().find(|&f| f == v)))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().copied().find(|&name| name == v))
     }
 }
 
@@ -93,12 +87,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const NAMES: [&str; 5] = [
+        "hostname",
+        "job_submission_time",
+        "region",
+        "execution_id",
+        "sequence",
+    ];
+
     #[test]
-    fn keeps_the_read_fields_of_a_sensor_message() {
+    fn keeps_the_named_fields_of_a_sensor_message() {
         let body = r##"{"job_id":"j","hostname":"edge-1","job_submission_time":1711449600,
             "icon_name":"😀","color":"#FF5733","sequence":7,"region":"us","execution_id":"e",
             "nested":{"hostname":"not me"},"list":[1,{"a":null}]}"##;
-        let kept = Value::Object(fields(body).unwrap());
+        let kept = Value::Object(top_level(body, &NAMES).unwrap());
         assert_eq!(
             kept,
             json!({"hostname":"edge-1","job_submission_time":1711449600,"sequence":7,
@@ -108,7 +110,7 @@ mod tests {
 
     #[test]
     fn keys_are_compared_unescaped_and_the_last_duplicate_wins() {
-        let kept = fields(r#"{"host\u006eame":"a","hostname":"b"}"#).unwrap();
+        let kept = top_level(r#"{"host\u006eame":"a","hostname":"b"}"#, &NAMES).unwrap();
         assert_eq!(kept["hostname"], "b");
     }
 
@@ -124,21 +126,21 @@ mod tests {
             "{\"a\" 1}",
         ] {
             assert!(
-                matches!(fields(bad), Err(Invalid::Json(_))),
+                matches!(top_level(bad, &NAMES), Err(Invalid::Json(_))),
                 "{bad:?} was accepted"
             );
             assert!(serde_json::from_str::<Value>(bad).is_err());
         }
         for not_object in ["[]", "1", "\"s\"", "null", "true"] {
             assert_eq!(
-                fields(not_object),
+                top_level(not_object, &NAMES),
                 Err(Invalid::NotAnObject),
                 "{not_object}"
             );
         }
         // Bad JSON deep inside a skipped field is still bad JSON.
         assert!(matches!(
-            fields("{\"x\":[1,{\"y\":}]}"),
+            top_level("{\"x\":[1,{\"y\":}]}", &NAMES),
             Err(Invalid::Json(_))
         ));
     }
