@@ -75,6 +75,46 @@ pub(super) fn send_message_batch(
 /// batch on the proxy's hot path). Entries carry the optional members only when set.
 fn batch_request(queue_url: &str, entries: &[BatchEntry<'_>]) -> Vec<u8> {
     let size: usize = entries.iter().map(|e| e.body.len() + 48).sum();
+    entries_request(queue_url, entries, size, |out, e| {
+        out.extend_from_slice(b"{\"Id\":");
+        put_str(out, e.id);
+        out.extend_from_slice(b",\"MessageBody\":");
+        put_str(out, e.body);
+        if let Some(group) = e.group_id {
+            out.extend_from_slice(b",\"MessageGroupId\":");
+            put_str(out, group);
+        }
+        if let Some(dedup) = e.deduplication_id {
+            out.extend_from_slice(b",\"MessageDeduplicationId\":");
+            put_str(out, dedup);
+        }
+        if !e.attributes.is_empty() {
+            out.extend_from_slice(b",\"MessageAttributes\":{");
+            for (j, a) in e.attributes.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                put_str(out, &a.name);
+                out.extend_from_slice(b":{\"DataType\":");
+                put_str(out, &a.data_type);
+                out.extend_from_slice(b",\"StringValue\":");
+                put_str(out, &a.value);
+                out.push(b'}');
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    })
+}
+
+/// `{"QueueUrl": queue_url, "Entries": [...]}` with each entry written by `entry` (an object),
+/// into one buffer sized for `size` bytes of entries.
+fn entries_request<E>(
+    queue_url: &str,
+    entries: &[E],
+    size: usize,
+    entry: impl Fn(&mut Vec<u8>, &E),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(queue_url.len() + size + 32);
     out.extend_from_slice(b"{\"QueueUrl\":");
     put_str(&mut out, queue_url);
@@ -83,34 +123,7 @@ fn batch_request(queue_url: &str, entries: &[BatchEntry<'_>]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"Id\":");
-        put_str(&mut out, e.id);
-        out.extend_from_slice(b",\"MessageBody\":");
-        put_str(&mut out, e.body);
-        if let Some(group) = e.group_id {
-            out.extend_from_slice(b",\"MessageGroupId\":");
-            put_str(&mut out, group);
-        }
-        if let Some(dedup) = e.deduplication_id {
-            out.extend_from_slice(b",\"MessageDeduplicationId\":");
-            put_str(&mut out, dedup);
-        }
-        if !e.attributes.is_empty() {
-            out.extend_from_slice(b",\"MessageAttributes\":{");
-            for (j, a) in e.attributes.iter().enumerate() {
-                if j > 0 {
-                    out.push(b',');
-                }
-                put_str(&mut out, &a.name);
-                out.extend_from_slice(b":{\"DataType\":");
-                put_str(&mut out, &a.data_type);
-                out.extend_from_slice(b",\"StringValue\":");
-                put_str(&mut out, &a.value);
-                out.push(b'}');
-            }
-            out.push(b'}');
-        }
-        out.push(b'}');
+        entry(&mut out, e);
     }
     out.extend_from_slice(b"]}");
     out
@@ -199,21 +212,13 @@ pub(super) fn delete_message_batch(
     entries: &[DeleteEntry<'_>],
 ) -> Result<Vec<DeleteOutcome>, Error> {
     // Written straight into bytes, like `batch_request`: the puller deletes every batch.
-    let mut request = Vec::with_capacity(queue_url.len() + 32 + entries.len() * 256);
-    request.extend_from_slice(b"{\"QueueUrl\":");
-    put_str(&mut request, queue_url);
-    request.extend_from_slice(b",\"Entries\":[");
-    for (i, e) in entries.iter().enumerate() {
-        if i > 0 {
-            request.push(b',');
-        }
-        request.extend_from_slice(b"{\"Id\":");
-        put_str(&mut request, e.id);
-        request.extend_from_slice(b",\"ReceiptHandle\":");
-        put_str(&mut request, e.receipt_handle);
-        request.push(b'}');
-    }
-    request.extend_from_slice(b"]}");
+    let request = entries_request(queue_url, entries, entries.len() * 256, |out, e| {
+        out.extend_from_slice(b"{\"Id\":");
+        put_str(out, e.id);
+        out.extend_from_slice(b",\"ReceiptHandle\":");
+        put_str(out, e.receipt_handle);
+        out.push(b'}');
+    });
     let answer = call_with_body(c, Some(queue_url), "DeleteMessageBatch", &request, None)?;
     Ok(outcomes(&answer, entries.iter().map(|e| e.id)))
 }
