@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::client::SqsClient;
+use super::client::{Answer, SqsClient};
 use super::error::{Error, ErrorKind};
+use super::json_receive;
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, EntryOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions,
-    SentMessage,
+    DeleteOutcome, EntryOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -135,22 +135,6 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// `{"name": {"DataType": "String", "StringValue": "v"}, ...}`; binary values are skipped.
-fn message_attributes(v: Option<&Value>) -> Vec<MessageAttribute> {
-    let Some(map) = v.and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter_map(|(name, a)| {
-            Some(MessageAttribute {
-                name: name.clone(),
-                data_type: a.get("DataType")?.as_str()?.to_string(),
-                value: a.get("StringValue")?.as_str()?.to_string(),
-            })
-        })
-        .collect()
-}
-
 pub(super) fn receive_message(
     c: &mut SqsClient,
     queue_url: &str,
@@ -176,34 +160,10 @@ pub(super) fn receive_message(
     if let Some(id) = &extras.attempt_id {
         request["ReceiveRequestAttemptId"] = json!(id);
     }
-    let mut answer = call(c, Some(queue_url), action, &request, Some(wait))?;
-    let messages = match answer.get_mut("Messages").map(Value::take) {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(list)) => list,
-        Some(_) => return Err(malformed(action, "Messages is not a list")),
-    };
-    // The strings move out of the answer (no copies: bodies are most of its bytes).
-    messages
-        .into_iter()
-        .map(|mut m| {
-            Ok(Message {
-                message_id: take_required_str(&mut m, "MessageId", action)?,
-                receipt_handle: take_required_str(&mut m, "ReceiptHandle", action)?,
-                body: take_required_str(&mut m, "Body", action)?,
-                md5_of_body: optional_str(&m, "MD5OfBody"),
-                attributes: string_map(m.get("Attributes")),
-                message_attributes: message_attributes(m.get("MessageAttributes")),
-            })
-        })
-        .collect()
-}
-
-/// Like `required_str`, moving the string out of `v`.
-fn take_required_str(v: &mut Value, name: &str, action: &str) -> Result<String, Error> {
-    match v.get_mut(name).map(Value::take) {
-        Some(Value::String(s)) => Ok(s),
-        _ => Err(malformed(action, &format!("answer has no string {name:?}"))),
-    }
+    let body = request.to_string();
+    let answer = call_raw(c, Some(queue_url), action, body.as_bytes(), Some(wait))?;
+    json_receive::messages(&answer.text)
+        .map_err(|why| Error::new(ErrorKind::Protocol(why), answer.context))
 }
 
 pub(super) fn delete_message_batch(
@@ -304,14 +264,14 @@ pub(super) fn call(
     call_with_body(c, queue_url, action, body.as_bytes(), min_read_timeout)
 }
 
-/// `call` with the request already serialized.
-fn call_with_body(
+/// One call: the answer of a 2xx, else the service's error.
+fn call_raw(
     c: &mut SqsClient,
     queue_url: Option<&str>,
     action: &'static str,
     body: &[u8],
     min_read_timeout: Option<Duration>,
-) -> Result<Value, Error> {
+) -> Result<Answer, Error> {
     let mut target = c
         .target(queue_url)
         .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
@@ -325,6 +285,18 @@ fn call_with_body(
         return Err(service_error(answer.status, &answer.headers, &answer.text)
             .with_context(answer.context));
     }
+    Ok(answer)
+}
+
+/// `call` with the request already serialized.
+fn call_with_body(
+    c: &mut SqsClient,
+    queue_url: Option<&str>,
+    action: &'static str,
+    body: &[u8],
+    min_read_timeout: Option<Duration>,
+) -> Result<Value, Error> {
+    let answer = call_raw(c, queue_url, action, body, min_read_timeout)?;
     if answer.text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -450,6 +422,7 @@ fn batch_error(answer: &Value, id: &str) -> (String, String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sqs::MessageAttribute;
 
     /// The request as the JSON it is, to compare with what the service model says.
     fn batch_entry(e: &BatchEntry<'_>) -> Value {
@@ -505,18 +478,5 @@ mod tests {
                        "hostname": {"DataType": "String", "StringValue": "h"},
                        "job_submission_time": {"DataType": "Number", "StringValue": "17"}}})
         );
-    }
-
-    #[test]
-    fn received_message_attributes_are_read_and_binary_ones_skipped() {
-        let v = json!({
-            "region": {"DataType": "String", "StringValue": "eu"},
-            "blob": {"DataType": "Binary", "BinaryValue": "AAE="}
-        });
-        assert_eq!(
-            message_attributes(Some(&v)),
-            vec![MessageAttribute::string("region", "eu")]
-        );
-        assert!(message_attributes(None).is_empty());
     }
 }

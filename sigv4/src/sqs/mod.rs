@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod error;
 mod json_ops;
+mod json_receive;
 mod model;
 mod query;
 mod query_ops;
