@@ -229,6 +229,24 @@ impl Drop for Proxy {
     }
 }
 
+/// A CA and a server certificate in a fresh directory, and the proxy serving HTTPS with them
+/// (default settings otherwise) in front of a fresh queue, all named `name`.
+fn https_proxy(name: &str) -> (TempDir, Queue, Proxy) {
+    let dir = TempDir::new(name);
+    make_ca(&dir.0);
+    make_cert(&dir.0, "server");
+    let queue = Queue::new(name);
+    let (cert, key) = (dir.path("server.pem"), dir.path("server.key"));
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let proxy = Proxy::start(&queue, &tls);
+    (dir, queue, proxy)
+}
+
 #[test]
 fn https_with_a_token_is_answered_200_once_sqs_accepted_it() {
     let dir = TempDir::new("proxy-tls");
@@ -300,20 +318,7 @@ fn https_with_a_token_is_answered_200_once_sqs_accepted_it() {
 
 #[test]
 fn plain_http_to_the_https_port_is_closed_without_an_http_answer() {
-    let dir = TempDir::new("proxy-tls-plain");
-    make_ca(&dir.0);
-    make_cert(&dir.0, "server");
-    let queue = Queue::new("proxy-tls-plain");
-    let (cert, key) = (dir.path("server.pem"), dir.path("server.key"));
-    let proxy = Proxy::start(
-        &queue,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let (dir, _queue, proxy) = https_proxy("proxy-tls-plain");
     let mut plain = TcpStream::connect(proxy.addr).unwrap();
     plain
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -343,21 +348,8 @@ fn plain_http_to_the_https_port_is_closed_without_an_http_answer() {
 
 #[test]
 fn a_client_that_never_finishes_the_handshake_is_closed_by_the_request_timeout() {
-    let dir = TempDir::new("proxy-tls-slow");
-    make_ca(&dir.0);
-    make_cert(&dir.0, "server");
-    let queue = Queue::new("proxy-tls-slow");
-    let (cert, key) = (dir.path("server.pem"), dir.path("server.key"));
     // Default timeouts: --request-timeout 10 s.
-    let proxy = Proxy::start(
-        &queue,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let (_dir, _queue, proxy) = https_proxy("proxy-tls-slow");
     let mut slow = TcpStream::connect(proxy.addr).unwrap();
     slow.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -704,20 +696,7 @@ fn the_deploy_job_file_passes_the_nodes_token() {
 /// answers in order, and a body spanning many TLS records arrives byte for byte.
 #[test]
 fn https_carries_pipelined_requests_and_large_bodies_verbatim() {
-    let dir = TempDir::new("proxy-tls-pipeline");
-    make_ca(&dir.0);
-    make_cert(&dir.0, "server");
-    let mut queue = Queue::new("proxy-tls-pipeline");
-    let (cert, key) = (dir.path("server.pem"), dir.path("server.key"));
-    let proxy = Proxy::start(
-        &queue,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let (dir, mut queue, proxy) = https_proxy("proxy-tls-pipeline");
     let config = client_config(&dir.path("ca.pem"), &[&rustls::version::TLS13]);
     let mut conn = tls_connect(proxy.addr, &config).unwrap();
     let mut bodies: Vec<String> = (1..=30).map(|i| sensor_body("tls-pipe", 1, i)).collect();
