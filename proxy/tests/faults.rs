@@ -14,8 +14,7 @@ mod util;
 
 use edge_tests::{bins, localstack, net};
 use std::collections::HashSet;
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,18 +43,7 @@ struct Answer {
 /// executor gives the sensor) for the answer.
 fn post(addr: SocketAddr, body: &str) -> Answer {
     let started = Instant::now();
-    let attempt = || -> std::io::Result<net::Response> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let head = format!(
-            "POST /send HTTP/1.1\r\nHost: proxy\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        net::read_response(&mut stream)
-    };
-    match attempt() {
+    match util::post_fresh(addr, body) {
         Ok(r) => Answer {
             status: r.status,
             retry_after: r.header("Retry-After").map(str::to_string),

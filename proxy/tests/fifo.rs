@@ -173,17 +173,9 @@ fn one_groups_messages_reach_the_queue_in_arrival_order_with_several_forwarders(
         let bodies: Vec<String> = (round * 60 + 1..=round * 60 + 60)
             .map(|i| body_of("e-order", "edge-order", i, "t"))
             .collect();
-        let mut all = Vec::new();
-        for body in &bodies {
-            all.extend(
-                format!(
-                    "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                )
-                .into_bytes(),
-            );
-        }
-        stream.write_all(&all).expect("write pipeline");
+        stream
+            .write_all(&util::send_requests(&bodies))
+            .expect("write pipeline");
         let answers = util::read_responses(&mut stream, bodies.len());
         assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
     }
@@ -224,18 +216,7 @@ const PER_SENDER: u64 = 150;
 
 /// POSTs on a fresh connection; 0 when the connection failed (the proxy is down).
 fn post(addr: SocketAddr, body: &str) -> u16 {
-    let attempt = || -> std::io::Result<net::Response> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let head = format!(
-            "POST /send HTTP/1.1\r\nHost: proxy\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        net::read_response(&mut stream)
-    };
-    attempt().map_or(0, |r| r.status)
+    util::post_fresh(addr, body).map_or(0, |r| r.status)
 }
 
 struct Load {

@@ -77,17 +77,9 @@ fn concurrent_and_pipelined_requests_all_arrive_exactly_once() {
                 stream
                     .set_read_timeout(Some(Duration::from_secs(20)))
                     .unwrap();
-                let mut all = Vec::new();
-                for body in &bodies {
-                    all.extend(
-                        format!(
-                            "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        )
-                        .into_bytes(),
-                    );
-                }
-                stream.write_all(&all).expect("write pipeline");
+                stream
+                    .write_all(&util::send_requests(&bodies))
+                    .expect("write pipeline");
                 let answers = util::read_responses(&mut stream, bodies.len());
                 // Nothing beyond the 30 answers.
                 stream

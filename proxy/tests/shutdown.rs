@@ -34,11 +34,7 @@ fn sigterm_under_load_keeps_every_acknowledged_message() {
                     loop {
                         seq += 1;
                         let body = sensor_body(&format!("term-{c}"), 1, seq);
-                        let req = format!(
-                            "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if stream.write_all(req.as_bytes()).is_err() {
+                        if stream.write_all(&util::send_requests(&[&body])).is_err() {
                             continue 'outer;
                         }
                         match net::read_response(&mut stream) {
@@ -106,11 +102,7 @@ fn the_drain_cutoff_answers_503_to_what_sqs_has_not_accepted() {
                     .set_read_timeout(Some(Duration::from_secs(30)))
                     .unwrap();
                 let body = sensor_body("cutoff", 1, i);
-                let req = format!(
-                    "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.write_all(req.as_bytes()).unwrap();
+                stream.write_all(&util::send_requests(&[&body])).unwrap();
                 net::read_response(&mut stream).unwrap()
             })
         })

@@ -315,6 +315,37 @@ impl Drop for Stub {
     }
 }
 
+/// `POST /send` requests carrying `bodies`, one after another: one write of them pipelines.
+pub fn send_requests<S: AsRef<str>>(bodies: &[S]) -> Vec<u8> {
+    let mut all = Vec::new();
+    for body in bodies {
+        let body = body.as_ref();
+        all.extend_from_slice(
+            format!(
+                "POST /send HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        all.extend_from_slice(body.as_bytes());
+    }
+    all
+}
+
+/// POSTs `body` to `/send` on a fresh connection (5 s to connect) and reads the answer
+/// (30 s: the HTTP timeout Bacalhau's wasm executor gives the sensor).
+pub fn post_fresh(addr: SocketAddr, body: &str) -> std::io::Result<net::Response> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let head = format!(
+        "POST /send HTTP/1.1\r\nHost: proxy\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    net::read_response(&mut stream)
+}
+
 /// Reads `n` consecutive responses from one connection (pipelining: several may arrive in
 /// one read, so the one reader keeps what it read past each answer). Returns (status, body).
 pub fn read_responses(stream: &mut impl Read, n: usize) -> Vec<(u16, String)> {
