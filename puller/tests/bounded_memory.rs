@@ -8,7 +8,7 @@
 mod util;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,8 +48,8 @@ impl StandIn {
         let Ok(mut writer) = stream.try_clone() else {
             return;
         };
-        let mut reader = BufReader::new(stream);
-        while let Some((target, body)) = read_request(&mut reader) {
+        let mut reader = http1::MessageReader::new(stream);
+        while let Some((target, body)) = edge_tests::sqs::next_json_request(&mut reader) {
             let answer = match target.as_str() {
                 "AmazonSQS.ReceiveMessage" => self.receive(),
                 "AmazonSQS.DeleteMessageBatch" => {
@@ -124,32 +124,6 @@ fn all_successful(request: &Value) -> Value {
         .map(|entries| entries.iter().map(|e| json!({"Id": e["Id"]})).collect())
         .unwrap_or_default();
     json!({"Successful": ids, "Failed": []})
-}
-
-/// The X-Amz-Target and JSON body of the next request; None when the connection ends.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Value)> {
-    let (mut target, mut length) = (String::new(), 0usize);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse().ok()?;
-            } else if name.eq_ignore_ascii_case("x-amz-target") {
-                target = value.to_string();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((target, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
 /// VmHWM (peak resident set) of process `pid` in KiB; None once it has exited.

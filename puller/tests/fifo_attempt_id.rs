@@ -9,7 +9,7 @@
 mod util;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -35,8 +35,8 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(stream);
-    while let Some((target, body)) = read_request(&mut reader) {
+    let mut reader = http1::MessageReader::new(stream);
+    while let Some((target, body)) = edge_tests::sqs::next_json_request(&mut reader) {
         let (status, answer) = match target.as_str() {
             "AmazonSQS.GetQueueAttributes" => (
                 200,
@@ -80,30 +80,6 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
             return;
         }
     }
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Value)> {
-    let (mut target, mut length) = (String::new(), 0usize);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok()?;
-            } else if name.eq_ignore_ascii_case("x-amz-target") {
-                target = value.trim().to_string();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((target, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
 #[test]

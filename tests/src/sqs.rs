@@ -11,3 +11,18 @@ pub fn client(endpoint: &str) -> SqsClient {
         credentials,
     ))
 }
+
+/// The next request an AWS JSON 1.0 SQS client sent on `reader`, for hand-written SQS
+/// stand-ins in tests: its `X-Amz-Target` ("" when absent) and JSON body (`Null` when the
+/// body is not JSON). `None` when the connection ends or does not carry HTTP.
+pub fn next_json_request<R: std::io::Read>(
+    reader: &mut http1::MessageReader<R>,
+) -> Option<(String, serde_json::Value)> {
+    let limits = http1::Limits::default();
+    let request = reader
+        .read_request(&limits, http1::BodyLimit::Reject(16 << 20))
+        .ok()??;
+    let target = request.header("x-amz-target").unwrap_or("").to_string();
+    let body = serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null);
+    Some((target, body))
+}
