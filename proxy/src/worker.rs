@@ -373,7 +373,7 @@ impl Worker {
         if self.outbox.is_empty() {
             return;
         }
-        let shared = Arc::clone(&self.shared);
+        let shared = &self.shared;
         let refused = shared.queue.push_all(&mut self.outbox);
         let mut touched = Vec::with_capacity(refused.len());
         for job in refused {
