@@ -42,6 +42,8 @@ struct Node {
     memory: Option<Memory>,
     /// The suspended invocation, once `_start` has begun.
     suspended: Option<Suspended>,
+    /// The size of `memory` in bytes when its zero pages were last given back.
+    released_at_len: usize,
 }
 
 /// Where a step left the node.
@@ -124,12 +126,15 @@ impl Scheduler {
             )
         })?;
         let memory = instance.get_memory(&store, "memory");
-        Ok(Node {
+        let mut node = Node {
             store,
             start,
             memory,
             suspended: None,
-        })
+            released_at_len: 0,
+        };
+        release_untouched_pages(&mut node);
+        Ok(node)
     }
 
     /// Instantiates `specs`, reports on `ready`, then runs them until they exit or the run stops.
@@ -190,7 +195,9 @@ impl Scheduler {
             let Some(node) = st.nodes[i].as_mut() else {
                 continue;
             };
-            match step(node, input) {
+            let step = step(node, input);
+            release_untouched_pages(node);
+            match step {
                 Step::Yield => st.queue.push_back((i, 0)),
                 Step::Sleep(at) => st.timers.push(Reverse((at, i))),
                 Step::Http => {
@@ -334,6 +341,21 @@ fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
         node.store.data_mut().flush_output();
     }
     status.set_exited(code);
+}
+
+/// Gives back the guest's memory pages that hold only zeros, once per memory size: after
+/// instantiation (wasmi writes zeros over the whole memory, data segments fill a few pages)
+/// and after the guest grew its memory (the new pages are zeros written by wasmi too). A guest
+/// touches few of its pages; the sensor module 4 of 16.
+fn release_untouched_pages(node: &mut Node) {
+    let Some(memory) = node.memory else {
+        return;
+    };
+    let data = memory.data_mut(&mut node.store);
+    if data.len() != node.released_at_len {
+        node.released_at_len = data.len();
+        crate::sys::release_zero_pages(data);
+    }
 }
 
 /// Runs the node until it suspends or ends; `input` is the result of the host call it was
