@@ -294,7 +294,7 @@ impl Accounting {
 
     fn sensor_message(&mut self, m: &SensorMessage, received_ms: u64) {
         let key = m.instance_key();
-        if !self.live.contains_key(&key) {
+        if !self.live.contains_key(key.as_ref()) {
             if self.live.len() >= self.max_instances {
                 self.retire_least_recent();
             }
@@ -307,9 +307,9 @@ impl Accounting {
                 version: m.job_submission_time,
                 ..Instance::default()
             };
-            self.live.insert(key.clone(), instance);
+            self.live.insert(key.to_string(), instance);
         }
-        let Some(instance) = self.live.get_mut(&key) else {
+        let Some(instance) = self.live.get_mut(key.as_ref()) else {
             return;
         };
         instance.count += 1;

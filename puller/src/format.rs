@@ -1,7 +1,7 @@
 //! How one delivered message is written: `pretty` for people at a terminal, `json` (one object
 //! per line, the body byte-for-byte as a string) for machines and files.
 use crate::sensor::{Body, Rgb};
-use crate::time::format_rfc3339_ms;
+use crate::time::write_rfc3339_ms;
 use safe_text::inert_truncated;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,15 +68,17 @@ fn json_line(r: &Record<'_>) -> String {
     put_str(&mut out, r.message_id);
     if let Some(n) = r.receive_count {
         put_key(&mut out, ",receive_count");
-        out.extend_from_slice(n.to_string().as_bytes());
+        put_number(&mut out, u64::from(n));
     }
     put_key(&mut out, ",received_at");
-    put_str(&mut out, &format_rfc3339_ms(r.received_ms));
+    out.push(b'"');
+    write_rfc3339_ms(r.received_ms, &mut out);
+    out.push(b'"');
     put_key(&mut out, ",received_at_ms");
-    out.extend_from_slice(r.received_ms.to_string().as_bytes());
+    put_number(&mut out, r.received_ms);
     if let Some(ms) = r.sent_timestamp_ms {
         put_key(&mut out, ",sent_timestamp_ms");
-        out.extend_from_slice(ms.to_string().as_bytes());
+        put_number(&mut out, ms);
     }
     if let Some(sequence) = r.sequence_number {
         put_key(&mut out, ",sequence_number");
@@ -99,6 +101,12 @@ fn put_key(out: &mut Vec<u8>, name: &str) {
     out.push(b'"');
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
+}
+
+/// `n` in decimal (serde_json writes integers without the formatting machinery).
+fn put_number(out: &mut Vec<u8>, n: u64) {
+    // Serializing an integer into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &n);
 }
 
 /// `s` as a JSON string (quoted, escaped).
@@ -163,6 +171,7 @@ fn swatch(color: Option<Rgb>) -> String {
 mod tests {
     use super::*;
     use crate::sensor::tests::sample;
+    use crate::time::format_rfc3339_ms;
 
     fn record<'a>(body: &'a str, class: &'a Body) -> Record<'a> {
         Record {

@@ -4,6 +4,7 @@
 use json_fields::Invalid;
 use serde_json::{Map, Value};
 use sigv4::date_time::parse_rfc3339_ms;
+use std::borrow::Cow;
 
 /// The names of the sensor message's fields, in one place (the publisher module writes them in
 /// publisher/src/message.rs).
@@ -79,11 +80,11 @@ pub struct SensorMessage {
 
 impl SensorMessage {
     /// The publisher instance this message came from: the execution id, else hostname + job.
-    pub fn instance_key(&self) -> String {
+    pub fn instance_key(&self) -> Cow<'_, str> {
         if self.execution_id.is_empty() {
-            format!("{}/{}", self.hostname, self.job_id)
+            Cow::Owned(format!("{}/{}", self.hostname, self.job_id))
         } else {
-            self.execution_id.clone()
+            Cow::Borrowed(&self.execution_id)
         }
     }
 }

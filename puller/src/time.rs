@@ -1,6 +1,6 @@
 //! Wall-clock helpers. RFC 3339 formatting and parsing (the json output's `received_at`, the
 //! sensors' `timestamp`, checked here) are `sigv4::date_time`'s, so no date crate is needed.
-pub use sigv4::date_time::format_rfc3339_ms;
+pub use sigv4::date_time::{format_rfc3339_ms, write_rfc3339_ms};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).

@@ -86,16 +86,48 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (RFC 3339, UTC, milliseconds) for Unix milliseconds: the
 /// sensors' `timestamp` format and the puller's `received_at`.
 pub fn format_rfc3339_ms(ms: u64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_rfc3339_ms(ms, &mut out);
+    // Only ASCII digits and punctuation were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`format_rfc3339_ms`] appended to `out` without formatting machinery: the puller writes
+/// one per delivered message.
+pub fn write_rfc3339_ms(ms: u64, out: &mut Vec<u8>) {
     let secs = (ms / 1000) as i64;
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms % 1000
-    )
+    let rem = secs.rem_euclid(86_400) as u32;
+    let millis = (ms % 1000) as u32;
+    let Some(year) = u32::try_from(year).ok().filter(|y| *y <= 9999) else {
+        // Past year 9999 no clock is right; the general formatter writes the longer year.
+        let text = format!(
+            "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        );
+        return out.extend_from_slice(text.as_bytes());
+    };
+    for (n, width, then) in [
+        (year, 4, b'-'),
+        (month, 2, b'-'),
+        (day, 2, b'T'),
+        (rem / 3600, 2, b':'),
+        (rem / 60 % 60, 2, b':'),
+        (rem % 60, 2, b'.'),
+        (millis, 3, b'Z'),
+    ] {
+        digits(n, width, out);
+        out.push(then);
+    }
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn digits(n: u32, width: u32, out: &mut Vec<u8>) {
+    for place in (0..width).rev() {
+        out.push(b'0' + (n / 10u32.pow(place) % 10) as u8);
+    }
 }
 
 /// Parses an RFC 3339 timestamp (`2025-03-26T12:34:56Z`, optional fraction, `Z` or `±HH:MM`)
@@ -259,6 +291,43 @@ mod tests {
         assert_eq!(
             AmzDateTime::from_system_time(t).timestamp(),
             "19700101T000000Z"
+        );
+    }
+
+    #[test]
+    fn rfc3339_writer_matches_the_formatter() {
+        // The formatter the writer replaced, as the reference.
+        let reference = |ms: u64| {
+            let secs = (ms / 1000) as i64;
+            let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+            let rem = secs.rem_euclid(86_400);
+            let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+            format!(
+                "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
+                ms % 1000
+            )
+        };
+        let edges = [
+            0,
+            999,
+            951_868_799_999,     // 2000-02-29T23:59:59.999Z
+            1_735_689_600_000,   // 2025-01-01T00:00:00.000Z
+            1_796_284_421_123,   // 2026-12-03T07:53:41.123Z
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // 10000-01-01: the general formatter
+            u64::MAX,
+        ];
+        let spread = (0..2_000u64).map(|i| i * 7_919_000_003 + i % 1000);
+        for ms in edges.into_iter().chain(spread) {
+            assert_eq!(format_rfc3339_ms(ms), reference(ms), "{ms}");
+        }
+        assert_eq!(
+            format_rfc3339_ms(1_796_284_421_123),
+            "2026-12-03T07:53:41.123Z"
+        );
+        assert_eq!(
+            format_rfc3339_ms(253_402_300_800_000),
+            "10000-01-01T00:00:00.000Z"
         );
     }
 }

@@ -166,7 +166,7 @@ impl Fleet {
     fn track_sequence(&mut self, m: &SensorMessage, now_ms: u64) -> SequenceStep {
         let key = m.instance_key();
         let dropped = m.dropped_permanent.saturating_add(m.dropped_overflow);
-        let previous = self.executions.get(&key).copied();
+        let previous = self.executions.get(key.as_ref()).copied();
         let step = match previous {
             None => SequenceStep::Next,
             Some(p) if m.sequence <= p.last_sequence => SequenceStep::Duplicate,
@@ -183,7 +183,12 @@ impl Fleet {
             dropped: previous.map_or(dropped, |p| p.dropped.max(dropped)),
             last_ms: now_ms,
         };
-        self.executions.insert(key, newest);
+        match self.executions.get_mut(key.as_ref()) {
+            Some(known) => *known = newest,
+            None => {
+                self.executions.insert(key.into_owned(), newest);
+            }
+        }
         if self.executions.len() > MAX_EXECUTIONS {
             forget_oldest(&mut self.executions, MAX_EXECUTIONS, |e| e.last_ms);
         }
