@@ -220,53 +220,51 @@ fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     flags::in_range(&format!("--{flag}"), value, min, max)
 }
 
+/// A numeric flag's value: as given, else `default`; within `min..=max` either way.
+fn setting<T: PartialOrd + std::fmt::Display + Copy>(
+    flag: &str,
+    value: Option<T>,
+    (default, min, max): (T, T, T),
+) -> Result<T, Error> {
+    in_range(flag, value.unwrap_or(default), min, max)
+}
+
+const MIB: usize = 1024 * 1024;
+
 impl Config {
     pub fn from_low(low: LowArgs, cpus: usize) -> Result<Config, Error> {
         let ingress = ingress_files(&low)?;
         let sqs = low.sqs.validate()?;
         let fifo = low.fifo || crate::envelope::is_fifo_url(&sqs.queue_url);
         let secs = |flag: &str, v: Option<u64>, default: u64| {
-            in_range(flag, v.unwrap_or(default), 1, 86_400).map(Duration::from_secs)
+            setting(flag, v, (default, 1, 86_400)).map(Duration::from_secs)
         };
         Ok(Config {
             addr: SocketAddr::new(
                 low.bind.unwrap_or(IpAddr::from([0, 0, 0, 0])),
                 low.port.unwrap_or(8080),
             ),
-            workers: in_range("workers", low.workers.unwrap_or(cpus.max(1)), 1, 256)?,
+            workers: setting("workers", low.workers, (cpus.max(1), 1, 256))?,
             sqs,
-            forwarders: in_range("forwarders", low.forwarders.unwrap_or(4), 1, 64)?,
-            linger: Duration::from_millis(in_range(
-                "linger-ms",
-                low.linger_ms.unwrap_or(2),
-                0,
-                1000,
-            )?),
-            queue_capacity: in_range(
+            forwarders: setting("forwarders", low.forwarders, (4, 1, 64))?,
+            linger: Duration::from_millis(setting("linger-ms", low.linger_ms, (2, 0, 1000))?),
+            queue_capacity: setting(
                 "queue-capacity",
-                low.queue_capacity.unwrap_or(10_000),
-                1,
-                10_000_000,
+                low.queue_capacity,
+                (10_000, 1, 10_000_000),
             )?,
-            max_retries: in_range("max-retries", low.max_retries.unwrap_or(3), 0, 10)?,
-            max_body: in_range(
+            max_retries: setting("max-retries", low.max_retries, (3, 0, 10))?,
+            max_body: setting(
                 "max-body",
-                low.max_body.unwrap_or(MAX_BATCH_BYTES),
-                1,
-                MAX_BATCH_BYTES,
+                low.max_body,
+                (MAX_BATCH_BYTES, 1, MAX_BATCH_BYTES),
             )?,
-            max_header_bytes: in_range(
-                "max-header-bytes",
-                low.max_header_bytes.unwrap_or(8192),
-                256,
-                1024 * 1024,
-            )?,
-            max_headers: in_range("max-headers", low.max_headers.unwrap_or(64), 4, 1024)?,
-            max_connections: in_range(
+            max_header_bytes: setting("max-header-bytes", low.max_header_bytes, (8192, 256, MIB))?,
+            max_headers: setting("max-headers", low.max_headers, (64, 4, 1024))?,
+            max_connections: setting(
                 "max-connections",
-                low.max_connections.unwrap_or(20_000),
-                1,
-                10_000_000,
+                low.max_connections,
+                (20_000, 1, 10_000_000),
             )?,
             idle_timeout: secs("idle-timeout", low.idle_timeout, 60)?,
             request_timeout: secs("request-timeout", low.request_timeout, 10)?,
@@ -275,17 +273,15 @@ impl Config {
             drain_timeout: secs("drain-timeout", low.drain_timeout, 8)?,
             // Well under the 30 s a Bacalhau wasm job's HTTP call may take (`DefaultTimeout`
             // in Bacalhau's pkg/executor/wasm/funcs/http/http.go): the sensor gets a 503.
-            request_budget: Duration::from_secs(in_range(
+            request_budget: Duration::from_secs(setting(
                 "request-budget",
-                low.request_budget.unwrap_or(10),
-                1,
-                300,
+                low.request_budget,
+                (10, 1, 300),
             )?),
-            filter_capacity: in_range(
+            filter_capacity: setting(
                 "filter-capacity",
-                low.filter_capacity.unwrap_or(100_000),
-                16,
-                100_000_000,
+                low.filter_capacity,
+                (100_000, 16, 100_000_000),
             )?,
             ingress,
             fifo,
