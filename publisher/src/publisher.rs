@@ -40,26 +40,9 @@ const HEALTH_RETRY_MIN_NS: u64 = 250 * MS;
 /// Runs the module; returns the process exit code. `args` is the full argv (`argv[0]` is
 /// ignored: Bacalhau passes ""), `env` the `KEY=value` environment.
 pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
-    let region_env = config::env_lookup(env, "REGION");
-    let cfg = match config::parse(args.get(1..).unwrap_or(&[]), region_env) {
-        Ok(Parsed::Run(cfg)) => cfg,
-        Ok(Parsed::Help) => {
-            host.print(config::USAGE);
-            host.print("\n");
-            return 0;
-        }
-        Err(message) => {
-            host.log(LogLine::new().push("error: ").push(&message).as_str());
-            host.log("sqs-publisher: run with --help for usage");
-            return 2;
-        }
-    };
-    let send_headers = match config::send_headers(config::env_lookup(env, "PROXY_TOKEN")) {
-        Ok(headers) => headers,
-        Err(message) => {
-            host.log(LogLine::new().push("error: ").push(&message).as_str());
-            return 2;
-        }
+    let (cfg, send_headers) = match configure(host, args, env) {
+        Ok(configured) => configured,
+        Err(code) => return code,
     };
     let hostname = config::env_lookup(env, "HOSTNAME")
         .filter(|h| !h.is_empty())
@@ -81,7 +64,7 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         Choice::Fixed(i) => i,
         Choice::Random => rng.below(EMOJIS.len() as u64) as usize,
     };
-    let template = MessageTemplate::new(&Identity {
+    let identity = Identity {
         job_id,
         execution_id,
         hostname,
@@ -89,28 +72,9 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         icon: EMOJIS[emoji],
         color: &color,
         region: &cfg.region,
-    });
-    host.log(
-        LogLine::new()
-            .push("starting on ")
-            .push(hostname)
-            .push(", region ")
-            .push(&cfg.region)
-            .push(", proxy ")
-            .push(&cfg.proxy)
-            .push(", every ")
-            .num(cfg.interval_ns / MS)
-            .push(" ms, colour ")
-            .push(&color)
-            .push(", emoji ")
-            .push(EMOJIS[emoji])
-            .push(if send_headers.contains('\n') {
-                ", bearer token from PROXY_TOKEN"
-            } else {
-                ""
-            })
-            .as_str(),
-    );
+    };
+    log_start(host, &cfg, &identity, send_headers.contains('\n'));
+    let template = MessageTemplate::new(&identity);
     if let Err(code) = wait_for_health(host, &cfg, &mut rng) {
         return code;
     }
@@ -131,6 +95,61 @@ pub fn run(host: &mut impl Host, args: &[String], env: &[String]) -> u32 {
         cfg,
     }
     .run(host)
+}
+
+/// The flags and the extra headers of every send (the bearer token from PROXY_TOKEN), or the
+/// exit code: 0 after --help, 2 after a usage error (logged).
+fn configure(
+    host: &mut impl Host,
+    args: &[String],
+    env: &[String],
+) -> Result<(Config, String), u32> {
+    let region_env = config::env_lookup(env, "REGION");
+    let cfg = match config::parse(args.get(1..).unwrap_or(&[]), region_env) {
+        Ok(Parsed::Run(cfg)) => cfg,
+        Ok(Parsed::Help) => {
+            host.print(config::USAGE);
+            host.print("\n");
+            return Err(0);
+        }
+        Err(message) => {
+            host.log(LogLine::new().push("error: ").push(&message).as_str());
+            host.log("sqs-publisher: run with --help for usage");
+            return Err(2);
+        }
+    };
+    match config::send_headers(config::env_lookup(env, "PROXY_TOKEN")) {
+        Ok(headers) => Ok((cfg, headers)),
+        Err(message) => {
+            host.log(LogLine::new().push("error: ").push(&message).as_str());
+            Err(2)
+        }
+    }
+}
+
+/// `starting on edge-1, region us, proxy http://…, every 5000 ms, colour #…, emoji …`.
+fn log_start(host: &mut impl Host, cfg: &Config, who: &Identity<'_>, token: bool) {
+    host.log(
+        LogLine::new()
+            .push("starting on ")
+            .push(who.hostname)
+            .push(", region ")
+            .push(&cfg.region)
+            .push(", proxy ")
+            .push(&cfg.proxy)
+            .push(", every ")
+            .num(cfg.interval_ns / MS)
+            .push(" ms, colour ")
+            .push(who.color)
+            .push(", emoji ")
+            .push(who.icon)
+            .push(if token {
+                ", bearer token from PROXY_TOKEN"
+            } else {
+                ""
+            })
+            .as_str(),
+    );
 }
 
 /// Why the last attempt failed, for log lines.
