@@ -13,7 +13,7 @@ use crate::shutdown::{Reason, Shutdown};
 use crate::sink::Sink;
 use crate::supervisor::Supervisor;
 use crate::sys;
-use sigv4::sqs::SqsClient;
+use sigv4::sqs::{SqsClient, SqsConfig};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -94,7 +94,32 @@ pub fn run(config: Config) -> Result<(), Error> {
         }
         None => None,
     };
-    let queue = match QueueInfo::fetch(
+    let queue = queue_info(&config, &sqs);
+    let mut shared = Shared::new(config, sink, dashboard);
+    shared.queue = queue;
+    let shared = Arc::new(shared);
+    if let Some(port) = shared.config.metrics_port {
+        crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
+    }
+    announce(&shared, &sqs.region);
+    let started = Instant::now();
+    let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {
+        let for_thread = Arc::clone(&shared);
+        let client = SqsClient::new(sqs.clone());
+        std::thread::Builder::new()
+            .name(format!("poller-{n}"))
+            .spawn(move || Poller::new(&for_thread, client).run())
+    });
+    control_loop(&shared, &mut supervisor, started);
+    // Pollers still in a long poll are not waited for: they hold no message (one that
+    // arrives now is handed back by its poller, or returns after its visibility timeout),
+    // and the process exit ends them.
+    finish(&shared, started.elapsed())
+}
+
+/// The queue's attributes, or (with a warning) what is assumed when they cannot be read.
+fn queue_info(config: &Config, sqs: &SqsConfig) -> QueueInfo {
+    match QueueInfo::fetch(
         &mut SqsClient::new(sqs.clone()),
         &config.sqs.queue_url,
         config.visibility_timeout,
@@ -110,13 +135,11 @@ pub fn run(config: Config) -> Result<(), Error> {
             );
             assumed
         }
-    };
-    let mut shared = Shared::new(config, sink, dashboard);
-    shared.queue = queue;
-    let shared = Arc::new(shared);
-    if let Some(port) = shared.config.metrics_port {
-        crate::metrics::start(port, Arc::clone(&shared)).map_err(|e| setup(e.to_string()))?;
     }
+}
+
+/// `puller: draining URL with N pollers (region …, visibility … s, dead letters to …)`.
+fn announce(shared: &Shared, region: &str) {
     let dead_letters = match &shared.queue.redrive {
         Some(r) => format!(
             "the queue's RedrivePolicy after {} receives: {}",
@@ -134,23 +157,10 @@ pub fn run(config: Config) -> Result<(), Error> {
         } else {
             "s"
         },
-        safe_text::inert(&sqs.region),
+        safe_text::inert(region),
         shared.queue.visibility_timeout,
         safe_text::inert(&dead_letters)
     );
-    let started = Instant::now();
-    let mut supervisor = Supervisor::start(shared.config.concurrency, &shared.shutdown, |n| {
-        let for_thread = Arc::clone(&shared);
-        let client = SqsClient::new(sqs.clone());
-        std::thread::Builder::new()
-            .name(format!("poller-{n}"))
-            .spawn(move || Poller::new(&for_thread, client).run())
-    });
-    control_loop(&shared, &mut supervisor, started);
-    // Pollers still in a long poll are not waited for: they hold no message (one that
-    // arrives now is handed back by its poller, or returns after its visibility timeout),
-    // and the process exit ends them.
-    finish(&shared, started.elapsed())
 }
 
 /// Watches signals, the idle limit, the pollers and the summary clock; returns once stopping
