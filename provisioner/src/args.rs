@@ -167,51 +167,12 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
 impl HiArgs {
     /// Validates `low`; `env` looks up environment variables (injected for tests).
     pub fn from_low(low: LowArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<HiArgs, Error> {
-        let env_num = |name: &str| -> Result<Option<u64>, Error> {
-            match env(name).filter(|v| !v.trim().is_empty()) {
-                Some(v) => flags::parse_value(name, v.trim()).map(Some),
-                None => Ok(None),
-            }
-        };
+        let env_num = |name: &str| env_number(env, name);
         let command = parse_command(&low.positional)?;
+        let counts = replica_counts(low.replicas, &low.region_counts, &env_num)?;
+        let (launch, batch) = launch_plan(&low, env)?;
         let project = low.project.unwrap_or_else(|| "edge-sensors".to_string());
         validate_project(&project)?;
-        let replicas = match low.replicas {
-            Some(r) => r,
-            None => env_num("REPLICAS")?
-                .map(to_u32("REPLICAS"))
-                .transpose()?
-                .unwrap_or(3),
-        };
-        let mut counts = [replicas; 3];
-        for (i, region) in REGIONS.iter().enumerate() {
-            let var = format!("{}_REPLICAS", region.to_ascii_uppercase());
-            counts[i] = match low.region_counts[i] {
-                Some(n) => n,
-                None => env_num(&var)?
-                    .map(to_u32(&var))
-                    .transpose()?
-                    .unwrap_or(replicas),
-            };
-        }
-        let batch = match low.batch {
-            Some(b) => u64::from(b),
-            None => env_num("BATCH_SIZE")?.unwrap_or(10),
-        };
-        if batch == 0 {
-            return Err(Error::new("batch size must be at least 1"));
-        }
-        let all_at_once = low.all_at_once || env_bool(env("ALL_AT_ONCE"));
-        let parallel = low.parallel.unwrap_or(16);
-        if parallel == 0 {
-            return Err(Error::new("--parallel must be at least 1"));
-        }
-        let batch = usize::try_from(batch).map_err(|_| Error::new("batch size too large"))?;
-        let launch = if all_at_once {
-            Launch::AllAtOnce(parallel as usize)
-        } else {
-            Launch::Batch(batch)
-        };
         let ms_between = match low.ms_between {
             Some(ms) => ms,
             None => env_num("MS_BETWEEN_RECONNECT")?.unwrap_or(250),
@@ -267,6 +228,69 @@ impl HiArgs {
     pub fn total_edges(&self) -> u64 {
         self.counts.iter().map(|c| u64::from(*c)).sum()
     }
+}
+
+/// Environment variable `name` as a number; `None` when unset or blank.
+fn env_number(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<u64>, Error> {
+    match env(name).filter(|v| !v.trim().is_empty()) {
+        Some(v) => flags::parse_value(name, v.trim()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Edge nodes per region: `--<region>-replicas`, else `<REGION>_REPLICAS`, else `--replicas`,
+/// else `REPLICAS`, else 3.
+fn replica_counts(
+    replicas: Option<u32>,
+    region_counts: &[Option<u32>; 3],
+    env_num: &dyn Fn(&str) -> Result<Option<u64>, Error>,
+) -> Result<[u32; 3], Error> {
+    let replicas = match replicas {
+        Some(r) => r,
+        None => env_num("REPLICAS")?
+            .map(to_u32("REPLICAS"))
+            .transpose()?
+            .unwrap_or(3),
+    };
+    let mut counts = [replicas; 3];
+    for (i, region) in REGIONS.iter().enumerate() {
+        let var = format!("{}_REPLICAS", region.to_ascii_uppercase());
+        counts[i] = match region_counts[i] {
+            Some(n) => n,
+            None => env_num(&var)?
+                .map(to_u32(&var))
+                .transpose()?
+                .unwrap_or(replicas),
+        };
+    }
+    Ok(counts)
+}
+
+/// How nodes start (`--batch`/`BATCH_SIZE` at a time, or `--all-at-once`/`ALL_AT_ONCE` with
+/// `--parallel` workers), and the batch size.
+fn launch_plan(
+    low: &LowArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Launch, usize), Error> {
+    let batch = match low.batch {
+        Some(b) => u64::from(b),
+        None => env_number(env, "BATCH_SIZE")?.unwrap_or(10),
+    };
+    if batch == 0 {
+        return Err(Error::new("batch size must be at least 1"));
+    }
+    let all_at_once = low.all_at_once || env_bool(env("ALL_AT_ONCE"));
+    let parallel = low.parallel.unwrap_or(16);
+    if parallel == 0 {
+        return Err(Error::new("--parallel must be at least 1"));
+    }
+    let batch = usize::try_from(batch).map_err(|_| Error::new("batch size too large"))?;
+    let launch = if all_at_once {
+        Launch::AllAtOnce(parallel as usize)
+    } else {
+        Launch::Batch(batch)
+    };
+    Ok((launch, batch))
 }
 
 fn to_u32(name: &str) -> impl Fn(u64) -> Result<u32, Error> + '_ {
