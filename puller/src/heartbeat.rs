@@ -10,6 +10,11 @@
 //! failed): from then on the batch is deleted or left to the usual redelivery. An extension
 //! is sent while holding the state lock, so `unwatch` returns only once none is under way:
 //! a message the poller then releases (visibility 0) is not hidden again behind its back.
+//!
+//! The poller wakes the heartbeat thread only when a new batch is due before the thread
+//! would wake anyway ([`Wait::wakes_after`]): batches come every few milliseconds under load
+//! and are due a half visibility timeout later, so a thread asleep until the previous batch's
+//! due time finds the new one then. This halves the puller's context switches per message.
 use sigv4::sqs::{ChangeVisibilityEntry, ChangeVisibilityOutcome, SqsClient};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,6 +34,31 @@ pub struct Heartbeat {
 struct State {
     watch: Option<Watch>,
     stopped: bool,
+    /// What the heartbeat thread is doing, so `watch` knows whether to wake it.
+    waiting: Wait,
+}
+
+/// The heartbeat thread's state as `watch` sees it (always updated under the state lock).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Not waiting: it looks at the watch before it waits again.
+    #[default]
+    Running,
+    /// Waiting for a watch, with no timeout.
+    Forever,
+    /// Waiting until this instant.
+    Until(Instant),
+}
+
+impl Wait {
+    /// Whether a batch due at `due` would be late unless the thread is woken now.
+    fn wakes_after(self, due: Instant) -> bool {
+        match self {
+            Wait::Running => false,
+            Wait::Forever => true,
+            Wait::Until(at) => at > due,
+        }
+    }
 }
 
 struct Watch {
@@ -47,13 +77,16 @@ impl Heartbeat {
         if timeout == 0 || receipt_handles.is_empty() {
             return; // visible again at once anyway: nothing to keep hidden
         }
+        let next = received + period(timeout);
         let mut state = self.lock();
         state.watch = Some(Watch {
             receipt_handles,
             received,
-            next: received + period(timeout),
+            next,
         });
-        self.wake.notify_all();
+        if state.waiting.wakes_after(next) {
+            self.wake.notify_all();
+        }
     }
 
     /// Stops extending; returns once no extension is under way.
@@ -85,14 +118,18 @@ impl Heartbeat {
             let now = Instant::now();
             match due {
                 None => {
+                    state.waiting = Wait::Forever;
                     state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+                    state.waiting = Wait::Running;
                 }
                 Some(at) if at > now => {
+                    state.waiting = Wait::Until(at);
                     state = self
                         .wake
                         .wait_timeout(state, at - now)
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
+                    state.waiting = Wait::Running;
                 }
                 Some(_) => {
                     // The lock stays held during the call: see the module comment.
@@ -168,6 +205,10 @@ fn warn(message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::sync::Arc;
 
     #[test]
     fn period_is_half_the_timeout_with_a_floor() {
@@ -184,6 +225,97 @@ mod tests {
         assert_eq!(next_timeout(30, near), 10, "only up to the cap");
         assert_eq!(next_timeout(30, MAX_HIDDEN - Duration::from_secs(1)), 0);
         assert_eq!(next_timeout(30, MAX_HIDDEN + Duration::from_secs(5)), 0);
+    }
+
+    #[test]
+    fn a_waiting_thread_is_woken_only_for_a_batch_due_before_it_wakes() {
+        let now = Instant::now();
+        let later = now + Duration::from_secs(1);
+        assert!(!Wait::Running.wakes_after(now), "it looks before it waits");
+        assert!(Wait::Forever.wakes_after(later));
+        assert!(Wait::Until(later).wakes_after(now), "due before it wakes");
+        assert!(
+            !Wait::Until(now).wakes_after(later),
+            "it wakes first and finds it"
+        );
+        assert!(!Wait::Until(now).wakes_after(now));
+    }
+
+    /// When a ChangeMessageVisibilityBatch arrived, and its receipt handles (as JSON).
+    type Calls = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
+
+    /// A stand-in answering every ChangeMessageVisibilityBatch as successful, recording each.
+    fn visibility_standin() -> (String, Calls) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&calls);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(mut writer) = stream.try_clone() else {
+                    return;
+                };
+                let mut reader = http1::MessageReader::new(stream);
+                while let Some((_, body)) = edge_tests::sqs::next_json_request(&mut reader) {
+                    let entries = body["Entries"].as_array().cloned().unwrap_or_default();
+                    let handles = entries.iter().map(|e| e["ReceiptHandle"].to_string());
+                    log.lock()
+                        .expect("log")
+                        .push((Instant::now(), handles.collect()));
+                    let ids: Vec<_> = entries.iter().map(|e| json!({"Id": e["Id"]})).collect();
+                    let answer = json!({"Successful": ids, "Failed": []}).to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                         Content-Length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    if writer.write_all(response.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        (url, calls)
+    }
+
+    #[test]
+    fn a_batch_watched_while_the_thread_sleeps_is_extended_on_time() {
+        let (url, calls) = visibility_standin();
+        let heartbeat = Heartbeat::default();
+        let queue_url = format!("{url}/000000000000/q");
+        std::thread::scope(|scope| {
+            let client = edge_tests::sqs::client(&url);
+            scope.spawn(|| heartbeat.run(client, &queue_url, 2, &|_| {}));
+            // Batch A (extensions every second) wakes the idle thread, which then sleeps
+            // until A is due; A is done before that.
+            let t0 = Instant::now();
+            heartbeat.watch(vec!["a".into()], t0, 2);
+            edge_tests::wait_until("the thread waits for A", Duration::from_secs(5), || {
+                heartbeat.lock().waiting == Wait::Until(t0 + Duration::from_secs(1))
+            });
+            heartbeat.unwatch();
+            // Batch B, received 100 ms after A so due later than A was: no wake-up; the
+            // thread finds it at A's due time and must still extend it when B is due, not a
+            // period late.
+            let b = t0 + Duration::from_millis(100);
+            heartbeat.watch(vec!["b".into()], b, 2);
+            let due = b + Duration::from_secs(1);
+            edge_tests::wait_until("B extended", Duration::from_secs(5), || {
+                !calls.lock().expect("log").is_empty()
+            });
+            heartbeat.unwatch();
+            heartbeat.stop();
+            let calls = calls.lock().expect("log").clone();
+            assert_eq!(calls.len(), 1, "only B, once: {calls:?}");
+            let (at, handles) = &calls[0];
+            assert_eq!(handles, &["\"b\"".to_string()]);
+            assert!(*at >= due, "not before it is due");
+            assert!(
+                *at < due + Duration::from_millis(300),
+                "extended {:?} after it was due",
+                at.saturating_duration_since(due)
+            );
+        });
     }
 
     #[test]
