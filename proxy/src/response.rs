@@ -1,5 +1,5 @@
 //! HTTP responses the proxy sends, and their exact bytes on the wire.
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// A response before the connection decides its `Connection` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,16 @@ impl Response {
             headers: Vec::new(),
             body: body.into(),
         }
+    }
+
+    /// 200 `{"message_id": id}`: SQS accepted the message. The hot path, written directly.
+    pub fn accepted(message_id: &str) -> Response {
+        let mut body = Vec::with_capacity(message_id.len() + 20);
+        body.extend_from_slice(b"{\"message_id\":");
+        // Serializing a str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, message_id);
+        body.push(b'}');
+        Response::new(200, "application/json", body)
     }
 
     /// A JSON body, the shape every proxy endpoint except /metrics answers with.
@@ -43,10 +53,9 @@ impl Response {
 
     /// The full response bytes. `close` adds `Connection: close` (the connection ends after it).
     pub fn encode(&self, close: bool, out: &mut Vec<u8>) {
-        let mut head = String::with_capacity(128);
-        // Writing into a String cannot fail.
+        // Writing into a Vec cannot fail.
         let _ = write!(
-            head,
+            out,
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
             self.status,
             reason(self.status),
@@ -54,13 +63,12 @@ impl Response {
             self.body.len()
         );
         for (name, value) in &self.headers {
-            let _ = write!(head, "{name}: {value}\r\n");
+            let _ = write!(out, "{name}: {value}\r\n");
         }
         if close {
-            head.push_str("Connection: close\r\n");
+            out.extend_from_slice(b"Connection: close\r\n");
         }
-        head.push_str("\r\n");
-        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
     }
 }
@@ -108,5 +116,21 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
         assert!(text.contains("\r\nRetry-After: 1\r\n"));
         assert!(text.ends_with("{\"error\":\"sqs down\"}"));
+    }
+
+    #[test]
+    fn accepted_is_the_json_of_its_message_id() {
+        for id in [
+            "5fea7756-0ea4-451a-a703-a558b933e274",
+            "odd \"id\" \\ \u{1}",
+        ] {
+            let r = Response::accepted(id);
+            let want = serde_json::json!({ "message_id": id });
+            assert_eq!((r.status, r.content_type), (200, "application/json"));
+            assert_eq!(
+                serde_json::from_slice::<serde_json::Value>(&r.body).ok(),
+                Some(want)
+            );
+        }
     }
 }

@@ -438,9 +438,7 @@ impl Worker {
             let response = match c.outcome {
                 Outcome::Accepted { message_id } => {
                     log::debug(|| format!("accepted as {message_id}"));
-                    // The hot path: built directly rather than through a JSON tree.
-                    let id = serde_json::Value::String(message_id).to_string();
-                    Response::new(200, "application/json", format!("{{\"message_id\":{id}}}"))
+                    Response::accepted(&message_id)
                 }
                 Outcome::Refused { reason } => {
                     Response::error(400, &format!("sqs refused the message: {reason}"))
