@@ -270,8 +270,11 @@ const READ_SIZE: usize = 16 * 1024;
 /// the next (keep-alive, pipelining).
 pub struct MessageReader<R> {
     inner: R,
+    /// Received bytes are `buf[pos..end]`. The rest of `buf` is initialized space for the
+    /// next read, kept between reads so each one does not zero READ_SIZE bytes again.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl<R: Read> MessageReader<R> {
@@ -280,6 +283,7 @@ impl<R: Read> MessageReader<R> {
             inner,
             buf: Vec::new(),
             pos: 0,
+            end: 0,
         }
     }
 
@@ -298,19 +302,22 @@ impl<R: Read> MessageReader<R> {
 
     /// Bytes received but not yet consumed.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
     }
 
     /// Reads more bytes from the peer; `Ok(0)` at the end of the connection.
     fn fill(&mut self, doing: &str, started: bool) -> Result<usize, Error> {
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + READ_SIZE, 0);
+        let len = self.end;
+        if self.buf.len() < len + READ_SIZE {
+            self.buf.resize(len + READ_SIZE, 0);
+        }
         let result = loop {
-            match self.inner.read(&mut self.buf[len..]) {
+            match self.inner.read(&mut self.buf[len..len + READ_SIZE]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // rustls reports a peer that closed without close_notify this way. Where the
                 // end matters (heads, lengths, chunks) the callers detect it as a short read;
@@ -319,14 +326,13 @@ impl<R: Read> MessageReader<R> {
                 other => break other,
             }
         };
-        let n = result.as_ref().map_or(0, |n| *n);
-        self.buf.truncate(len + n);
+        self.end = len + result.as_ref().map_or(0, |n| *n);
         result.map_err(|e| Error::from_io(&e, doing, started))
     }
 
     /// Takes up to `max` buffered bytes.
     fn take(&mut self, max: usize) -> &[u8] {
-        let n = max.min(self.buf.len() - self.pos);
+        let n = max.min(self.end - self.pos);
         let start = self.pos;
         self.pos += n;
         &self.buf[start..start + n]
@@ -340,7 +346,7 @@ impl<R: Read> MessageReader<R> {
         what: &str,
     ) -> Result<Option<Head>, Error> {
         loop {
-            let pending = &self.buf[self.pos..];
+            let pending = &self.buf[self.pos..self.end];
             if let Some((used, head)) = parse(pending, limits.max_headers)? {
                 if used > limits.max_head {
                     return Err(Error::TooLarge(format!(
@@ -475,7 +481,7 @@ impl<R: Read> MessageReader<R> {
     fn append(&mut self, body: &mut Vec<u8>, n: usize, doing: &str) -> Result<(), Error> {
         let mut left = n;
         while left > 0 {
-            if self.pos == self.buf.len() && self.fill(doing, true)? == 0 {
+            if self.pos == self.end && self.fill(doing, true)? == 0 {
                 return Err(Error::Io(format!(
                     "connection closed {doing} ({left} bytes missing)"
                 )));
@@ -512,7 +518,7 @@ impl<R: Read> MessageReader<R> {
     /// The next chunk-size line: `hex[;ext]CRLF`, at least one hex digit, size as u64.
     fn chunk_size(&mut self) -> Result<u64, Error> {
         loop {
-            let pending = &self.buf[self.pos..];
+            let pending = &self.buf[self.pos..self.end];
             if let Some(first) = pending.first() {
                 if !first.is_ascii_hexdigit() {
                     return Err(Error::Malformed(format!(
@@ -580,7 +586,7 @@ impl<R: Read> MessageReader<R> {
     fn skip_trailers(&mut self) -> Result<(), Error> {
         let mut seen = 0usize;
         loop {
-            let pending = &self.buf[self.pos..];
+            let pending = &self.buf[self.pos..self.end];
             if let Some(i) = pending.iter().position(|b| *b == b'\n') {
                 let line_len = i + 1;
                 let empty = pending[..i].iter().all(|b| *b == b'\r');
