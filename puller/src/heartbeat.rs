@@ -205,8 +205,6 @@ fn warn(message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-    use std::io::Write;
     use std::net::TcpListener;
     use std::sync::Arc;
 
@@ -262,14 +260,8 @@ mod tests {
                     log.lock()
                         .expect("log")
                         .push((Instant::now(), handles.collect()));
-                    let ids: Vec<_> = entries.iter().map(|e| json!({"Id": e["Id"]})).collect();
-                    let answer = json!({"Successful": ids, "Failed": []}).to_string();
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
-                         Content-Length: {}\r\n\r\n{answer}",
-                        answer.len()
-                    );
-                    if writer.write_all(response.as_bytes()).is_err() {
+                    let answer = edge_tests::sqs::all_successful(&body);
+                    if edge_tests::sqs::write_json_answer(&mut writer, 200, &answer).is_err() {
                         break;
                     }
                 }

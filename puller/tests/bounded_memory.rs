@@ -8,7 +8,7 @@
 mod util;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,22 +53,15 @@ impl StandIn {
             let answer = match target.as_str() {
                 "AmazonSQS.ReceiveMessage" => self.receive(),
                 "AmazonSQS.DeleteMessageBatch" => {
-                    let answer = all_successful(&body);
+                    let answer = edge_tests::sqs::all_successful(&body);
                     let n = answer["Successful"].as_array().map_or(0, Vec::len);
                     self.deleted.fetch_add(n as u64, Ordering::SeqCst);
                     answer
                 }
-                "AmazonSQS.ChangeMessageVisibilityBatch" => all_successful(&body),
+                "AmazonSQS.ChangeMessageVisibilityBatch" => edge_tests::sqs::all_successful(&body),
                 _ => json!({}),
-            }
-            .to_string();
-            // One write per answer: two small writes would meet Nagle and delayed ACKs.
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
-                 Content-Length: {}\r\n\r\n{answer}",
-                answer.len()
-            );
-            if writer.write_all(response.as_bytes()).is_err() {
+            };
+            if edge_tests::sqs::write_json_answer(&mut writer, 200, &answer).is_err() {
                 return;
             }
         }
@@ -118,14 +111,6 @@ fn sensor_body(n: u64) -> String {
 }
 
 /// `{"Successful": [{"Id": ...}, ...]}` for every entry of a batch request.
-fn all_successful(request: &Value) -> Value {
-    let ids: Vec<Value> = request["Entries"]
-        .as_array()
-        .map(|entries| entries.iter().map(|e| json!({"Id": e["Id"]})).collect())
-        .unwrap_or_default();
-    json!({"Successful": ids, "Failed": []})
-}
-
 /// VmHWM (peak resident set) of process `pid` in KiB; None once it has exited.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -9,7 +9,6 @@
 mod util;
 
 use serde_json::{json, Value};
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -62,21 +61,11 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
                 }
             }
             "AmazonSQS.DeleteMessageBatch" | "AmazonSQS.ChangeMessageVisibilityBatch" => {
-                let ids: Vec<Value> = body["Entries"]
-                    .as_array()
-                    .map(|e| e.iter().map(|e| json!({"Id": e["Id"]})).collect())
-                    .unwrap_or_default();
-                (200, json!({"Successful": ids, "Failed": []}))
+                (200, edge_tests::sqs::all_successful(&body))
             }
             _ => (400, json!({"__type": "InvalidAction", "message": "?"})),
         };
-        let answer = answer.to_string();
-        let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.0\r\n\
-             Content-Length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
+        if edge_tests::sqs::write_json_answer(&mut writer, status, &answer).is_err() {
             return;
         }
     }

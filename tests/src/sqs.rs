@@ -26,3 +26,34 @@ pub fn next_json_request<R: std::io::Read>(
     let body = serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null);
     Some((target, body))
 }
+
+/// Writes `answer` as an AWS JSON 1.0 response with `status`, in one write (two small writes
+/// would meet Nagle and delayed ACKs), for hand-written SQS stand-ins in tests.
+pub fn write_json_answer(
+    writer: &mut impl std::io::Write,
+    status: u16,
+    answer: &serde_json::Value,
+) -> std::io::Result<()> {
+    let answer = answer.to_string();
+    let response = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         Content-Length: {}\r\n\r\n{answer}",
+        answer.len()
+    );
+    writer.write_all(response.as_bytes())
+}
+
+/// The answer to a DeleteMessageBatch or ChangeMessageVisibilityBatch `request` that
+/// succeeded for every entry.
+pub fn all_successful(request: &serde_json::Value) -> serde_json::Value {
+    let ids: Vec<serde_json::Value> = request["Entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| serde_json::json!({"Id": e["Id"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({"Successful": ids, "Failed": []})
+}
