@@ -299,8 +299,29 @@ fn service_jobs_run_our_images_on_the_web_services_node() {
     );
     let port = &proxy.tasks[0].ports[0];
     assert_eq!((port.name.as_str(), port.static_port), ("http", Some(8080)));
+    let all = "region,hostname,job_submission_time,proxy_region";
     assert!(
         matches!(&proxy.tasks[0].engine, Engine::Docker { parameters, .. }
-        if parameters == &["--workers".to_string(), "8".to_string()])
+        if parameters == &["--workers", "8", "--attributes", all])
     );
+    let env: BTreeMap<_, _> = proxy.tasks[0].env.iter().cloned().collect();
+    assert_eq!(
+        env.get("PROXY_REGION").map(String::as_str),
+        Some("env:AWS_REGION"),
+        "the AWS region the proxy signs for"
+    );
+    let stamped = load(
+        "sqs-proxy.yaml",
+        &values(&[
+            ("queue_url", queue),
+            ("attributes", "off"),
+            ("proxy_region", "eu"),
+        ]),
+    );
+    assert!(
+        matches!(&stamped.tasks[0].engine, Engine::Docker { parameters, .. }
+        if parameters == &["--workers", "4", "--attributes", "off"])
+    );
+    let env: BTreeMap<_, _> = stamped.tasks[0].env.iter().cloned().collect();
+    assert_eq!(env.get("PROXY_REGION").map(String::as_str), Some("eu"));
 }
