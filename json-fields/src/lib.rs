@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use serde_core::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 #[derive(Debug, PartialEq)]
@@ -17,9 +17,39 @@ pub enum Invalid {
     Json(String),
 }
 
+/// The kept fields of one object, by name: a handful, so a list (one allocation, names not
+/// copied) rather than a map.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Fields(Vec<(&'static str, Value)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Takes the field's value out.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.0.iter().position(|(n, _)| *n == name)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    /// The names kept, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().map(|(n, _)| *n)
+    }
+
+    /// A later duplicate key replaces the earlier value, as in a full parse.
+    fn set(&mut self, name: &'static str, value: Value) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name, value)),
+        }
+    }
+}
+
 /// The fields of `names` the object `body` has, as a full parse would give them (a later
 /// duplicate key wins); every other value is skipped but checked.
-pub fn top_level(body: &str, names: &[&'static str]) -> Result<Map<String, Value>, Invalid> {
+pub fn top_level(body: &str, names: &[&'static str]) -> Result<Fields, Invalid> {
     let mut de = serde_json::Deserializer::from_str(body);
     let kept = de.deserialize_map(Kept(names)).map_err(|e| {
         if e.is_data() {
@@ -37,19 +67,17 @@ pub fn top_level(body: &str, names: &[&'static str]) -> Result<Map<String, Value
 struct Kept<'n>(&'n [&'static str]);
 
 impl<'de> Visitor<'de> for Kept<'_> {
-    type Value = Map<String, Value>;
+    type Value = Fields;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut kept = Map::new();
+        let mut kept = Fields(Vec::with_capacity(self.0.len()));
         while let Some(name) = map.next_key_seed(Key(self.0))? {
             match name {
-                Some(name) => {
-                    kept.insert(name.to_string(), map.next_value::<Value>()?);
-                }
+                Some(name) => kept.set(name, map.next_value::<Value>()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -100,18 +128,35 @@ mod tests {
         let body = r##"{"job_id":"j","hostname":"edge-1","job_submission_time":1711449600,
             "icon_name":"😀","color":"#FF5733","sequence":7,"region":"us","execution_id":"e",
             "nested":{"hostname":"not me"},"list":[1,{"a":null}]}"##;
-        let kept = Value::Object(top_level(body, &NAMES).unwrap());
+        let kept = top_level(body, &NAMES).unwrap();
+        let want = json!({"hostname":"edge-1","job_submission_time":1711449600,"sequence":7,
+                          "region":"us","execution_id":"e"});
+        let mut names: Vec<&str> = kept.names().collect();
+        names.sort_unstable();
         assert_eq!(
-            kept,
-            json!({"hostname":"edge-1","job_submission_time":1711449600,"sequence":7,
-                   "region":"us","execution_id":"e"})
+            names,
+            [
+                "execution_id",
+                "hostname",
+                "job_submission_time",
+                "region",
+                "sequence"
+            ]
         );
+        for name in names {
+            assert_eq!(kept.get(name), want.get(name), "{name}");
+        }
+        let mut kept = kept;
+        assert_eq!(kept.remove("region"), Some(json!("us")));
+        assert_eq!(kept.get("region"), None);
+        assert_eq!(kept.remove("region"), None);
     }
 
     #[test]
     fn keys_are_compared_unescaped_and_the_last_duplicate_wins() {
         let kept = top_level(r#"{"host\u006eame":"a","hostname":"b"}"#, &NAMES).unwrap();
-        assert_eq!(kept["hostname"], "b");
+        assert_eq!(kept.get("hostname"), Some(&json!("b")));
+        assert_eq!(kept.names().count(), 1);
     }
 
     #[test]

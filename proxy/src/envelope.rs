@@ -4,7 +4,8 @@
 //! request arrives, so a retry, a resend by the sensor or the same message through another
 //! proxy gets the same ids.
 use flags::Error;
-use serde_json::{Map, Value};
+use json_fields::Fields;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sigv4::sqs::{is_fifo_token, MessageAttribute};
 
@@ -147,7 +148,7 @@ pub struct Rules {
 pub const UNGROUPED: &str = "ungrouped";
 
 impl Rules {
-    pub fn extras(&self, body: &str, message: &Map<String, Value>) -> Extras {
+    pub fn extras(&self, body: &str, message: &Fields) -> Extras {
         let (group_id, deduplication_id) = match self.fifo {
             Some(by) => (
                 Some(group_id(message, by)),
@@ -170,7 +171,7 @@ impl Rules {
     /// The attribute's value from the message (or the proxy), when it has a usable one: a
     /// missing field, an empty string or characters SQS refuses leave the attribute out
     /// rather than get the message refused (the body still carries the field).
-    fn attribute(&self, a: Attribute, message: &Map<String, Value>) -> Option<MessageAttribute> {
+    fn attribute(&self, a: Attribute, message: &Fields) -> Option<MessageAttribute> {
         let name = a.name();
         match a {
             Attribute::ProxyRegion => Some(MessageAttribute::string(name, &self.proxy_region)),
@@ -210,7 +211,7 @@ fn sqs_accepts(v: &str) -> bool {
 /// The `--group-by` field as SQS takes it (1 to 128 ASCII letters, digits or punctuation);
 /// other values become their SHA-256 (hex), and a message without the field joins
 /// [`UNGROUPED`].
-fn group_id(message: &Map<String, Value>, by: GroupBy) -> String {
+fn group_id(message: &Fields, by: GroupBy) -> String {
     match message.get(by.field()).and_then(Value::as_str) {
         Some(v) if is_fifo_token(v) => v.to_string(),
         Some(v) if !v.is_empty() => hex_sha256(v.as_bytes()),
@@ -222,7 +223,7 @@ fn group_id(message: &Map<String, Value>, by: GroupBy) -> String {
 /// non-negative integer): the same for every copy of the message wherever it is sent from.
 /// Otherwise SHA-256 (hex) of the body, so identical bodies within SQS's 5-minute window
 /// count as one message.
-pub fn deduplication_id(body: &str, message: &Map<String, Value>) -> String {
+pub fn deduplication_id(body: &str, message: &Fields) -> String {
     let execution = message.get("execution_id").and_then(Value::as_str);
     let sequence = message.get("sequence").and_then(Value::as_u64);
     match (execution, sequence) {
@@ -243,8 +244,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msg(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+    fn msg(v: Value) -> Fields {
+        json_fields::top_level(&v.to_string(), &crate::routes::READ_FIELDS).unwrap()
     }
 
     fn rules(fifo: Option<GroupBy>, attributes: &[Attribute]) -> Rules {

@@ -8,7 +8,8 @@
 //! hostnames; when a shard is full, the quarter of its hostnames seen least recently is
 //! forgotten. Forgetting fails open: a forgotten host's next message is forwarded, never
 //! dropped, so eviction can cause a duplicate-era message to pass, not a loss.
-use serde_json::{Map, Value};
+use json_fields::Fields;
+use serde_json::Value;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -54,7 +55,7 @@ impl Filter {
     /// Messages without a string `hostname` or a numeric `job_submission_time` are forwarded:
     /// the proxy's job is to carry data, and silently dropping anything that doesn't look like
     /// the current schema (as the original did) loses data with a 200 answer.
-    pub fn check(&self, message: &Map<String, Value>) -> Verdict {
+    pub fn check(&self, message: &Fields) -> Verdict {
         let (Some(host), Some(time)) = (
             message.get("hostname").and_then(Value::as_str),
             message.get("job_submission_time").and_then(Value::as_f64),
@@ -128,8 +129,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msg(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+    fn msg(v: Value) -> Fields {
+        json_fields::top_level(&v.to_string(), &crate::routes::READ_FIELDS).unwrap()
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub enum Action {
 /// Every top-level field of a message the proxy reads: the supersede filter's `hostname` and
 /// `job_submission_time`, the FIFO group and deduplication ids' `region`, `execution_id` and
 /// `sequence` (attributes use a subset). The rest of a body is checked, not kept.
-const READ_FIELDS: [&str; 5] = [
+pub(crate) const READ_FIELDS: [&str; 5] = [
     "hostname",
     "job_submission_time",
     "region",

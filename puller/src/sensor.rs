@@ -1,8 +1,8 @@
 //! What a message body is: a sensor message (the publisher's schema), some other JSON, or not
 //! JSON at all. Only sensor messages take part in loss accounting; the others are still
 //! delivered (unless `--require-schema`) and counted.
-use json_fields::Invalid;
-use serde_json::{Map, Value};
+use json_fields::{Fields, Invalid};
+use serde_json::Value;
 use sigv4::date_time::parse_rfc3339_ms;
 use std::borrow::Cow;
 
@@ -117,7 +117,7 @@ impl Body {
 /// or used when present): execution_id, icon_name, color, job_submission_time, and the drop
 /// counters (non-negative integers when present). Strings move out of `fields` (this runs
 /// once per message; copying them was a good part of its cost).
-fn sensor_from(mut fields: Map<String, Value>) -> Result<SensorMessage, String> {
+fn sensor_from(mut fields: Fields) -> Result<SensorMessage, String> {
     let sequence = match fields.get(field::SEQUENCE).map(Value::as_u64) {
         Some(Some(n)) if n >= 1 => n,
         Some(_) => return Err("field 'sequence' is not a positive integer".to_string()),
@@ -161,7 +161,7 @@ fn sensor_from(mut fields: Map<String, Value>) -> Result<SensorMessage, String> 
 }
 
 /// A required string field, moved out of `fields`.
-fn take_text(fields: &mut Map<String, Value>, name: &str) -> Result<String, String> {
+fn take_text(fields: &mut Fields, name: &str) -> Result<String, String> {
     match fields.remove(name) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(format!("field '{name}' is not a string")),
@@ -170,7 +170,7 @@ fn take_text(fields: &mut Map<String, Value>, name: &str) -> Result<String, Stri
 }
 
 /// An optional string field, moved out of `fields` ("" when absent or not a string).
-fn take_optional_text(fields: &mut Map<String, Value>, name: &str) -> String {
+fn take_optional_text(fields: &mut Fields, name: &str) -> String {
     match fields.remove(name) {
         Some(Value::String(s)) => s,
         _ => String::new(),
