@@ -15,8 +15,8 @@
 //! would wake anyway ([`Wait::wakes_after`]): batches come every few milliseconds under load
 //! and are due a half visibility timeout later, so a thread asleep until the previous batch's
 //! due time finds the new one then. This halves the puller's context switches per message.
-use sigv4::sqs::{ChangeVisibilityEntry, ChangeVisibilityOutcome, SqsClient};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use sigv4::sqs::{ChangeVisibilityEntry, ChangeVisibilityOutcome, Message, SqsClient};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// SQS's cap on how long a message may stay hidden after one receipt.
@@ -62,7 +62,8 @@ impl Wait {
 }
 
 struct Watch {
-    receipt_handles: Vec<String>,
+    /// The batch, shared with the poller (its receipt handles are read only when due).
+    batch: Arc<[Message]>,
     received: Instant,
     next: Instant,
 }
@@ -73,14 +74,14 @@ impl Heartbeat {
     }
 
     /// Starts extending these messages (received at `received`) every half `timeout`.
-    pub fn watch(&self, receipt_handles: Vec<String>, received: Instant, timeout: u32) {
-        if timeout == 0 || receipt_handles.is_empty() {
+    pub fn watch(&self, batch: Arc<[Message]>, received: Instant, timeout: u32) {
+        if timeout == 0 || batch.is_empty() {
             return; // visible again at once anyway: nothing to keep hidden
         }
         let next = received + period(timeout);
         let mut state = self.lock();
         state.watch = Some(Watch {
-            receipt_handles,
+            batch,
             received,
             next,
         });
@@ -161,23 +162,23 @@ fn extend(client: &mut SqsClient, queue_url: &str, watch: &mut Watch, timeout: u
     if seconds == 0 {
         warn(&format!(
             "{} message(s) reached SQS's 12-hour visibility cap; they may be redelivered",
-            watch.receipt_handles.len()
+            watch.batch.len()
         ));
         watch.next = Instant::now() + MAX_HIDDEN; // never again for this batch
         return 0;
     }
     watch.next = Instant::now() + period(seconds);
     let mut extended = 0;
-    for (chunk_no, chunk) in watch.receipt_handles.chunks(10).enumerate() {
+    for (chunk_no, chunk) in watch.batch.chunks(10).enumerate() {
         let ids: Vec<String> = (0..chunk.len())
             .map(|i| format!("{chunk_no}-{i}"))
             .collect();
         let entries: Vec<ChangeVisibilityEntry<'_>> = chunk
             .iter()
             .zip(&ids)
-            .map(|(handle, id)| ChangeVisibilityEntry {
+            .map(|(message, id)| ChangeVisibilityEntry {
                 id,
-                receipt_handle: handle,
+                receipt_handle: &message.receipt_handle,
                 visibility_timeout: seconds,
             })
             .collect();
@@ -206,7 +207,15 @@ fn warn(message: &str) {
 mod tests {
     use super::*;
     use std::net::TcpListener;
-    use std::sync::Arc;
+
+    /// A batch of one message with this receipt handle.
+    fn batch(receipt_handle: &str) -> Arc<[Message]> {
+        let message = Message {
+            receipt_handle: receipt_handle.to_string(),
+            ..Message::default()
+        };
+        Arc::from(vec![message])
+    }
 
     #[test]
     fn period_is_half_the_timeout_with_a_floor() {
@@ -281,7 +290,7 @@ mod tests {
             // Batch A (extensions every second) wakes the idle thread, which then sleeps
             // until A is due; A is done before that.
             let t0 = Instant::now();
-            heartbeat.watch(vec!["a".into()], t0, 2);
+            heartbeat.watch(batch("a"), t0, 2);
             edge_tests::wait_until("the thread waits for A", Duration::from_secs(5), || {
                 heartbeat.lock().waiting == Wait::Until(t0 + Duration::from_secs(1))
             });
@@ -290,7 +299,7 @@ mod tests {
             // thread finds it at A's due time and must still extend it when B is due, not a
             // period late.
             let b = t0 + Duration::from_millis(100);
-            heartbeat.watch(vec!["b".into()], b, 2);
+            heartbeat.watch(batch("b"), b, 2);
             let due = b + Duration::from_secs(1);
             edge_tests::wait_until("B extended", Duration::from_secs(5), || {
                 !calls.lock().expect("log").is_empty()
@@ -313,9 +322,9 @@ mod tests {
     #[test]
     fn nothing_is_watched_with_a_zero_timeout() {
         let h = Heartbeat::default();
-        h.watch(vec!["r".into()], Instant::now(), 0);
+        h.watch(batch("r"), Instant::now(), 0);
         assert!(h.lock().watch.is_none());
-        h.watch(vec!["r".into()], Instant::now(), 5);
+        h.watch(batch("r"), Instant::now(), 5);
         assert!(h.lock().watch.is_some());
         h.unwatch();
         assert!(h.lock().watch.is_none());

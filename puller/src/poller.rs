@@ -38,6 +38,7 @@ use sigv4::Backoff;
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How often a delete batch is tried before its messages are left to be redelivered.
@@ -137,6 +138,8 @@ impl<'a> Poller<'a> {
                         continue;
                     }
                     let _in_flight = shutdown.batch_started();
+                    // Shared with the heartbeat thread, not copied for it.
+                    let messages: Arc<[Message]> = messages.into();
                     if shutdown.is_stopping() {
                         // A long poll that outlived the stop: nobody will handle this batch.
                         self.release(&messages, "received after the stop");
@@ -192,14 +195,14 @@ impl<'a> Poller<'a> {
         }
     }
 
-    fn handle_batch(&mut self, messages: &[Message], heartbeat: &Heartbeat) {
+    fn handle_batch(&mut self, batch: &Arc<[Message]>, heartbeat: &Heartbeat) {
         let received_ms = unix_ms(SystemTime::now());
-        let handles = messages.iter().map(|m| m.receipt_handle.clone()).collect();
         heartbeat.watch(
-            handles,
+            Arc::clone(batch),
             Instant::now(),
             self.shared.queue.visibility_timeout,
         );
+        let messages: &[Message] = batch;
         let fifo = self.shared.queue.fifo;
         // FIFO: held until this batch is deleted, so no other poller delivers its groups.
         let _groups = fifo.then(|| {

@@ -124,7 +124,7 @@ pub struct ReceiveExtras {
     pub attempt_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub message_id: String,
     pub receipt_handle: String,
