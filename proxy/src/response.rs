@@ -1,5 +1,4 @@
 //! HTTP responses the proxy sends, and their exact bytes on the wire.
-use std::io::Write as _;
 
 /// A response before the connection decides its `Connection` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,18 +51,22 @@ impl Response {
     }
 
     /// The full response bytes. `close` adds `Connection: close` (the connection ends after it).
+    /// Written piece by piece: this runs once per answered message.
     pub fn encode(&self, close: bool, out: &mut Vec<u8>) {
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-            self.status,
-            reason(self.status),
-            self.content_type,
-            self.body.len()
-        );
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_number(out, usize::from(self.status));
+        out.push(b' ');
+        out.extend_from_slice(reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\nContent-Type: ");
+        out.extend_from_slice(self.content_type.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        push_number(out, self.body.len());
+        out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
-            let _ = write!(out, "{name}: {value}\r\n");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         if close {
             out.extend_from_slice(b"Connection: close\r\n");
@@ -71,6 +74,12 @@ impl Response {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
     }
+}
+
+/// `n` in decimal.
+fn push_number(out: &mut Vec<u8>, n: usize) {
+    // Serializing an integer into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &n);
 }
 
 /// The interim response to `Expect: 100-continue` (RFC 9110 §10.1.1).
