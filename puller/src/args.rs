@@ -341,19 +341,11 @@ impl Config {
         let sink = low.sink.clone().unwrap_or(SinkSpec::Stdout);
         let webhook = webhook_settings(&low, &sink)?;
         let sqs = low.sqs.validate()?;
-        let format = match (&sink, low.format.unwrap_or(FormatChoice::Auto)) {
-            (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), FormatChoice::Pretty) => {
-                return Err(Error::new(
-                    "jsonl and webhook sinks are always json; drop '--format pretty'",
-                ))
-            }
-            (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), _) | (_, FormatChoice::Json) => {
-                Format::Json
-            }
-            (_, FormatChoice::Pretty) => Format::Pretty,
-            (SinkSpec::Stdout, FormatChoice::Auto) if stdout_is_tty => Format::Pretty,
-            (SinkSpec::Stdout, FormatChoice::Auto) => Format::Json,
-        };
+        let format = output_format(
+            &sink,
+            low.format.unwrap_or(FormatChoice::Auto),
+            stdout_is_tty,
+        )?;
         if low.fsync && !matches!(sink, SinkSpec::Jsonl(_)) {
             return Err(Error::new(
                 "'--fsync' needs a jsonl sink (--sink jsonl:PATH)",
@@ -408,6 +400,26 @@ impl Config {
             sqs,
         })
     }
+}
+
+/// What `--format` means for `sink`: files and webhooks always get json; stdout gets pretty
+/// lines on a terminal and json otherwise, unless told.
+fn output_format(
+    sink: &SinkSpec,
+    choice: FormatChoice,
+    stdout_is_tty: bool,
+) -> Result<Format, Error> {
+    Ok(match (sink, choice) {
+        (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), FormatChoice::Pretty) => {
+            return Err(Error::new(
+                "jsonl and webhook sinks are always json; drop '--format pretty'",
+            ))
+        }
+        (SinkSpec::Jsonl(_) | SinkSpec::Webhook(_), _) | (_, FormatChoice::Json) => Format::Json,
+        (_, FormatChoice::Pretty) => Format::Pretty,
+        (SinkSpec::Stdout, FormatChoice::Auto) if stdout_is_tty => Format::Pretty,
+        (SinkSpec::Stdout, FormatChoice::Auto) => Format::Json,
+    })
 }
 
 /// `--dashboard`: HOST:PORT, or a port alone, which binds 127.0.0.1 (the dashboard is for the
