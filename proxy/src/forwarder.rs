@@ -15,13 +15,13 @@
 //! `Unavailable` — so a failure costs a 503, never a lost or unanswered message. The
 //! forwarder reports when its current SQS call began ([`Beat`]) so the supervisor can tell a
 //! hung call from a slow one.
-use crate::batcher::{Job, Queue, ReplyTo, MAX_BATCH_ENTRIES};
+use crate::batcher::{Job, Queue, ReplyTo};
 use crate::cutoff::Cutoff;
 use crate::fault::{Fault, Stage};
 use crate::health::Health;
 use crate::log;
 use crate::metrics::Metrics;
-use sigv4::sqs::{BatchEntry, BatchOutcome, SqsClient};
+use sigv4::sqs::{entry_id, BatchEntry, BatchOutcome, SqsClient};
 use sigv4::Backoff;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -232,16 +232,6 @@ impl Forwarder {
     }
 }
 
-/// The SendMessageBatch entry id of the batch's `i`th message: its index (static text for
-/// the indexes a batch can have, no allocation per message).
-fn entry_id(i: usize) -> Cow<'static, str> {
-    const IDS: [&str; MAX_BATCH_ENTRIES] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-    match IDS.get(i) {
-        Some(id) => Cow::Borrowed(id),
-        None => Cow::Owned(i.to_string()),
-    }
-}
-
 /// The batch a forwarder holds, with the outcomes known so far. Dropping it unanswered (the
 /// forwarder panicked) answers every message still open with 503.
 struct Held<'a> {
@@ -402,14 +392,6 @@ impl Drop for Held<'_> {
 pub(crate) mod tests {
     use super::*;
     use std::sync::mpsc::{self, Receiver};
-
-    #[test]
-    fn entry_ids_are_the_batch_indexes() {
-        let ids: Vec<Cow<'static, str>> = (0..12).map(entry_id).collect();
-        let want: Vec<String> = (0..12).map(|i| i.to_string()).collect();
-        assert_eq!(ids, want);
-        assert!(matches!(entry_id(9), Cow::Borrowed("9")));
-    }
 
     /// A context whose one worker link ends in the returned receiver (the poll keeps the
     /// waker valid).

@@ -31,11 +31,11 @@ use crate::shutdown::Reason;
 use crate::sink::SinkSpec;
 use crate::time::unix_ms;
 use sigv4::sqs::{
-    ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry, DeleteOutcome, Message,
+    entry_id, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry, DeleteOutcome, Message,
     ReceiveExtras, ReceiveOptions, SqsClient,
 };
 use sigv4::Backoff;
-use std::collections::HashSet;
+use std::borrow::Cow;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -352,12 +352,14 @@ impl<'a> Poller<'a> {
     fn delete(&mut self, messages: &[Message], indices: &[usize]) {
         let mut pending: Vec<usize> = indices.to_vec();
         let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
-        let url = self.shared.config.sqs.queue_url.clone();
+        let shared = self.shared;
+        let url = &shared.config.sqs.queue_url;
         for attempt in 1..=DELETE_ATTEMPTS {
             if pending.is_empty() {
                 return;
             }
-            let ids: Vec<String> = pending.iter().map(|i| i.to_string()).collect();
+            // Entry ids are the messages' indexes in the batch.
+            let ids: Vec<Cow<'static, str>> = pending.iter().map(|&i| entry_id(i)).collect();
             let entries: Vec<DeleteEntry<'_>> = pending
                 .iter()
                 .zip(&ids)
@@ -366,29 +368,10 @@ impl<'a> Poller<'a> {
                     receipt_handle: &messages[i].receipt_handle,
                 })
                 .collect();
-            self.shared.with_accounting(|a| a.delete_calls += 1);
-            match self.client.delete_message_batch(&url, &entries) {
+            shared.with_accounting(|a| a.delete_calls += 1);
+            match self.client.delete_message_batch(url, &entries) {
                 Ok(outcomes) => {
-                    let mut done: HashSet<usize> = HashSet::new();
-                    for outcome in outcomes {
-                        let index = outcome.id().parse::<usize>().ok();
-                        match outcome {
-                            DeleteOutcome::Deleted { .. } => done.extend(index),
-                            DeleteOutcome::Failed {
-                                code,
-                                message,
-                                sender_fault: true,
-                                ..
-                            } => {
-                                // The receipt handle itself is bad (e.g. expired): retrying
-                                // the same handle cannot work.
-                                done.extend(index);
-                                self.shared.with_accounting(|a| a.delete_failures += 1);
-                                warn(&format!("delete refused ({code}: {message}); the message will be redelivered"));
-                            }
-                            DeleteOutcome::Failed { .. } => {}
-                        }
-                    }
+                    let done = settled(shared, outcomes);
                     pending.retain(|i| !done.contains(i));
                 }
                 Err(e) if e.is_retryable() && attempt < DELETE_ATTEMPTS => {
@@ -402,19 +385,45 @@ impl<'a> Poller<'a> {
                 }
             }
             if !pending.is_empty() && attempt < DELETE_ATTEMPTS {
-                self.shared.with_accounting(|a| a.delete_retries += 1);
+                shared.with_accounting(|a| a.delete_retries += 1);
                 // Not interruptible by the stop switch: finishing this delete is the point.
                 std::thread::sleep(backoff.next_delay());
             }
         }
         if !pending.is_empty() {
             let n = pending.len() as u64;
-            self.shared.with_accounting(|a| a.delete_failures += n);
+            shared.with_accounting(|a| a.delete_failures += n);
             warn(&format!(
                 "gave up deleting {n} messages; they will be redelivered"
             ));
         }
     }
+}
+
+/// The batch indexes a DeleteMessageBatch answer settled: deleted, or refused for good (the
+/// receipt handle itself is bad, e.g. expired: retrying the same handle cannot work).
+fn settled(shared: &Shared, outcomes: Vec<DeleteOutcome>) -> Vec<usize> {
+    let mut done = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        let index = outcome.id().parse::<usize>().ok();
+        match outcome {
+            DeleteOutcome::Deleted { .. } => done.extend(index),
+            DeleteOutcome::Failed {
+                code,
+                message,
+                sender_fault: true,
+                ..
+            } => {
+                done.extend(index);
+                shared.with_accounting(|a| a.delete_failures += 1);
+                warn(&format!(
+                    "delete refused ({code}: {message}); the message will be redelivered"
+                ));
+            }
+            DeleteOutcome::Failed { .. } => {}
+        }
+    }
+    done
 }
 
 /// The system attributes each receive asks for.

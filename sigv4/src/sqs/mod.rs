@@ -30,7 +30,8 @@ pub use client::{is_fifo_token, SqsClient};
 pub use config::{Protocol, SqsConfig};
 pub use error::{Error, ErrorKind};
 pub use model::{
-    BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
-    DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions, SentMessage,
+    entry_id, BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome,
+    DeleteEntry, DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions,
+    SentMessage,
 };
 pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_ATTRIBUTES};
