@@ -28,6 +28,21 @@ pub fn core_name(project: &str, role: Role, region: Option<&str>) -> String {
     }
 }
 
+/// `--cpus`, `--memory` and `--ulimit nofile` as the profile sets them.
+fn limits(service: &Service) -> Vec<String> {
+    let mut a = Vec::new();
+    if let Some(cpus) = &service.cpus {
+        a.extend(["--cpus".into(), cpus.clone()]);
+    }
+    if let Some(mem) = &service.memory {
+        a.extend(["--memory".into(), mem.clone()]);
+    }
+    if let Some(n) = service.nofile {
+        a.extend(["--ulimit".into(), format!("nofile={n}:{n}")]);
+    }
+    a
+}
+
 /// Everything needed to create one container.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -41,6 +56,24 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The labels `up`, `status` and `down` find our containers by.
+    fn labels(&self, project: &str) -> Vec<(&'static str, String)> {
+        let mut labels = vec![
+            (label::PROJECT, project.to_string()),
+            (label::ROLE, self.role.key().to_string()),
+        ];
+        if let Some(region) = &self.region {
+            labels.push((label::REGION, region.clone()));
+        }
+        if self.role == Role::Edge {
+            labels.push((label::TYPE, "edge".to_string()));
+        }
+        if let Some(index) = self.index {
+            labels.push((label::INDEX, index.to_string()));
+        }
+        labels
+    }
+
     /// `docker run -d ...` arguments for this container under `service`, with `vars` already
     /// holding the project-wide placeholders.
     pub fn run_args(&self, project: &str, service: &Service, vars: &Vars) -> Vec<String> {
@@ -58,20 +91,7 @@ impl Plan {
             "--name".into(),
             self.name.clone(),
         ];
-        let mut labels = vec![
-            (label::PROJECT, project.to_string()),
-            (label::ROLE, self.role.key().to_string()),
-        ];
-        if let Some(region) = &self.region {
-            labels.push((label::REGION, region.clone()));
-        }
-        if self.role == Role::Edge {
-            labels.push((label::TYPE, "edge".to_string()));
-        }
-        if let Some(index) = self.index {
-            labels.push((label::INDEX, index.to_string()));
-        }
-        for (k, v) in labels {
+        for (k, v) in self.labels(project) {
             a.push("--label".into());
             a.push(format!("{k}={v}"));
         }
@@ -107,15 +127,7 @@ impl Plan {
                 a.extend(["-e".into(), format!("{k}={value}")]);
             }
         }
-        if let Some(cpus) = &service.cpus {
-            a.extend(["--cpus".into(), cpus.clone()]);
-        }
-        if let Some(mem) = &service.memory {
-            a.extend(["--memory".into(), mem.clone()]);
-        }
-        if let Some(n) = service.nofile {
-            a.extend(["--ulimit".into(), format!("nofile={n}:{n}")]);
-        }
+        a.extend(limits(service));
         a.push(vars.expand(&service.image));
         a.extend(vars.expand_all(&service.command));
         a
