@@ -336,30 +336,10 @@ fn poll_oneoff(
         let Some(raw) = gm::slice(mem, sub, SUB_SIZE) else {
             return Ok(EFAULT);
         };
-        let userdata = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
-        match raw[8] {
-            TAG_CLOCK => {
-                let id = u32::from_le_bytes(raw[16..20].try_into().unwrap_or_default());
-                let timeout = u64::from_le_bytes(raw[24..32].try_into().unwrap_or_default());
-                let absolute = raw[40] & 1 == 1;
-                let Some(clock) = clock_now(id, epoch) else {
-                    ready.push(event(userdata, EINVAL as u16, TAG_CLOCK));
-                    continue;
-                };
-                let wait = if absolute {
-                    timeout.saturating_sub(clock)
-                } else {
-                    timeout
-                };
-                clocks.push((userdata, now + Duration::from_nanos(wait)));
-            }
-            tag @ (TAG_FD_READ | TAG_FD_WRITE) => {
-                let fd = u32::from_le_bytes(raw[16..20].try_into().unwrap_or_default());
-                let ok = (tag == TAG_FD_READ && fd == 0)
-                    || (tag == TAG_FD_WRITE && (fd == 1 || fd == 2));
-                ready.push(event(userdata, if ok { 0 } else { EBADF as u16 }, tag));
-            }
-            _ => return Ok(EINVAL),
+        match subscription(raw, epoch, now) {
+            Ok(Subscription::Ready(ev)) => ready.push(ev),
+            Ok(Subscription::Clock(userdata, at)) => clocks.push((userdata, at)),
+            Err(errno) => return Ok(errno),
         }
     }
     let mut wake = None;
@@ -375,22 +355,69 @@ fn poll_oneoff(
         );
         wake = Some(earliest);
     }
-    for (i, ev) in ready.iter().enumerate() {
-        let at = u32::try_from(i)
-            .ok()
-            .and_then(|i| i.checked_mul(EVENT_SIZE))
-            .and_then(|o| events.checked_add(o));
-        if at.and_then(|at| gm::write(mem, at, ev)).is_none() {
-            return Ok(EFAULT);
-        }
-    }
-    if gm::write_u32(mem, nevents, u32::try_from(ready.len()).unwrap_or(0)).is_none() {
+    if write_events(mem, events, nevents, &ready).is_none() {
         return Ok(EFAULT);
     }
     match wake {
         Some(at) if at > Instant::now() => Err(Error::host(Suspend::Sleep(at))),
         _ => Ok(ESUCCESS),
     }
+}
+
+/// What one 48-byte subscription asks for.
+enum Subscription {
+    /// Answered at once (stdio is always ready; a bad clock id or fd gets its error).
+    Ready([u8; 32]),
+    /// A clock: its userdata and when it fires.
+    Clock(u64, Instant),
+}
+
+/// Reads the subscription `raw` (WASI preview 1 `subscription`); an unknown tag is EINVAL.
+fn subscription(raw: &[u8], epoch: Instant, now: Instant) -> Result<Subscription, i32> {
+    let userdata = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
+    match raw[8] {
+        TAG_CLOCK => {
+            let id = u32::from_le_bytes(raw[16..20].try_into().unwrap_or_default());
+            let timeout = u64::from_le_bytes(raw[24..32].try_into().unwrap_or_default());
+            let absolute = raw[40] & 1 == 1;
+            let Some(clock) = clock_now(id, epoch) else {
+                return Ok(Subscription::Ready(event(
+                    userdata,
+                    EINVAL as u16,
+                    TAG_CLOCK,
+                )));
+            };
+            let wait = if absolute {
+                timeout.saturating_sub(clock)
+            } else {
+                timeout
+            };
+            Ok(Subscription::Clock(
+                userdata,
+                now + Duration::from_nanos(wait),
+            ))
+        }
+        tag @ (TAG_FD_READ | TAG_FD_WRITE) => {
+            let fd = u32::from_le_bytes(raw[16..20].try_into().unwrap_or_default());
+            let ok =
+                (tag == TAG_FD_READ && fd == 0) || (tag == TAG_FD_WRITE && (fd == 1 || fd == 2));
+            let error = if ok { 0 } else { EBADF as u16 };
+            Ok(Subscription::Ready(event(userdata, error, tag)))
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+/// Writes the events at `events` and their count at `nevents`; `None` when out of memory.
+fn write_events(mem: &mut [u8], events: u32, nevents: u32, ready: &[[u8; 32]]) -> Option<()> {
+    for (i, ev) in ready.iter().enumerate() {
+        let at = u32::try_from(i)
+            .ok()?
+            .checked_mul(EVENT_SIZE)
+            .and_then(|o| events.checked_add(o))?;
+        gm::write(mem, at, ev)?;
+    }
+    gm::write_u32(mem, nevents, u32::try_from(ready.len()).ok()?)
 }
 
 fn event(userdata: u64, error: u16, tag: u8) -> [u8; 32] {
