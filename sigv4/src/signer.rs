@@ -61,18 +61,18 @@ pub fn sign_request(request: &SignableRequest<'_>, params: &SigningParams<'_>) -
     sign_request_cached(request, params, &mut SigningKeyCache::new())
 }
 
-pub fn sign_request_cached(
+/// Header names and values, in order.
+type Headers = Vec<(String, String)>;
+
+/// The headers the signature covers (the caller's, minus what signing replaces, plus what it
+/// adds) and the ones signing adds: `host` when missing, `x-amz-date`, and the session
+/// token. A caller's x-amz-security-token is replaced only when we have a token of our own
+/// (botocore does the same: without session credentials it is just another header).
+fn signed_headers(
     request: &SignableRequest<'_>,
     params: &SigningParams<'_>,
-    keys: &mut SigningKeyCache,
-) -> SignedRequest {
-    let when = AmzDateTime::from_system_time(params.time);
-    let timestamp = when.timestamp();
-    let date = when.date_stamp();
-
-    // The headers as they will go on the wire, minus what we replace. A caller's
-    // x-amz-security-token is replaced only when we have a token of our own (botocore does
-    // the same: without session credentials it is just another header).
+    timestamp: &str,
+) -> (Headers, Headers) {
     let has_token = params.credentials.session_token.is_some();
     let replaced = |name: &str| {
         let name = name.trim();
@@ -93,12 +93,24 @@ pub fn sign_request_cached(
     {
         headers_to_add.push((header::HOST.to_string(), request.host.to_string()));
     }
-    headers_to_add.push((header::X_AMZ_DATE.to_string(), timestamp.clone()));
+    headers_to_add.push((header::X_AMZ_DATE.to_string(), timestamp.to_string()));
     if let Some(token) = &params.credentials.session_token {
         headers_to_add.push((header::X_AMZ_SECURITY_TOKEN.to_string(), token.clone()));
     }
     headers.extend(headers_to_add.iter().cloned());
+    (headers, headers_to_add)
+}
 
+pub fn sign_request_cached(
+    request: &SignableRequest<'_>,
+    params: &SigningParams<'_>,
+    keys: &mut SigningKeyCache,
+) -> SignedRequest {
+    let when = AmzDateTime::from_system_time(params.time);
+    let timestamp = when.timestamp();
+    let date = when.date_stamp();
+
+    let (headers, mut headers_to_add) = signed_headers(request, params, &timestamp);
     let canonical_request = CanonicalRequest::new(
         request.method,
         request.path,
