@@ -18,6 +18,7 @@ pub use super::pending::PendingHttp;
 use super::status::{posted_fields, RequestOutcome};
 use super::suspend::Suspend;
 use crate::net::message::{Failure, Request, Response};
+use crate::net::policy::NetworkPolicy;
 use crate::net::url::GoUrl;
 use wasmi::{Caller, Error, Linker};
 
@@ -80,14 +81,61 @@ fn http_request(
         return Ok(MEMORY_ERROR);
     };
     let (mem, ctx) = memory.data_and_store_mut(&mut c);
-    let Some(url) = gm::slice(mem, url_ptr, url_len)
+    let guest = (
+        url_ptr,
+        url_len,
+        headers_ptr,
+        headers_len,
+        body_ptr,
+        body_len,
+    );
+    let request = match guest_request(mem, method_name(method), guest, &ctx.policy) {
+        Ok(request) => request,
+        Err(code) => return Ok(code),
+    };
+    if request.method == "POST" {
+        ctx.status.record_post(posted_fields(&request.body));
+    }
+    if !ctx.status.is_connected() {
+        // The demo's "disconnect": the node's network is cut, the guest sees a network error.
+        ctx.status.record(RequestOutcome::Failed);
+        return Ok(NETWORK_ERROR);
+    }
+    let max_body = (mem.len() / 10 * 8).clamp(MIN_RESPONSE, MAX_RESPONSE);
+    ctx.pending_http = Some(PendingHttp {
+        request: Some(request),
+        max_body,
+        headers_ptr: resp_headers_ptr,
+        headers_len_ptr: resp_headers_len_ptr,
+        body_ptr: resp_body_ptr,
+        body_len_ptr: resp_body_len_ptr,
+        status_ptr,
+    });
+    Err(Error::host(Suspend::Http))
+}
+
+/// The request the guest described in its memory (URL, headers and body as pointer and
+/// length pairs), or the ABI code for what is wrong with it, checked in this order:
+/// the URL, the network policy, then the body.
+fn guest_request(
+    mem: &[u8],
+    method: &'static str,
+    (url_ptr, url_len, headers_ptr, headers_len, body_ptr, body_len): (
+        u32,
+        u32,
+        u32,
+        u32,
+        u32,
+        u32,
+    ),
+    policy: &NetworkPolicy,
+) -> Result<Request, u32> {
+    let url = gm::slice(mem, url_ptr, url_len)
         .map(String::from_utf8_lossy)
         .and_then(|s| GoUrl::parse(&s).ok())
-    else {
-        return Ok(INVALID_URL);
-    };
-    if !ctx.policy.allows(&url.hostname().to_ascii_lowercase()) {
-        return Ok(NOT_ALLOWED);
+        .ok_or(INVALID_URL)?;
+    if !policy.allows(&url.hostname().to_ascii_lowercase()) {
+        return Err(NOT_ALLOWED);
     }
     let headers = if headers_ptr != 0 && headers_len > 0 {
         gm::slice(mem, headers_ptr, headers_len)
@@ -97,38 +145,18 @@ fn http_request(
         Vec::new()
     };
     let body = if body_ptr != 0 && body_len > 0 {
-        match gm::slice(mem, body_ptr, body_len) {
-            Some(b) => b.to_vec(),
-            None => return Ok(BAD_INPUT),
-        }
+        gm::slice(mem, body_ptr, body_len)
+            .ok_or(BAD_INPUT)?
+            .to_vec()
     } else {
         Vec::new()
     };
-    let method = method_name(method);
-    if method == "POST" {
-        ctx.status.record_post(posted_fields(&body));
-    }
-    if !ctx.status.is_connected() {
-        // The demo's "disconnect": the node's network is cut, the guest sees a network error.
-        ctx.status.record(RequestOutcome::Failed);
-        return Ok(NETWORK_ERROR);
-    }
-    let max_body = (mem.len() / 10 * 8).clamp(MIN_RESPONSE, MAX_RESPONSE);
-    ctx.pending_http = Some(PendingHttp {
-        request: Some(Request {
-            method,
-            url,
-            headers,
-            body,
-        }),
-        max_body,
-        headers_ptr: resp_headers_ptr,
-        headers_len_ptr: resp_headers_len_ptr,
-        body_ptr: resp_body_ptr,
-        body_len_ptr: resp_body_len_ptr,
-        status_ptr,
-    });
-    Err(Error::host(Suspend::Http))
+    Ok(Request {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 /// `Key: Value` lines, `\n`-separated; lines without a colon are skipped.
