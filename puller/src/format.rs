@@ -229,7 +229,7 @@ mod tests {
             let attributes: serde_json::Map<String, serde_json::Value> = r
                 .attributes
                 .iter()
-                .map(|a| (a.name.clone(), a.value.as_str().into()))
+                .map(|a| (a.name.to_string(), a.value.as_str().into()))
                 .collect();
             object.insert("attributes".into(), attributes.into());
         }

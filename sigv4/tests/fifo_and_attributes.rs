@@ -140,7 +140,7 @@ fn malformed_fifo_ids_and_too_many_attributes_are_refused_before_any_io(protocol
     let queue = "http://127.0.0.1:9/000000000000/q.fifo";
     let long = "g".repeat(129);
     let eleven: Vec<MessageAttribute> = (0..11)
-        .map(|i| MessageAttribute::string(&format!("a{i}"), "v"))
+        .map(|i| MessageAttribute::string(format!("a{i}"), "v"))
         .collect();
     let bad = [
         BatchEntry {

@@ -65,7 +65,7 @@ fn message_attributes_come_back_exactly(protocol: Protocol) {
     let mut attrs: Vec<(String, String)> = got[0]
         .message_attributes
         .iter()
-        .map(|a| (a.name.clone(), a.value.clone()))
+        .map(|a| (a.name.to_string(), a.value.clone()))
         .collect();
     attrs.sort();
     assert_eq!(

@@ -205,8 +205,8 @@ fn typed_attributes(v: Value) -> Vec<MessageAttribute> {
     map.into_iter()
         .filter_map(|(name, mut a)| {
             Some(MessageAttribute {
-                name,
-                data_type: string_of(a.get_mut("DataType")?.take())?,
+                name: name.into(),
+                data_type: string_of(a.get_mut("DataType")?.take())?.into(),
                 value: string_of(a.get_mut("StringValue")?.take())?,
             })
         })

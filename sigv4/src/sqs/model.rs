@@ -1,4 +1,5 @@
 //! The request and result types of the SQS operations.
+use std::borrow::Cow;
 
 /// One message of a `SendMessageBatch`. Build it with `..BatchEntry::default()` so the
 /// optional parts stay unset unless a caller needs them.
@@ -29,27 +30,29 @@ impl BatchEntry<'_> {
 }
 
 /// A message attribute with a `String` or `Number` value (binary values are not needed).
+/// Name and type are usually fixed text (a sender stamps the same few on every message), so
+/// they are borrowed when they can be: no allocation for them per message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageAttribute {
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// `String` or `Number` (optionally with a custom suffix, `Number.int`).
-    pub data_type: String,
+    pub data_type: Cow<'static, str>,
     pub value: String,
 }
 
 impl MessageAttribute {
-    pub fn string(name: &str, value: &str) -> MessageAttribute {
+    pub fn string(name: impl Into<Cow<'static, str>>, value: &str) -> MessageAttribute {
         MessageAttribute {
-            name: name.to_string(),
-            data_type: "String".to_string(),
+            name: name.into(),
+            data_type: Cow::Borrowed("String"),
             value: value.to_string(),
         }
     }
 
-    pub fn number(name: &str, value: &str) -> MessageAttribute {
+    pub fn number(name: impl Into<Cow<'static, str>>, value: &str) -> MessageAttribute {
         MessageAttribute {
-            name: name.to_string(),
-            data_type: "Number".to_string(),
+            name: name.into(),
+            data_type: Cow::Borrowed("Number"),
             value: value.to_string(),
         }
     }

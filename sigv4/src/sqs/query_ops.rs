@@ -82,8 +82,8 @@ fn batch_entry(q: &mut QueryBody, prefix: &str, e: &BatchEntry<'_>) {
     }
     for (j, a) in e.attributes.iter().enumerate() {
         let attr = format!("{prefix}.MessageAttribute.{}", j + 1);
-        q.param(format!("{attr}.Name"), a.name.as_str())
-            .param(format!("{attr}.Value.DataType"), a.data_type.as_str())
+        q.param(format!("{attr}.Name"), &*a.name)
+            .param(format!("{attr}.Value.DataType"), &*a.data_type)
             .param(format!("{attr}.Value.StringValue"), a.value.as_str());
     }
 }
@@ -95,8 +95,8 @@ fn message_attributes(m: &Element) -> Vec<MessageAttribute> {
         .filter_map(|a| {
             let value = a.child("Value")?;
             Some(MessageAttribute {
-                name: a.child_text("Name")?.to_string(),
-                data_type: value.child_text("DataType")?.to_string(),
+                name: a.child_text("Name")?.to_string().into(),
+                data_type: value.child_text("DataType")?.to_string().into(),
                 value: value.child_text("StringValue")?.to_string(),
             })
         })
