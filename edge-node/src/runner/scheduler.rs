@@ -346,7 +346,7 @@ fn finish(slot: &mut Option<Node>, status: &NodeStatus, code: i32) {
 /// Gives back the guest's memory pages that hold only zeros, once per memory size: after
 /// instantiation (wasmi writes zeros over the whole memory, data segments fill a few pages)
 /// and after the guest grew its memory (the new pages are zeros written by wasmi too). A guest
-/// touches few of its pages; the sensor module 4 of 16.
+/// touches few of its pages.
 fn release_untouched_pages(node: &mut Node) {
     let Some(memory) = node.memory else {
         return;
