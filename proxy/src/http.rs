@@ -320,20 +320,29 @@ impl HttpConn {
     /// Gives request `id` its answer; false (and nothing happens) when it is not waiting for
     /// one (already answered, e.g. 503 when its request budget ran out).
     pub fn respond(&mut self, id: u64, response: &Response) -> bool {
-        let mut answered = false;
-        for slot in self.pending.iter_mut() {
-            if let Slot::Waiting { id: waiting, close } = *slot {
-                if waiting == id {
-                    let mut bytes = Vec::new();
-                    response.encode(close || self.draining, &mut bytes);
-                    *slot = Slot::Ready(bytes);
-                    answered = true;
-                    break;
-                }
-            }
+        let found = self
+            .pending
+            .iter()
+            .enumerate()
+            .find_map(|(i, slot)| match *slot {
+                Slot::Waiting { id: waiting, close } if waiting == id => Some((i, close)),
+                _ => None,
+            });
+        let Some((at, close)) = found else {
+            return false;
+        };
+        let close = close || self.draining;
+        if at == 0 {
+            // The next answer due (the usual case): straight into the output, no copy.
+            response.encode(close, &mut self.output);
+            self.pending.pop_front();
+        } else {
+            let mut bytes = Vec::with_capacity(response.encoded_len_hint());
+            response.encode(close, &mut bytes);
+            self.pending[at] = Slot::Ready(bytes);
         }
         self.flush_ready();
-        answered
+        true
     }
 
     /// Whether request `id` still waits for its answer.

@@ -50,6 +50,16 @@ impl Response {
         self
     }
 
+    /// About how many bytes [`Response::encode`] writes (enough for the head's fixed parts).
+    pub fn encoded_len_hint(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        128 + headers + self.body.len()
+    }
+
     /// The full response bytes. `close` adds `Connection: close` (the connection ends after it).
     /// Written piece by piece: this runs once per answered message.
     pub fn encode(&self, close: bool, out: &mut Vec<u8>) {

@@ -298,16 +298,11 @@ impl SqsClient {
             },
             &mut self.keys,
         );
-        let mut request = format!("POST {} HTTP/1.1\r\n", target.path);
-        for (name, value) in headers.iter().chain(signed.headers_to_add.iter()) {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str(&format!(
-            "content-length: {}\r\nconnection: keep-alive\r\n\r\n",
-            body.len()
-        ));
-        let mut bytes = request.into_bytes();
-        bytes.extend_from_slice(body);
+        let bytes = post_bytes(
+            &target.path,
+            headers.iter().chain(signed.headers_to_add.iter()),
+            body,
+        );
 
         let read_timeout =
             min_read_timeout.map_or(self.config.io_timeout, |t| t.max(self.config.io_timeout));
@@ -328,6 +323,32 @@ impl SqsClient {
             context,
         })
     }
+}
+
+/// The request on the wire: head and body in one buffer sized once (a batch's body is up to
+/// 1 MiB; growing the buffer piece by piece copied it again).
+fn post_bytes<'a>(
+    path: &str,
+    headers: impl Iterator<Item = &'a (String, String)> + Clone,
+    body: &[u8],
+) -> Vec<u8> {
+    const FIXED: &[u8] = b"POST  HTTP/1.1\r\ncontent-length: \r\nconnection: keep-alive\r\n\r\n";
+    let head: usize = headers.clone().map(|(n, v)| n.len() + v.len() + 4).sum();
+    let mut out = Vec::with_capacity(FIXED.len() + path.len() + head + 20 + body.len());
+    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"content-length: ");
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\nconnection: keep-alive\r\n\r\n");
+    out.extend_from_slice(body);
+    out
 }
 
 /// What SQS would refuse in one batch entry besides its id: an empty body, more than 10
@@ -386,4 +407,32 @@ fn says_credentials_expired(answer: &Answer) -> bool {
             || answer.text.contains(&format!("#{code}\""))
             || answer.text.contains(&format!("\"__type\":\"{code}\""))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_bytes_is_the_head_then_the_body() {
+        let headers = [
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.0".to_string(),
+            ),
+            (
+                "authorization".to_string(),
+                "AWS4-HMAC-SHA256 x".to_string(),
+            ),
+        ];
+        let body = "{\"QueueUrl\":\"q\"}".repeat(100);
+        let got = post_bytes("/q/1", headers.iter(), body.as_bytes());
+        let want = format!(
+            "POST /q/1 HTTP/1.1\r\ncontent-type: application/x-amz-json-1.0\r\n\
+             authorization: AWS4-HMAC-SHA256 x\r\ncontent-length: {}\r\n\
+             connection: keep-alive\r\n\r\n{body}",
+            body.len()
+        );
+        assert_eq!(String::from_utf8(got).unwrap(), want);
+    }
 }

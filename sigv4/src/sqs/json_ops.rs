@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::client::{Answer, SqsClient};
 use super::error::{Error, ErrorKind};
+use super::json_batch_answer::{self, BatchAnswer};
 use super::json_receive;
 use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
@@ -46,28 +47,45 @@ pub(super) fn send_message_batch(
 ) -> Result<Vec<BatchOutcome>, Error> {
     let action = "SendMessageBatch";
     let request = batch_request(queue_url, entries);
-    let answer = call_with_body(c, Some(queue_url), action, &request, None)?;
+    let answer = call_raw(c, Some(queue_url), action, &request, None)?;
+    let mut read = json_batch_answer::read(&answer.text)
+        .map_err(|why| Error::new(ErrorKind::Protocol(why), answer.context))?;
     entries
         .iter()
-        .map(|entry| {
-            Ok(match find_by_id(&answer, "Successful", entry.id) {
-                Some(r) => BatchOutcome::Sent {
-                    id: entry.id.to_string(),
-                    message_id: required_str(r, "MessageId", action)?,
-                    md5_of_body: required_str(r, "MD5OfMessageBody", action)?,
-                },
-                None => {
-                    let (code, message, sender_fault) = batch_error(&answer, entry.id);
-                    BatchOutcome::Failed {
-                        id: entry.id.to_string(),
-                        code,
-                        message,
-                        sender_fault,
-                    }
-                }
-            })
-        })
+        .map(|entry| batch_outcome(&mut read, entry.id))
         .collect()
+}
+
+/// What the answer says of entry `id`: sent (with its message id and digest), failed (its
+/// error), or, listed nowhere, a failure worth a retry. The strings move out of the answer
+/// (entry ids are unique within a batch).
+fn batch_outcome(answer: &mut BatchAnswer, id: &str) -> Result<BatchOutcome, Error> {
+    let action = "SendMessageBatch";
+    let required = |v: &mut Option<String>, name: &str| {
+        v.take()
+            .ok_or_else(|| malformed(action, &format!("answer has no string {name:?}")))
+    };
+    if let Some(sent) = answer.sent(id) {
+        return Ok(BatchOutcome::Sent {
+            id: id.to_string(),
+            message_id: required(&mut sent.message_id, "MessageId")?,
+            md5_of_body: required(&mut sent.md5_of_body, "MD5OfMessageBody")?,
+        });
+    }
+    let (code, message, sender_fault) = match answer.failure(id) {
+        Some(f) => (
+            f.code.take().unwrap_or_default(),
+            f.message.take().unwrap_or_default(),
+            f.sender_fault,
+        ),
+        None => missing_from_response(),
+    };
+    Ok(BatchOutcome::Failed {
+        id: id.to_string(),
+        code,
+        message,
+        sender_fault,
+    })
 }
 
 /// The `SendMessageBatch` request, written straight into bytes: each body is escaped once
@@ -411,12 +429,18 @@ fn batch_error(answer: &Value, id: &str) -> (String, String, bool) {
             optional_str(e, "Message"),
             e.get("SenderFault").and_then(Value::as_bool) == Some(true),
         ),
-        None => (
-            "MissingFromResponse".to_string(),
-            "the answer listed this entry neither as done nor as failed".to_string(),
-            false,
-        ),
+        None => missing_from_response(),
     }
+}
+
+/// The failure of an entry the answer names in neither list: retryable, so the caller
+/// retries it rather than assuming it went through.
+fn missing_from_response() -> (String, String, bool) {
+    (
+        "MissingFromResponse".to_string(),
+        "the answer listed this entry neither as done nor as failed".to_string(),
+        false,
+    )
 }
 
 #[cfg(test)]
@@ -478,5 +502,69 @@ mod tests {
                        "hostname": {"DataType": "String", "StringValue": "h"},
                        "job_submission_time": {"DataType": "Number", "StringValue": "17"}}})
         );
+    }
+
+    /// How SendMessageBatch answers were read before `json_batch_answer`: through a tree.
+    fn tree_outcome(answer: &Value, id: &str) -> Result<BatchOutcome, String> {
+        let action = "SendMessageBatch";
+        Ok(match find_by_id(answer, "Successful", id) {
+            Some(r) => BatchOutcome::Sent {
+                id: id.to_string(),
+                message_id: required_str(r, "MessageId", action).map_err(|e| e.to_string())?,
+                md5_of_body: required_str(r, "MD5OfMessageBody", action)
+                    .map_err(|e| e.to_string())?,
+            },
+            None => {
+                let (code, message, sender_fault) = batch_error(answer, id);
+                BatchOutcome::Failed {
+                    id: id.to_string(),
+                    code,
+                    message,
+                    sender_fault,
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn batch_answers_read_as_the_tree_read_them() {
+        let answers = [
+            r#"{"Successful":[{"Id":"0","MessageId":"m0","MD5OfMessageBody":"d0",
+                "MD5OfMessageAttributes":"a","SequenceNumber":"1"},{"Id":"2","MessageId":"m2",
+                "MD5OfMessageBody":"d2"}],"Failed":[{"Id":"1","SenderFault":true,
+                "Code":"InvalidParameterValue","Message":"bad \"x\""}]}"#,
+            r#"{"Failed":[{"Id":"0","SenderFault":false,"Code":"InternalError"},
+                {"Id":"1"},{"Id":"2","SenderFault":"yes","Message":7}],"Successful":null}"#,
+            r#"{"Successful":[{"Id":"0","MessageId":"first","MD5OfMessageBody":"d"},
+                {"Id":"0","MessageId":"second","MD5OfMessageBody":"d"}],"Other":{"x":[1]}}"#,
+            r#"{"Successful":[7,"x",null,[1],{"Id":1,"MessageId":"m"},
+                {"Id":"1","MessageId":"m1","MD5OfMessageBody":"d1"}],"Failed":{"Id":"0"}}"#,
+            r#"{"Successful":[{"Id":"0","MD5OfMessageBody":"d"}]}"#,
+            r#"{"Successful":[{"Id":"1","MessageId":null,"MD5OfMessageBody":"d"}]}"#,
+            r#"{"Successful":"none","Failed":5}"#,
+            "{}",
+        ];
+        for text in answers {
+            let tree: Value = serde_json::from_str(text).unwrap();
+            let mut read = json_batch_answer::read(text).unwrap();
+            for id in ["0", "1", "2", "3"] {
+                let want = tree_outcome(&tree, id);
+                let got = batch_outcome(&mut read, id).map_err(|e| e.to_string());
+                assert_eq!(got, want, "entry {id} of {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn batch_answers_that_are_not_objects_are_refused() {
+        assert!(json_batch_answer::read("").unwrap().successful.is_empty());
+        for (text, why) in [
+            ("[]", "not a json object"),
+            ("{\"Successful\":[", "not valid json"),
+            ("{} x", "not valid json"),
+        ] {
+            let err = json_batch_answer::read(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 }

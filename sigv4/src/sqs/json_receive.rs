@@ -19,9 +19,18 @@ pub(super) fn messages(answer: &str) -> Result<Vec<Message>, Malformed> {
     if answer.trim().is_empty() {
         return Ok(Vec::new());
     }
+    read_answer(answer, AnswerVisitor)
+}
+
+/// A whole answer read with `visitor`, which must take an object; errors say why as the
+/// callers' protocol errors do.
+pub(super) fn read_answer<'de, V: Visitor<'de>>(
+    answer: &'de str,
+    visitor: V,
+) -> Result<V::Value, Malformed> {
     let mut de = serde_json::Deserializer::from_str(answer);
-    let read = de.deserialize_map(AnswerVisitor);
-    let messages = read.map_err(|e| {
+    let read = de.deserialize_map(visitor);
+    let value = read.map_err(|e| {
         if e.is_data() {
             // Our visitors' own complaints (a missing field, a list that is not one).
             e.to_string()
@@ -31,7 +40,7 @@ pub(super) fn messages(answer: &str) -> Result<Vec<Message>, Malformed> {
     })?;
     de.end()
         .map_err(|e| format!("answer is not valid json: {e}"))?;
-    Ok(messages)
+    Ok(value)
 }
 
 struct AnswerVisitor;
@@ -179,7 +188,7 @@ impl Visitor<'_> for KeyVisitor {
     }
 }
 
-fn string_of(v: Value) -> Option<String> {
+pub(super) fn string_of(v: Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s),
         _ => None,

@@ -17,6 +17,7 @@ pub mod cli;
 mod client;
 mod config;
 mod error;
+mod json_batch_answer;
 mod json_ops;
 mod json_receive;
 mod model;
