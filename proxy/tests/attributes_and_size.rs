@@ -4,10 +4,11 @@
 mod util;
 
 use edge_tests::net;
+use edge_tests::process::output_within;
 use sigv4::sqs::{Message, MessageAttribute, ReceiveOptions, SqsClient};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use util::{sensor_body, sqs_client, Proxy};
+use util::{sensor_body, sqs_client, Proxy, START_CHECK};
 
 fn queue(prefix: &str, attributes: &[(&str, &str)]) -> (String, String, SqsClient) {
     let endpoint = edge_tests::localstack::require();
@@ -129,8 +130,10 @@ fn bodies_near_the_queue_limit_are_batched_within_it_and_larger_ones_get_413() {
     assert_eq!(bare.send(&body_of_size("edge-1", limit - 10)).status, 200);
 }
 
+/// The proxy run with `args`, expected to stop at start.
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proxy"))
+    let mut proxy = Command::new(env!("CARGO_BIN_EXE_proxy"));
+    proxy
         .args([
             "--bind",
             "127.0.0.1",
@@ -140,10 +143,8 @@ fn run(args: &[&str]) -> Output {
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("PROXY_REGION")
-        .stdout(Stdio::null())
-        .output()
-        .expect("run proxy")
+        .env_remove("PROXY_REGION");
+    output_within(&mut proxy, START_CHECK)
 }
 
 #[test]

@@ -5,15 +5,16 @@
 mod util;
 
 use edge_tests::net;
+use edge_tests::process::output_within;
 use sigv4::sqs::{DeleteEntry, Message, ReceiveOptions, SqsClient};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use util::{sensor_body, sqs_client, wait_until, Proxy};
+use util::{sensor_body, sqs_client, wait_until, Proxy, START_CHECK};
 
 /// A fresh FIFO queue (no content-based deduplication: the proxy's ids are what counts).
 fn fifo_queue(prefix: &str) -> (String, String, SqsClient) {
@@ -190,7 +191,8 @@ fn one_groups_messages_reach_the_queue_in_arrival_order_with_several_forwarders(
 #[test]
 fn fifo_flag_on_a_standard_queue_is_refused_at_start() {
     let queue = util::Queue::new("proxy-not-fifo");
-    let out = Command::new(env!("CARGO_BIN_EXE_proxy"))
+    let mut proxy = Command::new(env!("CARGO_BIN_EXE_proxy"));
+    proxy
         .args([
             "--bind",
             "127.0.0.1",
@@ -200,10 +202,8 @@ fn fifo_flag_on_a_standard_queue_is_refused_at_start() {
         .args(["--queue-url", &queue.url, "--endpoint-url", &queue.endpoint])
         .arg("--fifo")
         .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .stdout(Stdio::null())
-        .output()
-        .expect("run proxy");
+        .env("AWS_SECRET_ACCESS_KEY", "test");
+    let out = output_within(&mut proxy, START_CHECK);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("standard queue"), "{stderr}");

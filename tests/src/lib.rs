@@ -11,6 +11,7 @@
 //!   container credentials endpoint, EC2 IMDS).
 //! - [`tls`]: the committed test CA and server certificate, as a rustls server config.
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
+//! - [`process`]: running a binary expected to exit, killed (and failing) after a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client
 //!   for raw-byte tests.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod browser;
 pub mod localstack;
 pub mod moto;
 pub mod net;
+pub mod process;
 pub mod service;
 pub mod sqs;
 pub mod stand_in;

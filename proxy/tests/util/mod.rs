@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use edge_tests::sqs::client as sqs_client;
 
+/// How long a proxy expected to stop at start may run: it asks its queue for at most 5 s
+/// (`queue_facts::ASK_DEADLINE`), then exits or serves; one still running after this
+/// started serving, which such a test must fail on rather than hang.
+pub const START_CHECK: Duration = Duration::from_secs(30);
+
 /// A fresh LocalStack queue.
 pub struct Queue {
     pub url: String,
