@@ -73,13 +73,16 @@ stop_tree() {
     kill -KILL "${left[@]}" 2>/dev/null || true
 }
 
-# thread_switches PID: "KIND COUNT" per kind of thread of PID (its name without digits and
-# trailing dashes: worker-0 and worker-1 are `worker`), voluntary plus involuntary context
-# switches so far (proc(5), /proc/PID/task/TID/status).
+# thread_switches PID: "KIND SWITCHES TICKS" per kind of thread of PID (its name without
+# digits and trailing dashes: worker-0 and worker-1 are `worker`): voluntary plus involuntary
+# context switches so far (proc(5), /proc/PID/task/TID/status) and user + system CPU clock
+# ticks so far (/proc/PID/task/TID/stat fields 14 and 15).
 thread_switches() {
     local t
     for t in /proc/"$1"/task/*; do
-        printf '%s %s\n' "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//')" \
-            "$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status")"
-    done 2>/dev/null | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}' | sort
+        printf '%s %s %s\n' "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//')" \
+            "$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status")" \
+            "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+    done 2>/dev/null |
+        awk '{n[$1] += $2; c[$1] += $3} END {for (k in n) print k, n[k], c[k]}' | sort
 }
