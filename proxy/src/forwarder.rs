@@ -208,9 +208,11 @@ impl Forwarder {
         }
         ctx.metrics.sqs_calls.fetch_add(1, Relaxed);
         held.in_call = true;
+        let began = Instant::now();
         self.beat.busy();
         let result = self.client.send_message_batch(&ctx.queue_url, &entries);
         self.beat.idle();
+        ctx.metrics.sqs_call_time(began.elapsed());
         held.in_call = false;
         let retry = match result {
             Ok(results) => {

@@ -34,6 +34,8 @@ pub struct Metrics {
     latency: [AtomicU64; LATENCY_BOUNDS.len()],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
+    /// Microseconds forwarders spent inside SendMessageBatch calls, summed.
+    sqs_call_us: AtomicU64,
     pub open_connections: AtomicI64,
     pub accepted_connections: AtomicU64,
     pub refused_connections: AtomicU64,
@@ -75,6 +77,12 @@ impl Metrics {
         self.latency_count.fetch_add(1, Relaxed);
     }
 
+    /// A SendMessageBatch call (counted in `sqs_calls` when it began) took `d`.
+    pub fn sqs_call_time(&self, d: Duration) {
+        self.sqs_call_us
+            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
     /// The page: one table per metric type, each row one family (`# HELP`, `# TYPE`, samples).
     pub fn render(&self, g: &Gauges) -> String {
         let mut o = String::with_capacity(4096);
@@ -83,6 +91,18 @@ impl Metrics {
             family(&mut o, name, help, "counter");
             sample(&mut o, name, &[], &value.load(Relaxed).to_string());
         }
+        // Over an interval: its rate divided by --forwarders is the share of the time the
+        // forwarders were inside a call (near 1: all busy, more forwarders would carry more);
+        // divided by the calls' rate, the mean call time.
+        let name = "proxy_sqs_call_seconds_total";
+        family(
+            &mut o,
+            name,
+            "Time forwarders spent in SendMessageBatch calls, summed.",
+            "counter",
+        );
+        let secs = self.sqs_call_us.load(Relaxed) as f64 / 1e6;
+        sample(&mut o, name, &[], &secs.to_string());
         for h in self.histograms() {
             h.render(&mut o);
         }
@@ -129,7 +149,7 @@ impl Metrics {
             ("proxy_messages_refused_by_sqs_total", "Messages SQS refused as invalid (answered 400).", &self.failed_rejected),
             ("proxy_messages_expired_total", "Messages answered 503 because SQS did not accept them within the request budget.", &self.expired),
             ("proxy_messages_cut_off_total", "Messages answered 503 at shutdown because SQS had not accepted them by the end of the drain time.", &self.cut_off),
-            ("proxy_sqs_calls_total", "SendMessageBatch calls made.", &self.sqs_calls),
+            ("proxy_sqs_calls_total", "SendMessageBatch calls made (counted when they start).", &self.sqs_calls),
             ("proxy_sqs_errors_total", "SendMessageBatch calls or entries that failed.", &self.sqs_errors),
             ("proxy_sqs_retries_total", "SendMessageBatch calls repeated after a retryable failure.", &self.sqs_retries),
             ("proxy_forwarder_restarts_total", "Forwarders restarted after failing (panic) or hanging in an SQS call.", &self.forwarder_restarts),
@@ -301,7 +321,10 @@ mod tests {
         m.batch(10);
         m.batch(3);
         m.latency(Duration::from_millis(4));
+        m.sqs_call_time(Duration::from_millis(1500));
+        m.sqs_call_time(Duration::from_micros(250));
         let text = m.render(&gauges());
+        assert!(text.contains("proxy_sqs_call_seconds_total 1.50025\n"));
         assert!(text.contains("proxy_requests_total{route=\"send\",status=\"200\"} 2\n"));
         assert!(text.contains("proxy_requests_total{route=\"other\",status=\"404\"} 1\n"));
         assert!(text.contains("proxy_requests_total{route=\"send\",status=\"other\"} 1\n"));

@@ -143,4 +143,10 @@ fn concurrent_and_pipelined_requests_all_arrive_exactly_once() {
     // SQS accepted every call: nothing was retried (a retry after a full success would hold
     // each answer back by a backoff sleep).
     assert!(metrics.contains("proxy_sqs_retries_total 0\n"), "{metrics}");
+    // The calls' time is counted, so operators can tell how busy the forwarders are.
+    let call_seconds = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("proxy_sqs_call_seconds_total "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(call_seconds.is_some_and(|s| s > 0.0), "{metrics}");
 }
