@@ -22,6 +22,20 @@ pub struct ExecutionReceived {
     pub dropped_overflow: u64,
 }
 
+impl ExecutionReceived {
+    /// What the execution's first message says of it: region, version, color and icon.
+    fn describe(&mut self, body: &Value) {
+        let text = |name: &str| body.get(name).and_then(Value::as_str);
+        self.region = text("region").unwrap_or("?").to_string();
+        self.version = body
+            .get("job_submission_time")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        self.color = text("color").unwrap_or_default().to_string();
+        self.icon = text("icon_name").unwrap_or_default().to_string();
+    }
+}
+
 /// Everything received so far, plus lines that were not sensor messages.
 #[derive(Debug, Default)]
 pub struct Received {
@@ -58,25 +72,7 @@ impl Received {
         };
         let entry = self.by_execution.entry(execution.to_string()).or_default();
         if entry.region.is_empty() {
-            entry.region = body
-                .get("region")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
-            entry.version = body
-                .get("job_submission_time")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            entry.color = body
-                .get("color")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            entry.icon = body
-                .get("icon_name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            entry.describe(&body);
         }
         let count = |name: &str| body.get(name).and_then(Value::as_u64).unwrap_or(0);
         entry.dropped_permanent = entry.dropped_permanent.max(count("dropped_permanent"));

@@ -309,18 +309,13 @@ pub fn plan(
         )
     });
     let job_id = new_id("j");
-    let mut specs = Vec::new();
-    let mut failed = Vec::new();
-    for (i, node) in placed.iter().enumerate() {
+    let (specs, failed) = executions(&placed, |i, node| {
         let env = NodeEnv {
             vars: &node_vars(node, &host_env),
             allow_list: &cluster.allow_env,
         };
-        match execution(&spec, task, &job_id, i, node, &env, &parameters) {
-            Ok(node_spec) => specs.push(node_spec),
-            Err(e) => failed.push((node.name.clone(), e)),
-        }
-    }
+        execution(&spec, task, &job_id, i, node, &env, &parameters)
+    });
     let joins = Placement {
         task: task.clone(),
         parameters,
@@ -349,6 +344,23 @@ pub fn plan(
         no_match,
         joins,
     })
+}
+
+/// One execution per placed node, `build` making each: those it could make, and the nodes
+/// whose execution failed before running, with the reason.
+fn executions(
+    placed: &[&InventoryNode],
+    mut build: impl FnMut(usize, &InventoryNode) -> Result<NodeSpec, String>,
+) -> (Vec<NodeSpec>, Vec<(String, String)>) {
+    let mut specs = Vec::new();
+    let mut failed = Vec::new();
+    for (i, node) in placed.iter().enumerate() {
+        match build(i, node) {
+            Ok(node_spec) => specs.push(node_spec),
+            Err(e) => failed.push((node.name.clone(), e)),
+        }
+    }
+    (specs, failed)
 }
 
 /// Maps a path inside the job through the longest matching `--mount JOBPATH=DIR`.

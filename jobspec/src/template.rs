@@ -137,76 +137,77 @@ fn tokenize(body: &str, line: usize) -> Result<Vec<Token>, Error> {
     let chars: Vec<char> = body.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
-    let err = |m: String| Error::at(ErrorKind::Template, line, m);
     while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
+        if chars[i].is_whitespace() {
             i += 1;
-        } else if c == '(' {
-            tokens.push(Token::LParen);
-            i += 1;
-        } else if c == ')' {
-            tokens.push(Token::RParen);
-            i += 1;
-        } else if c == '|' {
-            tokens.push(Token::Pipe);
-            i += 1;
-        } else if c == '.' {
-            let start = i + 1;
-            let mut j = start;
-            while j < chars.len() && is_ident_char(chars[j]) {
-                j += 1;
-            }
-            if j == start {
-                tokens.push(Token::Dot);
-            } else {
-                if chars.get(j) == Some(&'.') {
-                    return Err(err("nested fields (.a.b) are not supported".into()));
-                }
-                tokens.push(Token::Field(chars[start..j].iter().collect()));
-            }
-            i = j;
-        } else if c == '$' {
-            let mut j = i + 1;
-            while j < chars.len() && is_ident_char(chars[j]) {
-                j += 1;
-            }
-            tokens.push(Token::Variable(chars[i..j].iter().collect()));
-            i = j;
-        } else if c == '"' {
-            let (s, next) = read_quoted(&chars, i + 1).map_err(err)?;
-            tokens.push(Token::Str(s));
-            i = next;
-        } else if c == '`' {
-            let end = chars[i + 1..]
-                .iter()
-                .position(|&x| x == '`')
-                .ok_or_else(|| err("unterminated raw string".into()))?;
-            tokens.push(Token::Str(chars[i + 1..i + 1 + end].iter().collect()));
-            i += end + 2;
-        } else if c.is_ascii_digit() || ((c == '-' || c == '+') && i + 1 < chars.len()) {
-            let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '.') {
-                j += 1;
-            }
-            let text: String = chars[i..j].iter().collect();
-            if text.parse::<i64>().is_err() && text.parse::<f64>().is_err() {
-                return Err(err(format!("bad number {text:?}")));
-            }
-            tokens.push(Token::Number(text));
-            i = j;
-        } else if is_ident_char(c) {
-            let mut j = i;
-            while j < chars.len() && is_ident_char(chars[j]) {
-                j += 1;
-            }
-            tokens.push(Token::Ident(chars[i..j].iter().collect()));
-            i = j;
-        } else {
-            return Err(err(format!("unexpected character {c:?} in action")));
+            continue;
         }
+        let (token, next) =
+            token_at(&chars, i).map_err(|m| Error::at(ErrorKind::Template, line, m))?;
+        tokens.push(token);
+        i = next;
     }
     Ok(tokens)
+}
+
+/// The token that starts at `chars[i]` (not whitespace), and the index after it.
+fn token_at(chars: &[char], i: usize) -> Result<(Token, usize), String> {
+    let text = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
+    let c = chars[i];
+    Ok(match c {
+        '(' => (Token::LParen, i + 1),
+        ')' => (Token::RParen, i + 1),
+        '|' => (Token::Pipe, i + 1),
+        '.' => {
+            let end = ident_end(chars, i + 1);
+            if end == i + 1 {
+                (Token::Dot, end)
+            } else if chars.get(end) == Some(&'.') {
+                return Err("nested fields (.a.b) are not supported".into());
+            } else {
+                (Token::Field(text(i + 1, end)), end)
+            }
+        }
+        '$' => {
+            let end = ident_end(chars, i + 1);
+            (Token::Variable(text(i, end)), end)
+        }
+        '"' => {
+            let (s, next) = read_quoted(chars, i + 1)?;
+            (Token::Str(s), next)
+        }
+        '`' => {
+            let len = chars[i + 1..]
+                .iter()
+                .position(|&x| x == '`')
+                .ok_or("unterminated raw string")?;
+            (Token::Str(text(i + 1, i + 1 + len)), i + len + 2)
+        }
+        _ if c.is_ascii_digit() || ((c == '-' || c == '+') && i + 1 < chars.len()) => {
+            let mut end = i + 1;
+            while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '.') {
+                end += 1;
+            }
+            let number = text(i, end);
+            if number.parse::<i64>().is_err() && number.parse::<f64>().is_err() {
+                return Err(format!("bad number {number:?}"));
+            }
+            (Token::Number(number), end)
+        }
+        _ if is_ident_char(c) => {
+            let end = ident_end(chars, i);
+            (Token::Ident(text(i, end)), end)
+        }
+        _ => return Err(format!("unexpected character {c:?} in action")),
+    })
+}
+
+/// The index after the identifier characters that start at `from`.
+fn ident_end(chars: &[char], from: usize) -> usize {
+    chars[from..]
+        .iter()
+        .position(|&c| !is_ident_char(c))
+        .map_or(chars.len(), |n| from + n)
 }
 
 fn is_ident_char(c: char) -> bool {
