@@ -8,6 +8,7 @@ use serde_core::de::{Deserialize, Visitor};
 use serde_json::Value;
 use std::fmt;
 
+use super::json_keys::json_keys;
 use super::json_receive::{read_answer, string_of, Malformed};
 
 /// An entry SQS listed under `Successful`.
@@ -205,46 +206,13 @@ impl<'de, T: Entry> Visitor<'de> for EntryVisitor<T> {
     }
 }
 
-/// The keys read, told apart without allocating a string per key.
-#[derive(PartialEq)]
-enum Key {
-    Successful,
-    Failed,
-    Id,
-    MessageId,
-    Md5OfMessageBody,
-    Code,
-    Message,
-    SenderFault,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "Successful" => Key::Successful,
-            "Failed" => Key::Failed,
-            "Id" => Key::Id,
-            "MessageId" => Key::MessageId,
-            "MD5OfMessageBody" => Key::Md5OfMessageBody,
-            "Code" => Key::Code,
-            "Message" => Key::Message,
-            "SenderFault" => Key::SenderFault,
-            _ => Key::Other,
-        })
-    }
-}
+json_keys!(Key {
+    "Successful" => Successful,
+    "Failed" => Failed,
+    "Id" => Id,
+    "MessageId" => MessageId,
+    "MD5OfMessageBody" => Md5OfMessageBody,
+    "Code" => Code,
+    "Message" => Message,
+    "SenderFault" => SenderFault,
+});

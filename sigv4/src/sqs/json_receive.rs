@@ -8,6 +8,7 @@ use serde_core::de::{Deserialize, Visitor};
 use serde_json::Value;
 use std::fmt;
 
+use super::json_keys::json_keys;
 use super::model::{Message, MessageAttribute};
 
 /// Why an answer could not be read: the text goes into the caller's protocol error.
@@ -146,47 +147,15 @@ impl<'de> Visitor<'de> for MessageSeed {
     }
 }
 
-/// The keys read, told apart without allocating a string per key.
-#[derive(PartialEq)]
-enum Key {
-    Messages,
-    MessageId,
-    ReceiptHandle,
-    Body,
-    Md5OfBody,
-    Attributes,
-    MessageAttributes,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "Messages" => Key::Messages,
-            "MessageId" => Key::MessageId,
-            "ReceiptHandle" => Key::ReceiptHandle,
-            "Body" => Key::Body,
-            "MD5OfBody" => Key::Md5OfBody,
-            "Attributes" => Key::Attributes,
-            "MessageAttributes" => Key::MessageAttributes,
-            _ => Key::Other,
-        })
-    }
-}
+json_keys!(Key {
+    "Messages" => Messages,
+    "MessageId" => MessageId,
+    "ReceiptHandle" => ReceiptHandle,
+    "Body" => Body,
+    "MD5OfBody" => Md5OfBody,
+    "Attributes" => Attributes,
+    "MessageAttributes" => MessageAttributes,
+});
 
 pub(super) fn string_of(v: Value) -> Option<String> {
     match v {

@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod error;
 mod json_batch_answer;
+mod json_keys;
 mod json_ops;
 mod json_receive;
 mod model;
