@@ -176,38 +176,8 @@ impl Config {
                 "--workers must be 1..=64, got {workers}"
             )));
         }
-        let default: u32 = env_number(env, "REPLICAS")?.unwrap_or(3);
-        let region = |name: &str| -> Result<u32, Error> {
-            let n = env_number(env, name)?.unwrap_or(default);
-            if n == 0 || n > 20_000 {
-                return Err(Error::new(format!("{name} must be 1..=20000, got {n}")));
-            }
-            Ok(n)
-        };
-        let replicas = Replicas {
-            us: region("US_REPLICAS")?,
-            eu: region("EU_REPLICAS")?,
-            as_: region("AS_REPLICAS")?,
-        };
-        let all_at_once = matches!(
-            env.get("ALL_AT_ONCE")
-                .map(|v| v.trim().to_ascii_lowercase())
-                .as_deref(),
-            Some("true" | "1" | "yes")
-        );
-        let reconnect = if all_at_once {
-            Reconnect::AllAtOnce
-        } else {
-            let batch: u32 = env_number(env, "BATCH_SIZE")?.unwrap_or(10);
-            if batch == 0 {
-                return Err(Error::new("BATCH_SIZE must be at least 1"));
-            }
-            let ms: u64 = env_number(env, "MS_BETWEEN_RECONNECT")?.unwrap_or(250);
-            Reconnect::Batches {
-                batch,
-                pause: Duration::from_millis(ms),
-            }
-        };
+        let replicas = replicas_from_env(env)?;
+        let reconnect = reconnect_from_env(env)?;
         // Five deployments over three regions: us and eu run two versions side by side.
         let fleet =
             f64::from(replicas.us) * 2.0 + f64::from(replicas.eu) * 2.0 + f64::from(replicas.as_);
@@ -225,16 +195,60 @@ impl Config {
             endpoint_url: low
                 .endpoint_url
                 .unwrap_or_else(|| "http://127.0.0.1:4566".to_string()),
-            dashboard: match (low.dashboard, low.no_dashboard) {
-                (Some(_), true) => {
-                    return Err(Error::new("'--dashboard' and '--no-dashboard' contradict"))
-                }
-                (_, true) => None,
-                (addr, false) => Some(addr.unwrap_or_else(|| "127.0.0.1:8088".to_string())),
-            },
+            dashboard: dashboard(low.dashboard, low.no_dashboard)?,
             replicas,
             reconnect,
         })
+    }
+}
+
+/// Edge nodes per region: `US_REPLICAS`, `EU_REPLICAS`, `AS_REPLICAS`, each defaulting to
+/// `REPLICAS` (3), demo.sh's variables.
+fn replicas_from_env(env: &dyn Env) -> Result<Replicas, Error> {
+    let default: u32 = env_number(env, "REPLICAS")?.unwrap_or(3);
+    let region = |name: &str| -> Result<u32, Error> {
+        let n = env_number(env, name)?.unwrap_or(default);
+        if n == 0 || n > 20_000 {
+            return Err(Error::new(format!("{name} must be 1..=20000, got {n}")));
+        }
+        Ok(n)
+    };
+    Ok(Replicas {
+        us: region("US_REPLICAS")?,
+        eu: region("EU_REPLICAS")?,
+        as_: region("AS_REPLICAS")?,
+    })
+}
+
+/// How a region comes back: `ALL_AT_ONCE`, else `BATCH_SIZE` nodes every
+/// `MS_BETWEEN_RECONNECT` ms (demo.sh's variables).
+fn reconnect_from_env(env: &dyn Env) -> Result<Reconnect, Error> {
+    let all_at_once = matches!(
+        env.get("ALL_AT_ONCE")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref(),
+        Some("true" | "1" | "yes")
+    );
+    if all_at_once {
+        return Ok(Reconnect::AllAtOnce);
+    }
+    let batch: u32 = env_number(env, "BATCH_SIZE")?.unwrap_or(10);
+    if batch == 0 {
+        return Err(Error::new("BATCH_SIZE must be at least 1"));
+    }
+    let ms: u64 = env_number(env, "MS_BETWEEN_RECONNECT")?.unwrap_or(250);
+    Ok(Reconnect::Batches {
+        batch,
+        pause: Duration::from_millis(ms),
+    })
+}
+
+/// `--dashboard ADDR` / `--no-dashboard`: the dashboard's address, on by default.
+fn dashboard(addr: Option<String>, off: bool) -> Result<Option<String>, Error> {
+    match (addr, off) {
+        (Some(_), true) => Err(Error::new("'--dashboard' and '--no-dashboard' contradict")),
+        (_, true) => Ok(None),
+        (addr, false) => Ok(Some(addr.unwrap_or_else(|| "127.0.0.1:8088".to_string()))),
     }
 }
 

@@ -131,38 +131,14 @@ impl Config {
         if low.help {
             return Ok(Parsed::Help);
         }
-        let proxy = low.proxy.ok_or("missing --proxy=URL")?;
-        let proxy = proxy.trim_end_matches('/').to_string();
-        let host = proxy
-            .strip_prefix("http://")
-            .or_else(|| proxy.strip_prefix("https://"));
-        if host.is_none_or(str::is_empty) {
-            return Err(alloc::format!(
-                "--proxy '{proxy}': expected an http:// or https:// URL"
-            ));
-        }
+        let proxy = proxy_url(low.proxy)?;
         let region = low
             .region
             .or_else(|| region_env.map(ToString::to_string))
             .filter(|r| !r.is_empty())
             .ok_or("missing --region=R (and $REGION is not set)")?;
-        let color = match low.color.as_deref() {
-            None | Some("-1") => Choice::Random,
-            Some(c) if is_hex_color(c) => Choice::Fixed(c.to_string()),
-            Some(c) => return Err(alloc::format!("--color '{c}': expected #RRGGBB or -1")),
-        };
-        let emoji = match low.emoji.as_deref() {
-            None | Some("-1") => Choice::Random,
-            Some(e) => match e.parse::<usize>() {
-                Ok(n) if n < EMOJIS.len() => Choice::Fixed(n),
-                _ => {
-                    return Err(alloc::format!(
-                        "--emoji '{e}': expected -1 or an index from 0 to {}",
-                        EMOJIS.len() - 1
-                    ))
-                }
-            },
-        };
+        let color = color_choice(low.color.as_deref())?;
+        let emoji = emoji_choice(low.emoji.as_deref())?;
         let interval_ns = match low.interval.as_deref() {
             None => 5 * NS_PER_SEC,
             Some(s) => match parse_seconds(s) {
@@ -197,6 +173,44 @@ impl Config {
             health_timeout_ns,
             outbox,
         }))
+    }
+}
+
+/// `--proxy=URL`: an http:// or https:// URL with a host, kept without trailing slashes.
+fn proxy_url(flag: Option<String>) -> Result<String, String> {
+    let proxy = flag.ok_or("missing --proxy=URL")?;
+    let proxy = proxy.trim_end_matches('/').to_string();
+    let host = proxy
+        .strip_prefix("http://")
+        .or_else(|| proxy.strip_prefix("https://"));
+    if host.is_none_or(str::is_empty) {
+        return Err(alloc::format!(
+            "--proxy '{proxy}': expected an http:// or https:// URL"
+        ));
+    }
+    Ok(proxy)
+}
+
+/// `--color=#RRGGBB`, or -1 / absent for a random one.
+fn color_choice(flag: Option<&str>) -> Result<Choice<String>, String> {
+    match flag {
+        None | Some("-1") => Ok(Choice::Random),
+        Some(c) if is_hex_color(c) => Ok(Choice::Fixed(c.to_string())),
+        Some(c) => Err(alloc::format!("--color '{c}': expected #RRGGBB or -1")),
+    }
+}
+
+/// `--emoji=N`, an index into the emoji list, or -1 / absent for a random one.
+fn emoji_choice(flag: Option<&str>) -> Result<Choice<usize>, String> {
+    match flag {
+        None | Some("-1") => Ok(Choice::Random),
+        Some(e) => match e.parse::<usize>() {
+            Ok(n) if n < EMOJIS.len() => Ok(Choice::Fixed(n)),
+            _ => Err(alloc::format!(
+                "--emoji '{e}': expected -1 or an index from 0 to {}",
+                EMOJIS.len() - 1
+            )),
+        },
     }
 }
 
