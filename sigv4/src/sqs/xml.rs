@@ -66,22 +66,7 @@ pub fn parse(input: &str) -> Result<Element, String> {
             rest = &after[end + 1..];
         } else if let Some(after) = rest.strip_prefix('<') {
             let end = after.find('>').ok_or("unterminated start tag")?;
-            let tag = &after[..end];
-            let (tag, self_closing) = match tag.strip_suffix('/') {
-                Some(t) => (t, true),
-                None => (tag, false),
-            };
-            let name = tag
-                .split(|c: char| c.is_ascii_whitespace())
-                .next()
-                .unwrap_or("");
-            if name.is_empty() {
-                return Err("start tag without a name".to_string());
-            }
-            let element = Element {
-                name: local_name(name).to_string(),
-                ..Element::default()
-            };
+            let (element, self_closing) = start_tag(&after[..end])?;
             if self_closing {
                 attach(&mut stack, &mut root, element)?;
             } else {
@@ -103,6 +88,27 @@ pub fn parse(input: &str) -> Result<Element, String> {
         return Err(format!("document ends inside <{}>", open.name));
     }
     root.ok_or_else(|| "no root element".to_string())
+}
+
+/// The element a start tag (the text between `<` and `>`) opens, and whether it also closes
+/// it (`<name/>`); attributes are ignored.
+fn start_tag(tag: &str) -> Result<(Element, bool), String> {
+    let (tag, self_closing) = match tag.strip_suffix('/') {
+        Some(t) => (t, true),
+        None => (tag, false),
+    };
+    let name = tag
+        .split(|c: char| c.is_ascii_whitespace())
+        .next()
+        .unwrap_or("");
+    if name.is_empty() {
+        return Err("start tag without a name".to_string());
+    }
+    let element = Element {
+        name: local_name(name).to_string(),
+        ..Element::default()
+    };
+    Ok((element, self_closing))
 }
 
 fn attach(stack: &mut [Element], root: &mut Option<Element>, done: Element) -> Result<(), String> {
