@@ -112,16 +112,37 @@ fn timed_out(e: io::Error) -> io::Error {
     }
 }
 
-impl<S: Timeouts + Read> Read for DeadlineStream<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+/// Which of the socket's timeouts bounds a call.
+#[derive(Clone, Copy)]
+enum Direction {
+    Read,
+    Write,
+}
+
+impl<S: Timeouts> DeadlineStream<S> {
+    /// `op` on the socket, ended by the deadline: the socket's timeout for `direction` is
+    /// set when it no longer fits the time left, and `op` made again when a shorter, older
+    /// timeout cut it short.
+    fn bounded<T>(
+        &mut self,
+        direction: Direction,
+        mut op: impl FnMut(&mut S) -> io::Result<T>,
+    ) -> io::Result<T> {
         loop {
             let left = self.remaining()?;
-            if !fits(self.read_timeout, left) {
+            let set = match direction {
+                Direction::Read => &mut self.read_timeout,
+                Direction::Write => &mut self.write_timeout,
+            };
+            if !fits(*set, left) {
                 let t = slack(left);
-                self.inner.set_read_timeout(t)?;
-                self.read_timeout = Some(t);
+                match direction {
+                    Direction::Read => self.inner.set_read_timeout(t)?,
+                    Direction::Write => self.inner.set_write_timeout(t)?,
+                }
+                *set = Some(t);
             }
-            match self.inner.read(buf) {
+            match op(&mut self.inner) {
                 Err(e) if cut_short(&e, self.deadline) => continue,
                 done => return done.map_err(timed_out),
             }
@@ -129,20 +150,15 @@ impl<S: Timeouts + Read> Read for DeadlineStream<S> {
     }
 }
 
+impl<S: Timeouts + Read> Read for DeadlineStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.bounded(Direction::Read, |s| s.read(buf))
+    }
+}
+
 impl<S: Timeouts + Write> Write for DeadlineStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            let left = self.remaining()?;
-            if !fits(self.write_timeout, left) {
-                let t = slack(left);
-                self.inner.set_write_timeout(t)?;
-                self.write_timeout = Some(t);
-            }
-            match self.inner.write(buf) {
-                Err(e) if cut_short(&e, self.deadline) => continue,
-                done => return done.map_err(timed_out),
-            }
-        }
+        self.bounded(Direction::Write, |s| s.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
