@@ -8,8 +8,7 @@ use serde_core::de::{Deserialize, Visitor};
 use serde_json::Value;
 use std::fmt;
 
-use super::json_keys::json_keys;
-use super::json_receive::{read_answer, string_of, Malformed};
+use super::json_read::{json_keys, read_answer, string_of, Malformed};
 
 /// An entry SQS listed under `Successful`.
 #[derive(Debug, Default)]

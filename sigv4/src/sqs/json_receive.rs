@@ -8,11 +8,8 @@ use serde_core::de::{Deserialize, Visitor};
 use serde_json::Value;
 use std::fmt;
 
-use super::json_keys::json_keys;
+use super::json_read::{json_keys, read_answer, string_of, Malformed};
 use super::model::{Message, MessageAttribute};
-
-/// Why an answer could not be read: the text goes into the caller's protocol error.
-pub(super) type Malformed = String;
 
 /// The messages of a ReceiveMessage answer (`{"Messages": [...]}`; none when it is absent,
 /// null or the answer is empty).
@@ -21,27 +18,6 @@ pub(super) fn messages(answer: &str) -> Result<Vec<Message>, Malformed> {
         return Ok(Vec::new());
     }
     read_answer(answer, AnswerVisitor)
-}
-
-/// A whole answer read with `visitor`, which must take an object; errors say why as the
-/// callers' protocol errors do.
-pub(super) fn read_answer<'de, V: Visitor<'de>>(
-    answer: &'de str,
-    visitor: V,
-) -> Result<V::Value, Malformed> {
-    let mut de = serde_json::Deserializer::from_str(answer);
-    let read = de.deserialize_map(visitor);
-    let value = read.map_err(|e| {
-        if e.is_data() {
-            // Our visitors' own complaints (a missing field, a list that is not one).
-            e.to_string()
-        } else {
-            format!("answer is not valid json: {e}")
-        }
-    })?;
-    de.end()
-        .map_err(|e| format!("answer is not valid json: {e}"))?;
-    Ok(value)
 }
 
 struct AnswerVisitor;
@@ -156,13 +132,6 @@ json_keys!(Key {
     "Attributes" => Attributes,
     "MessageAttributes" => MessageAttributes,
 });
-
-pub(super) fn string_of(v: Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s),
-        _ => None,
-    }
-}
 
 /// `{"name": "value", ...}`: the string values, by name.
 fn string_pairs(v: Value) -> Vec<(String, String)> {

@@ -245,12 +245,12 @@ impl EntryOutcome for ChangeVisibilityOutcome {
 /// The entry id `Id` for the batch's `index`th entry: its index, the usual choice (SQS takes
 /// up to 80 letters, digits, hyphens and underscores). Static text for the indexes a batch
 /// can have, so callers building a batch per few messages allocate nothing for it.
-pub fn entry_id(index: usize) -> std::borrow::Cow<'static, str> {
+pub fn entry_id(index: usize) -> Cow<'static, str> {
     const IDS: [&str; super::MAX_BATCH_ENTRIES] =
         ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     match IDS.get(index) {
-        Some(id) => std::borrow::Cow::Borrowed(id),
-        None => std::borrow::Cow::Owned(index.to_string()),
+        Some(id) => Cow::Borrowed(id),
+        None => Cow::Owned(index.to_string()),
     }
 }
 
@@ -263,6 +263,6 @@ mod tests {
         let ids: Vec<String> = (0..12).map(|i| entry_id(i).into_owned()).collect();
         let want: Vec<String> = (0..12).map(|i| i.to_string()).collect();
         assert_eq!(ids, want);
-        assert!(matches!(entry_id(9), std::borrow::Cow::Borrowed("9")));
+        assert!(matches!(entry_id(9), Cow::Borrowed("9")));
     }
 }
