@@ -1,9 +1,8 @@
 //! Running a binary that is expected to exit, with a deadline.
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `cmd.output()`, except that a run still going after `timeout` is killed and fails the
 /// test with what it printed: a binary expected to stop at start (a usage error, a queue it
@@ -17,17 +16,24 @@ pub fn output_within(cmd: &mut Command, timeout: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
-    let (done_tx, done_rx) = mpsc::channel();
-    let stdout = drain(child.stdout.take(), None);
-    let stderr = drain(child.stderr.take(), Some(done_tx));
-    // The pipes reach their end when the process exits (or closes them).
-    let ended = done_rx.recv_timeout(timeout).is_ok();
-    if !ended {
-        let _ = child.kill();
-    }
-    let status = child
-        .wait()
-        .unwrap_or_else(|e| panic!("waiting for {cmd:?}: {e}"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    // Exit is what is waited for (not the pipes' end: a process may close them and go on).
+    let deadline = Instant::now() + timeout;
+    let (status, ended) = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break (status, true),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let status = child
+                    .wait()
+                    .unwrap_or_else(|e| panic!("waiting for {cmd:?}: {e}"));
+                break (status, false);
+            }
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+    };
     let output = Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
@@ -41,18 +47,12 @@ pub fn output_within(cmd: &mut Command, timeout: Duration) -> Output {
     output
 }
 
-/// Reads `pipe` to its end on a thread; says so on `done` when it gets there.
-fn drain(
-    pipe: Option<impl Read + Send + 'static>,
-    done: Option<mpsc::Sender<()>>,
-) -> JoinHandle<Vec<u8>> {
+/// Reads `pipe` to its end on a thread.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = pipe.read_to_end(&mut bytes);
-        }
-        if let Some(done) = done {
-            let _ = done.send(());
         }
         bytes
     })
@@ -72,6 +72,15 @@ mod tests {
         assert_eq!(
             (&out.stdout[..], &out.stderr[..]),
             (&b"out\n"[..], &b"err\n"[..])
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "still running")]
+    fn a_run_that_closes_its_pipes_and_goes_on_is_still_killed_at_the_deadline() {
+        output_within(
+            Command::new("sh").args(["-c", "exec >&- 2>&-; exec sleep 60"]),
+            Duration::from_millis(300),
         );
     }
 
