@@ -39,12 +39,13 @@ fn hex_md5(text: &str) -> String {
 /// One request on a fresh connection; the status line, the head and the body as text.
 fn raw(endpoint: &str, head: &str, body: &str) -> (String, String) {
     let mut stream = TcpStream::connect(endpoint.trim_start_matches("http://")).unwrap();
-    write!(
-        stream,
+    // One write: `write!` on a socket writes piece by piece, and the stand-in answers a
+    // malformed first line and closes before the later pieces arrive (EPIPE for them).
+    let request = format!(
         "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    );
+    stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
