@@ -297,6 +297,12 @@ fn expired_credentials_are_renewed_before_use() {
     assert_eq!(provider.current().unwrap().access_key_id, "AKGEN0");
     // Let them expire (the stand-in said 2 s) without asking in between.
     thread::sleep(Duration::from_millis(2500));
+    let fetched = server.seen().len();
+    assert!(
+        provider.current_if_valid().is_none(),
+        "expired: a caller that must not wait gets nothing"
+    );
+    assert_eq!(server.seen().len(), fetched, "and no fetch was made for it");
     let renewed = provider.current().unwrap();
     assert_ne!(renewed.access_key_id, "AKGEN0");
     assert!(renewed.expires_at.unwrap() > SystemTime::now());

@@ -371,3 +371,102 @@ fn without_an_endpoint_override_json_goes_to_the_queue_urls_origin() {
     assert!(head.starts_with("POST / HTTP/1.1\r\n"), "{head}");
     assert_eq!(body, json!({"QueueUrl": queue, "MessageBody": "x"}));
 }
+
+/// The request's head lines without the two that depend on the second it was signed in.
+fn timeless(head: &str) -> Vec<&str> {
+    head.lines()
+        .filter(|l| !l.starts_with("x-amz-date:") && !l.starts_with("authorization:"))
+        .collect()
+}
+
+#[test]
+fn a_prepared_batch_is_the_request_send_message_batch_makes_and_is_read_alike() {
+    let answer = json!({
+        "Successful": [{"Id": "0", "MessageId": "m0", "MD5OfMessageBody": "d0"}],
+        "Failed": [{"Id": "1", "SenderFault": false, "Code": "InternalError", "Message": "later"}]
+    });
+    let server = FakeServer::start(vec![Step::Answer(ok(&answer)), Step::Answer(ok(&answer))]);
+    let mut c = server.json_client();
+    let entries = [
+        BatchEntry {
+            id: "0",
+            body: "first \"one\"",
+            ..Default::default()
+        },
+        BatchEntry {
+            id: "1",
+            body: "second",
+            ..Default::default()
+        },
+    ];
+    let credentials = Credentials::new("AKFAKE", "secret-fake", None);
+    let prepared = c
+        .prepare_send_message_batch(QUEUE, &entries, &credentials)
+        .expect("prepared");
+    assert_eq!(
+        (prepared.host(), prepared.port(), prepared.is_tls()),
+        ("127.0.0.1", server.port, false)
+    );
+    // Sent by hand, as an event loop would, and its answer read by the prepared call.
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::io::Write::write_all(&mut socket, prepared.bytes()).unwrap();
+    let mut reader = http1::MessageReader::new(socket);
+    let got = reader
+        .read_response(
+            false,
+            &http1::Limits::default(),
+            http1::BodyLimit::Reject(1 << 20),
+        )
+        .unwrap();
+    let by_hand = prepared.outcomes(got.status, &[], &got.body).unwrap();
+    let by_client = c.send_message_batch(QUEUE, &entries).expect("batch");
+    assert_eq!(by_hand, by_client);
+    assert!(matches!(
+        &by_hand[1],
+        BatchOutcome::Failed {
+            sender_fault: false,
+            ..
+        }
+    ));
+
+    let requests = server.requests();
+    let (prepared_head, prepared_body) = split(&requests[0]);
+    let (client_head, client_body) = split(&requests[1]);
+    assert_eq!(timeless(prepared_head), timeless(client_head));
+    assert_eq!(prepared_body, client_body);
+    assert!(prepared_head.contains("authorization: AWS4-HMAC-SHA256 Credential=AKFAKE/"));
+
+    // A non-2xx answer is the call's error, with the code SQS gave.
+    let error = prepared
+        .outcomes(
+            400,
+            &[(
+                "x-amzn-query-error".into(),
+                "AWS.SimpleQueueService.NonExistentQueue;Sender".into(),
+            )],
+            br#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no queue"}"#,
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("NonExistentQueue"), "{error}");
+    assert!(!error.is_retryable());
+}
+
+#[test]
+fn only_the_json_protocol_prepares_calls() {
+    let server = FakeServer::start(vec![]);
+    let mut c = server.client();
+    let entries = [BatchEntry {
+        id: "0",
+        body: "x",
+        ..Default::default()
+    }];
+    let credentials = Credentials::new("AKFAKE", "secret-fake", None);
+    let error = c
+        .prepare_send_message_batch(QUEUE, &entries, &credentials)
+        .err()
+        .expect("query protocol refused");
+    assert!(
+        matches!(error.kind(), ErrorKind::InvalidInput(_)),
+        "{error}"
+    );
+}

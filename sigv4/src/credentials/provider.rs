@@ -128,6 +128,21 @@ impl CredentialsProvider {
 
     /// The credentials to sign with now. Only expired credentials make this wait for I/O.
     pub fn current(&self) -> Result<Arc<Credentials>, CredentialsError> {
+        match self.current_without_waiting() {
+            Ok(credentials) => Ok(credentials),
+            Err(expired) => self.inner.fetch_if_still(&expired, "expired"),
+        }
+    }
+
+    /// [`current`](Self::current) for a caller that must not wait (an event loop): `None`
+    /// when the credentials have expired, where `current` would fetch new ones.
+    pub fn current_if_valid(&self) -> Option<Arc<Credentials>> {
+        self.current_without_waiting().ok()
+    }
+
+    /// The credentials if they are still valid (starting a background refresh when one is
+    /// due), else `Err` with the expired ones.
+    fn current_without_waiting(&self) -> Result<Arc<Credentials>, Arc<Credentials>> {
         let (credentials, phase) = {
             let mut state = self.inner.state();
             let phase = self.inner.phase(&state, SystemTime::now());
@@ -144,7 +159,7 @@ impl CredentialsProvider {
         };
         match phase {
             Phase::Fresh | Phase::RefreshDue => Ok(credentials),
-            Phase::Expired => self.inner.fetch_if_still(&credentials, "expired"),
+            Phase::Expired => Err(credentials),
         }
     }
 

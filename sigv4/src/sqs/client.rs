@@ -9,6 +9,7 @@ use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
     DeleteOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
+use super::prepared::PreparedBatch;
 use super::query::{check_batch, check_message, MAX_MESSAGE_ATTRIBUTES};
 use super::transport::Transport;
 use super::url::Url;
@@ -81,13 +82,32 @@ impl SqsClient {
         queue_url: &str,
         entries: &[BatchEntry<'_>],
     ) -> Result<Vec<BatchOutcome>, Error> {
-        let action = "SendMessageBatch";
-        let total: usize = entries.iter().map(BatchEntry::size).sum();
-        check_batch(action, entries.iter().map(|e| e.id), total)?;
-        for e in entries {
-            check_entry(e).map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
-        }
+        check_batch_entries(entries)?;
         by_protocol!(self, send_message_batch(queue_url, entries))
+    }
+
+    /// Where this client's AWS JSON 1.0 requests about `queue_url` go (the path is `/`).
+    pub fn json_origin(&self, queue_url: &str) -> Result<http1::Url, Error> {
+        json_ops::json_target(self, Some(queue_url), "SendMessageBatch")
+    }
+
+    /// A `SendMessageBatch` call (AWS JSON 1.0 only) checked and signed with `credentials`
+    /// but not sent: for a caller that does its own non-blocking I/O. It reads the answer
+    /// with [`PreparedBatch::outcomes`]. The query protocol gives `InvalidInput`.
+    pub fn prepare_send_message_batch(
+        &mut self,
+        queue_url: &str,
+        entries: &[BatchEntry<'_>],
+        credentials: &Credentials,
+    ) -> Result<PreparedBatch, Error> {
+        check_batch_entries(entries)?;
+        if self.config.protocol != Protocol::Json {
+            return Err(Error::new(
+                ErrorKind::InvalidInput("prepared calls speak AWS JSON 1.0 only".to_string()),
+                "SendMessageBatch",
+            ));
+        }
+        json_ops::prepare_send_message_batch(self, queue_url, entries, credentials)
     }
 
     pub fn receive_message(
@@ -280,30 +300,7 @@ impl SqsClient {
         action: &str,
     ) -> Result<Answer, Error> {
         let context = format!("{action} to {}{}", target.origin(), target.path);
-        let host = target.authority();
-        let signed = sign_request_cached(
-            &SignableRequest {
-                method: "POST",
-                host: &host,
-                path: &target.path,
-                query: &[],
-                headers,
-                body,
-            },
-            &SigningParams {
-                credentials,
-                region: &self.config.region,
-                service: SERVICE,
-                time: SystemTime::now(),
-            },
-            &mut self.keys,
-        );
-        let bytes = post_bytes(
-            &target.path,
-            headers.iter().chain(signed.headers_to_add.iter()),
-            body,
-        );
-
+        let bytes = self.signed_bytes(target, headers, body, credentials);
         let read_timeout =
             min_read_timeout.map_or(self.config.io_timeout, |t| t.max(self.config.io_timeout));
         let response = self
@@ -323,6 +320,50 @@ impl SqsClient {
             context,
         })
     }
+
+    /// The POST of `headers` + `body` to `target`, signed: the bytes to put on the wire.
+    pub(super) fn signed_bytes(
+        &mut self,
+        target: &Url,
+        headers: &[(String, String)],
+        body: &[u8],
+        credentials: &Credentials,
+    ) -> Vec<u8> {
+        let host = target.authority();
+        let signed = sign_request_cached(
+            &SignableRequest {
+                method: "POST",
+                host: &host,
+                path: &target.path,
+                query: &[],
+                headers,
+                body,
+            },
+            &SigningParams {
+                credentials,
+                region: &self.config.region,
+                service: SERVICE,
+                time: SystemTime::now(),
+            },
+            &mut self.keys,
+        );
+        post_bytes(
+            &target.path,
+            headers.iter().chain(signed.headers_to_add.iter()),
+            body,
+        )
+    }
+}
+
+/// The checks `SendMessageBatch` input gets before any I/O.
+fn check_batch_entries(entries: &[BatchEntry<'_>]) -> Result<(), Error> {
+    let action = "SendMessageBatch";
+    let total: usize = entries.iter().map(BatchEntry::size).sum();
+    check_batch(action, entries.iter().map(|e| e.id), total)?;
+    for e in entries {
+        check_entry(e).map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
+    }
+    Ok(())
 }
 
 /// The request on the wire: head and body in one buffer sized once (a batch's body is up to

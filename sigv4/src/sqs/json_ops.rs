@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::credentials::Credentials;
+
 use super::client::{Answer, SqsClient};
 use super::error::{Error, ErrorKind};
 use super::json_batch_answer::{self, BatchAnswer};
@@ -14,6 +16,8 @@ use super::model::{
     BatchEntry, BatchOutcome, ChangeVisibilityEntry, ChangeVisibilityOutcome, DeleteEntry,
     DeleteOutcome, EntryOutcome, Message, ReceiveExtras, ReceiveOptions, SentMessage,
 };
+use super::prepared::PreparedBatch;
+use super::url::Url;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// SQS (being "awsQueryCompatible") names the query protocol's error code in this header,
@@ -48,12 +52,53 @@ pub(super) fn send_message_batch(
     let action = "SendMessageBatch";
     let request = batch_request(queue_url, entries);
     let answer = call_raw(c, Some(queue_url), action, &request, None)?;
-    let mut read = json_batch_answer::read(&answer.text)
-        .map_err(|why| Error::new(ErrorKind::Protocol(why), answer.context))?;
-    entries
-        .iter()
-        .map(|entry| batch_outcome(&mut read, entry.id))
-        .collect()
+    batch_outcomes(&answer.text, answer.context, entries.iter().map(|e| e.id))
+}
+
+/// `send_message_batch`'s request, signed with `credentials`, for the caller to send.
+pub(super) fn prepare_send_message_batch(
+    c: &mut SqsClient,
+    queue_url: &str,
+    entries: &[BatchEntry<'_>],
+    credentials: &Credentials,
+) -> Result<PreparedBatch, Error> {
+    let action = "SendMessageBatch";
+    let target = json_target(c, Some(queue_url), action)?;
+    let body = batch_request(queue_url, entries);
+    let bytes = c.signed_bytes(&target, &json_headers(action), &body, credentials);
+    let ids = entries.iter().map(|e| e.id.to_string()).collect();
+    Ok(PreparedBatch::new(bytes, target, ids))
+}
+
+/// The answer to a prepared `SendMessageBatch`, read as `send_message_batch` reads it.
+pub(super) fn read_batch_answer(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    context: &str,
+    ids: &[String],
+) -> Result<Vec<BatchOutcome>, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        Error::new(
+            ErrorKind::Protocol("answer body is not utf-8".to_string()),
+            context,
+        )
+    })?;
+    if !(200..300).contains(&status) {
+        return Err(service_error(status, headers, text).with_context(context));
+    }
+    batch_outcomes(text, context.to_string(), ids.iter().map(String::as_str))
+}
+
+/// One outcome per id, in order, from a 2xx answer's text.
+fn batch_outcomes<'a>(
+    text: &str,
+    context: String,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<BatchOutcome>, Error> {
+    let mut read = json_batch_answer::read(text)
+        .map_err(|why| Error::new(ErrorKind::Protocol(why), context))?;
+    ids.map(|id| batch_outcome(&mut read, id)).collect()
 }
 
 /// What the answer says of entry `id`: sent (with its message id and digest), failed (its
@@ -290,20 +335,39 @@ fn call_raw(
     body: &[u8],
     min_read_timeout: Option<Duration>,
 ) -> Result<Answer, Error> {
-    let mut target = c
-        .target(queue_url)
-        .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
-    target.path = "/".to_string();
-    let headers = [
-        ("content-type".to_string(), CONTENT_TYPE.to_string()),
-        ("x-amz-target".to_string(), format!("AmazonSQS.{action}")),
-    ];
-    let answer = c.signed_post(action, &target, &headers, body, min_read_timeout)?;
+    let target = json_target(c, queue_url, action)?;
+    let answer = c.signed_post(
+        action,
+        &target,
+        &json_headers(action),
+        body,
+        min_read_timeout,
+    )?;
     if !(200..300).contains(&answer.status) {
         return Err(service_error(answer.status, &answer.headers, &answer.text)
             .with_context(answer.context));
     }
     Ok(answer)
+}
+
+/// Where a JSON request goes: `/` of the endpoint (or of the queue URL's origin).
+pub(super) fn json_target(
+    c: &SqsClient,
+    queue_url: Option<&str>,
+    action: &str,
+) -> Result<Url, Error> {
+    let mut target = c
+        .target(queue_url)
+        .map_err(|why| Error::new(ErrorKind::InvalidInput(why), action))?;
+    target.path = "/".to_string();
+    Ok(target)
+}
+
+fn json_headers(action: &str) -> [(String, String); 2] {
+    [
+        ("content-type".to_string(), CONTENT_TYPE.to_string()),
+        ("x-amz-target".to_string(), format!("AmazonSQS.{action}")),
+    ]
 }
 
 /// `call` with the request already serialized.

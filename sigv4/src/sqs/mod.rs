@@ -22,6 +22,7 @@ mod json_ops;
 mod json_read;
 mod json_receive;
 mod model;
+mod prepared;
 mod query;
 mod query_ops;
 pub(crate) mod transport;
@@ -36,4 +37,5 @@ pub use model::{
     DeleteEntry, DeleteOutcome, Message, MessageAttribute, ReceiveExtras, ReceiveOptions,
     SentMessage,
 };
+pub use prepared::PreparedBatch;
 pub use query::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_ATTRIBUTES};
