@@ -45,6 +45,8 @@ What goes to SQS beside each body:
   --proxy-region NAME       the proxy_region attribute [env PROXY_REGION; the SQS region]
 Batching:
   --forwarders N            SQS connections = batches in flight, 1..=64 [4]
+  --worker-connections N    plain-HTTP SQS connections each worker drives itself for the
+                            common case, 0..=8; 0 sends every batch via the forwarders [2]
   --linger-ms MS            longest a message waits for a batch to fill, 0..=1000 [2]
   --queue-capacity N        messages waiting for a forwarder; beyond it 503 at once [10000]
   --max-retries N           SQS retries per batch after the first call, 0..=10 [3]
@@ -78,6 +80,7 @@ pub struct LowArgs {
     pub workers: Option<usize>,
     pub sqs: SqsArgs,
     pub forwarders: Option<usize>,
+    pub worker_connections: Option<usize>,
     pub linger_ms: Option<u64>,
     pub queue_capacity: Option<usize>,
     pub max_retries: Option<u32>,
@@ -107,6 +110,7 @@ pub struct Config {
     pub workers: usize,
     pub sqs: SqsSettings,
     pub forwarders: usize,
+    pub worker_connections: usize,
     pub linger: Duration,
     pub queue_capacity: usize,
     pub max_retries: u32,
@@ -164,6 +168,7 @@ impl LowArgs {
                     "bind" => low.bind = Some(parser.parse()?),
                     "workers" => low.workers = Some(parser.parse()?),
                     "forwarders" => low.forwarders = Some(parser.parse()?),
+                    "worker-connections" => low.worker_connections = Some(parser.parse()?),
                     "linger-ms" => low.linger_ms = Some(parser.parse()?),
                     "queue-capacity" => low.queue_capacity = Some(parser.parse()?),
                     "max-retries" => low.max_retries = Some(parser.parse()?),
@@ -247,6 +252,7 @@ impl Config {
             workers: setting("workers", low.workers, (cpus.max(1), 1, 256))?,
             sqs,
             forwarders: setting("forwarders", low.forwarders, (4, 1, 64))?,
+            worker_connections: setting("worker-connections", low.worker_connections, (2, 0, 8))?,
             linger: Duration::from_millis(setting("linger-ms", low.linger_ms, (2, 0, 1000))?),
             queue_capacity: setting(
                 "queue-capacity",
@@ -426,12 +432,16 @@ mod tests {
             "50",
             "--max-retries",
             "0",
+            "--worker-connections",
+            "0",
         ])
         .unwrap();
         assert_eq!(
             (c.forwarders, c.linger, c.queue_capacity, c.max_retries),
             (8, Duration::from_millis(5), 50, 0)
         );
+        assert_eq!(c.worker_connections, 0);
+        assert!(config(&["--worker-connections", "9"]).is_err());
         assert!(config(&["--linger-ms", "5000"]).is_err());
         assert!(config(&["--forwarders", "0"]).is_err());
         assert!(config(&["--max-retries", "11"]).is_err());

@@ -110,6 +110,15 @@ impl Beat {
         self.busy_since.store(0, Relaxed);
     }
 
+    /// Busy since `since` (the oldest call in progress), or idle: for a worker's own calls.
+    pub(crate) fn set_busy_since(&self, since: Option<Instant>) {
+        let nanos = since.map_or(0, |s| {
+            let n = s.saturating_duration_since(self.base).as_nanos();
+            u64::try_from(n).unwrap_or(u64::MAX - 1) + 1
+        });
+        self.busy_since.store(nanos, Relaxed);
+    }
+
     /// When the SQS call in progress began, if one is.
     pub fn busy_since(&self) -> Option<Instant> {
         match self.busy_since.load(Relaxed) {

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub failed_unavailable: AtomicU64,
     pub failed_rejected: AtomicU64,
     pub sqs_calls: AtomicU64,
+    /// The part of `sqs_calls` that workers made themselves (`crate::direct`).
+    pub sqs_calls_by_workers: AtomicU64,
     pub sqs_errors: AtomicU64,
     pub sqs_retries: AtomicU64,
     pub expired: AtomicU64,
@@ -34,7 +36,7 @@ pub struct Metrics {
     latency: [AtomicU64; LATENCY_BOUNDS.len()],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
-    /// Microseconds forwarders spent inside SendMessageBatch calls, summed.
+    /// Microseconds spent inside SendMessageBatch calls (forwarders' and workers'), summed.
     sqs_call_us: AtomicU64,
     pub open_connections: AtomicI64,
     pub accepted_connections: AtomicU64,
@@ -140,7 +142,7 @@ impl Metrics {
         }
     }
 
-    fn counters(&self) -> [(&'static str, &'static str, &AtomicU64); 16] {
+    fn counters(&self) -> [(&'static str, &'static str, &AtomicU64); 17] {
         [
             ("proxy_messages_forwarded_total", "Messages SQS accepted.", &self.forwarded),
             ("proxy_messages_filtered_total", "Messages superseded by a newer job on the same host.", &self.filtered),
@@ -150,6 +152,7 @@ impl Metrics {
             ("proxy_messages_expired_total", "Messages answered 503 because SQS did not accept them within the request budget.", &self.expired),
             ("proxy_messages_cut_off_total", "Messages answered 503 at shutdown because SQS had not accepted them by the end of the drain time.", &self.cut_off),
             ("proxy_sqs_calls_total", "SendMessageBatch calls made (counted when they start).", &self.sqs_calls),
+            ("proxy_sqs_calls_by_workers_total", "The part of proxy_sqs_calls_total that worker threads made themselves instead of handing the messages to a forwarder.", &self.sqs_calls_by_workers),
             ("proxy_sqs_errors_total", "SendMessageBatch calls or entries that failed.", &self.sqs_errors),
             ("proxy_sqs_retries_total", "SendMessageBatch calls repeated after a retryable failure.", &self.sqs_retries),
             ("proxy_forwarder_restarts_total", "Forwarders restarted after failing (panic) or hanging in an SQS call.", &self.forwarder_restarts),

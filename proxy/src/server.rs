@@ -7,6 +7,8 @@
 use crate::args::Config;
 use crate::batcher::Queue;
 use crate::cutoff::Cutoff;
+use crate::direct::Direct;
+use crate::endpoint::Endpoint;
 use crate::envelope::Rules;
 use crate::fault::Fault;
 use crate::filter::Filter;
@@ -17,10 +19,11 @@ use crate::log;
 use crate::metrics::Metrics;
 use crate::queue_facts::{self, QueueFacts};
 use crate::shared::Shared;
-use crate::supervisor::{self, Supervisor};
+use crate::supervisor::{self, Lanes, Supervisor};
 use crate::sys;
 use crate::worker::{Worker, FINAL_WRITE};
-use sigv4::sqs::SqsConfig;
+use http1::Scheme;
+use sigv4::sqs::{Protocol, SqsClient, SqsConfig};
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -66,8 +69,11 @@ pub fn run(mut config: Config, ingress: Ingress) -> Result<(), String> {
         ingress,
         config,
     });
-    let (workers, links) = make_workers(listeners, &shared)?;
-    let forwarders = start_forwarders(&shared, links.clone(), sqs, fault)?;
+    let endpoint = direct_endpoint(&sqs, &shared, fault.is_some());
+    let (workers, links) = make_workers(listeners, &shared, &sqs, endpoint.as_ref())?;
+    let beats = workers.iter().filter_map(Worker::direct_beat).collect();
+    let lanes = Lanes { beats, endpoint };
+    let forwarders = start_forwarders(&shared, links.clone(), sqs, fault, lanes)?;
     let (events_tx, events) = mpsc::channel();
     let worker_threads = start_workers(workers, &events_tx)?;
     start_signal_thread(events_tx, Arc::clone(&shared))?;
@@ -184,14 +190,53 @@ fn log_startup(config: &Config, sqs: &SqsConfig, rules: &Rules, fault: Option<&F
     }
 }
 
+/// Where workers send SQS calls themselves (`crate::direct`), when they may: a standard
+/// queue over plain HTTP with the JSON protocol, and no fault injection (whose tests are
+/// about the forwarders). Otherwise every message goes through the forwarders.
+fn direct_endpoint(sqs: &SqsConfig, shared: &Shared, fault: bool) -> Option<Arc<Endpoint>> {
+    let client = SqsClient::new(sqs.clone());
+    let origin = client.json_origin(&shared.config.sqs.queue_url).ok()?;
+    let why_not = if shared.config.worker_connections == 0 {
+        Some("--worker-connections 0".to_string())
+    } else if fault {
+        Some("fault injection is armed".to_string())
+    } else if shared.rules.fifo.is_some() {
+        Some("the queue is FIFO (the forwarders keep each group in order)".to_string())
+    } else if sqs.protocol != Protocol::Json {
+        Some("the query protocol is configured".to_string())
+    } else if origin.scheme != Scheme::Http {
+        Some("the endpoint is https (the forwarders' client does TLS)".to_string())
+    } else {
+        None
+    };
+    let found = match why_not {
+        Some(why) => Err(why),
+        None => Endpoint::resolve(&origin.host, origin.port),
+    };
+    match found {
+        Ok(endpoint) => {
+            log::info("workers send batches to sqs themselves; forwarders take the rest");
+            Some(Arc::new(endpoint))
+        }
+        Err(why) => {
+            log::info(&format!("all batches go through the forwarders: {why}"));
+            None
+        }
+    }
+}
+
 fn make_workers(
     listeners: Vec<TcpListener>,
     shared: &Arc<Shared>,
+    sqs: &SqsConfig,
+    endpoint: Option<&Arc<Endpoint>>,
 ) -> Result<(Vec<Worker>, Vec<WorkerLink>), String> {
     let mut workers = Vec::new();
     let mut links = Vec::new();
     for (id, listener) in listeners.into_iter().enumerate() {
-        let (worker, link) = Worker::new(id, listener, Arc::clone(shared))
+        let direct =
+            endpoint.map(|ep| Direct::new(SqsClient::new(sqs.clone()), Arc::clone(ep), shared));
+        let (worker, link) = Worker::new(id, listener, Arc::clone(shared), direct)
             .map_err(|e| format!("starting worker {id}: {e}"))?;
         workers.push(worker);
         links.push(link);
@@ -204,6 +249,7 @@ fn start_forwarders(
     links: Vec<WorkerLink>,
     sqs: SqsConfig,
     fault: Option<Fault>,
+    lanes: Lanes,
 ) -> Result<supervisor::Handle, String> {
     let c = &shared.config;
     let ctx = Context {
@@ -220,7 +266,7 @@ fn start_forwarders(
         cutoff: Arc::clone(&shared.cutoff),
         fault,
     };
-    Supervisor::start(c.forwarders, sqs, Arc::new(ctx), c.request_budget)
+    Supervisor::start(c.forwarders, sqs, Arc::new(ctx), c.request_budget, lanes)
 }
 
 fn start_workers(

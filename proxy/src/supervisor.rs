@@ -11,6 +11,7 @@
 //! an SQS call has been pending longer than half the request budget with no call succeeding
 //! meanwhile, until a call succeeds (SQS normally answers in milliseconds; the clients
 //! waiting on that call are about to get 503: the proxy cannot forward).
+use crate::endpoint::Endpoint;
 use crate::forwarder::{Beat, Context, Forwarder};
 use crate::log;
 use sigv4::sqs::{SqsClient, SqsConfig};
@@ -52,8 +53,18 @@ struct Slot {
     abandoned: bool,
 }
 
+/// The workers' own SQS calls, as far as the supervisor looks after them: their oldest call
+/// in progress counts for the "unanswered" rule, and the endpoint's addresses are looked up
+/// again here, off the event loops.
+#[derive(Default)]
+pub struct Lanes {
+    pub beats: Vec<Arc<Beat>>,
+    pub endpoint: Option<Arc<Endpoint>>,
+}
+
 pub struct Supervisor {
     sqs: SqsConfig,
+    lanes: Lanes,
     ctx: Arc<Context>,
     slots: Vec<Slot>,
     exits: Receiver<Exit>,
@@ -86,8 +97,10 @@ impl Supervisor {
         sqs: SqsConfig,
         ctx: Arc<Context>,
         budget: Duration,
+        lanes: Lanes,
     ) -> Result<Handle, String> {
         let mut supervisor = Supervisor::new(forwarders, sqs, ctx, budget);
+        supervisor.lanes = lanes;
         for i in 0..forwarders {
             supervisor.spawn(i, Instant::now())?;
         }
@@ -118,6 +131,7 @@ impl Supervisor {
             .collect();
         Supervisor {
             sqs,
+            lanes: Lanes::default(),
             ctx,
             slots,
             exits,
@@ -141,6 +155,9 @@ impl Supervisor {
                 self.on_exit(exit);
             }
             let now = Instant::now();
+            if let Some(endpoint) = &self.lanes.endpoint {
+                endpoint.refresh_if_due(now);
+            }
             self.abandon_hung(now);
             self.restart_due(now);
             let problem = self.problem(now);
@@ -275,6 +292,7 @@ impl Supervisor {
                 .iter()
                 .filter(|s| matches!(s.state, State::Running { .. }))
                 .filter_map(|s| s.beat.busy_since())
+                .chain(self.lanes.beats.iter().filter_map(|b| b.busy_since()))
                 .min();
             self.silent_since = oldest_call.filter(|&since| {
                 now.duration_since(since) > self.unanswered_after && !health.succeeded_since(since)

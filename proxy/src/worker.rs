@@ -10,7 +10,8 @@
 //! the connections are closed.
 use crate::batcher::{Job, ReplyTo};
 use crate::connection::{Connection, ReadResult};
-use crate::forwarder::{Completion, Outcome, WorkerLink};
+use crate::direct::{Direct, Finished};
+use crate::forwarder::{Beat, Completion, Outcome, WorkerLink};
 use crate::http::{Limits, Request};
 use crate::log;
 use crate::response::Response;
@@ -52,6 +53,10 @@ pub struct Worker {
     /// Messages routed for forwarding during this turn of the loop, pushed to the shared
     /// queue together at the end of it (one lock per turn instead of one per message).
     outbox: Vec<Job>,
+    /// The worker's own SQS calls, when the configuration allows them.
+    direct: Option<Direct>,
+    /// Messages the direct path gave up on, for the forwarders (pushed with the outbox).
+    handoff: Vec<Job>,
 }
 
 impl Worker {
@@ -59,6 +64,7 @@ impl Worker {
         id: usize,
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
+        direct: Option<Direct>,
     ) -> io::Result<(Worker, WorkerLink)> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::from_std(listener);
@@ -87,12 +93,19 @@ impl Worker {
             buf: vec![0; 64 * 1024],
             deadlines: VecDeque::new(),
             outbox: Vec::new(),
+            direct,
+            handoff: Vec::new(),
         };
         let link = WorkerLink {
             completions: tx,
             waker,
         };
         Ok((worker, link))
+    }
+
+    /// The heartbeat of the worker's own SQS calls, if it makes them.
+    pub fn direct_beat(&self) -> Option<Arc<Beat>> {
+        self.direct.as_ref().map(Direct::beat)
     }
 
     /// Serves until shutdown, then drains: no new connections or requests, answers owed are
@@ -134,7 +147,8 @@ impl Worker {
     /// Until the next timer tick, request deadline or the drain cutoff, whichever is first.
     fn poll_timeout(&self, now: Instant) -> Duration {
         let next_deadline = self.deadlines.front().map(|&(d, _, _)| d);
-        [next_deadline, self.shared.cutoff.get()]
+        let direct_due = self.direct.as_ref().and_then(Direct::next_due);
+        [next_deadline, self.shared.cutoff.get(), direct_due]
             .into_iter()
             .flatten()
             .map(|d| d.saturating_duration_since(now))
@@ -146,12 +160,40 @@ impl Worker {
             match event.token() {
                 LISTENER => self.accept(now),
                 WAKER => {}
-                token => self.service(
-                    token,
-                    event.is_readable() || event.is_read_closed() || event.is_error(),
-                    now,
-                ),
+                token => match self.direct.as_ref().and_then(|d| d.lane_of(token)) {
+                    Some(lane) => self.lane_event(lane, now),
+                    None => self.service(
+                        token,
+                        event.is_readable() || event.is_read_closed() || event.is_error(),
+                        now,
+                    ),
+                },
             }
+        }
+    }
+
+    fn lane_event(&mut self, lane: usize, now: Instant) {
+        let mut finished = Finished::default();
+        if let Some(direct) = self.direct.as_mut() {
+            direct.on_event(lane, self.poll.registry(), &self.shared, &mut finished);
+        }
+        self.absorb(finished, now);
+    }
+
+    /// Answers what the worker's own calls settled; what they gave up on goes to the
+    /// forwarders with the next push.
+    fn absorb(&mut self, mut finished: Finished, now: Instant) {
+        self.handoff.append(&mut finished.handoff);
+        if finished.completions.is_empty() {
+            return;
+        }
+        let mut touched = Vec::new();
+        for completion in finished.completions {
+            self.answer(completion, now, &mut touched);
+        }
+        touched.dedup();
+        for token in touched {
+            self.service(token, false, now);
         }
     }
 
@@ -367,9 +409,18 @@ impl Worker {
         }
     }
 
-    /// Hands this turn's messages to the forwarders; the ones the queue refuses (full, or
-    /// closed for shutdown) are answered 503 at once.
+    /// Sends this turn's messages to SQS itself where it can, hands the rest to the
+    /// forwarders; the ones the queue refuses (full, or closed for shutdown) are answered 503
+    /// at once.
     fn push_outbox(&mut self, now: Instant) {
+        if let Some(direct) = self.direct.as_mut() {
+            let mut finished = Finished::default();
+            let registry = self.poll.registry();
+            direct.check(now, registry, &self.shared, &mut finished);
+            direct.take(&mut self.outbox, registry, &self.shared, &mut finished);
+            self.absorb(finished, now);
+            self.outbox.append(&mut self.handoff);
+        }
         if self.outbox.is_empty() {
             return;
         }
@@ -433,39 +484,44 @@ impl Worker {
     fn take_completions(&mut self, now: Instant) {
         let mut touched = Vec::new();
         while let Ok(c) = self.completions.try_recv() {
-            let token = Token(c.reply.token);
-            let metrics = &self.shared.metrics;
-            let response = match c.outcome {
-                Outcome::Accepted { message_id } => {
-                    log::debug(|| format!("accepted as {message_id}"));
-                    Response::accepted(&message_id)
-                }
-                Outcome::Refused { reason } => {
-                    Response::error(400, &format!("sqs refused the message: {reason}"))
-                }
-                Outcome::Unavailable { reason } => {
-                    Response::unavailable(&format!("sqs unavailable: {reason}"), 1)
-                }
-            };
-            // The connection may be gone (client hung up): the message was still handled. An
-            // answer after the request budget finds the request answered (503) already: it
-            // is not counted again.
-            let answered = match self.conns.get_mut(&token) {
-                Some(conn) => conn.http.respond(c.reply.request, &response),
-                None => true,
-            };
-            if answered {
-                touched.push(token);
-                metrics.latency(now.saturating_duration_since(c.enqueued));
-                metrics.request(ROUTE_SEND, response.status);
-                if response.status == 503 {
-                    metrics.failed_unavailable.fetch_add(1, Relaxed);
-                }
-            }
+            self.answer(c, now, &mut touched);
         }
         touched.dedup();
         for token in touched {
             self.service(token, false, now);
+        }
+    }
+
+    /// Answers the request a completion is for; its connection goes into `touched`.
+    fn answer(&mut self, c: Completion, now: Instant, touched: &mut Vec<Token>) {
+        let token = Token(c.reply.token);
+        let metrics = &self.shared.metrics;
+        let response = match c.outcome {
+            Outcome::Accepted { message_id } => {
+                log::debug(|| format!("accepted as {message_id}"));
+                Response::accepted(&message_id)
+            }
+            Outcome::Refused { reason } => {
+                Response::error(400, &format!("sqs refused the message: {reason}"))
+            }
+            Outcome::Unavailable { reason } => {
+                Response::unavailable(&format!("sqs unavailable: {reason}"), 1)
+            }
+        };
+        // The connection may be gone (client hung up): the message was still handled. An
+        // answer after the request budget finds the request answered (503) already: it
+        // is not counted again.
+        let answered = match self.conns.get_mut(&token) {
+            Some(conn) => conn.http.respond(c.reply.request, &response),
+            None => true,
+        };
+        if answered {
+            touched.push(token);
+            metrics.latency(now.saturating_duration_since(c.enqueued));
+            metrics.request(ROUTE_SEND, response.status);
+            if response.status == 503 {
+                metrics.failed_unavailable.fetch_add(1, Relaxed);
+            }
         }
     }
 

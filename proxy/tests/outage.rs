@@ -99,6 +99,7 @@ fn metric(proxy: &Proxy, name: &str) -> f64 {
 fn a_full_pending_queue_answers_503_at_once() {
     let queue = Queue::new("proxy-queue-full");
     // An SQS endpoint that accepts connections but never answers: the one forwarder hangs.
+    // (Workers' own connections would take the messages first: this is about the queue.)
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
     let proxy = Proxy::start(
@@ -110,6 +111,8 @@ fn a_full_pending_queue_answers_503_at_once() {
             "--queue-capacity",
             "1",
             "--max-retries",
+            "0",
+            "--worker-connections",
             "0",
         ],
     );

@@ -1,0 +1,349 @@
+//! One non-blocking HTTP/1.1 connection from a worker's event loop to SQS, carrying one
+//! request at a time (a *lane*). The worker writes a prepared, signed request into it and is
+//! told when the whole answer is in; the lane knows nothing of batches or messages.
+//!
+//! Plain HTTP only: an `https://` endpoint is left to the forwarders, whose blocking client
+//! does TLS. The connection is kept alive between calls; if the peer closed it while idle
+//! (as servers do with idle keep-alive connections) the request goes once more on a new
+//! connection, but only if not a byte of answer had come, as the forwarders' transport does.
+//! Answers are read with `http1`'s reader (Content-Length, chunked, limits) over the bytes
+//! received so far; an incomplete answer just waits for more. Deadlines are the caller's.
+use http1::{BodyLimit, Framing, Limits, MessageReader};
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+
+/// SendMessageBatch answers are a few KiB; an error page has no reason to be larger.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// Where a call stands after the lane did what the socket allowed.
+#[derive(Debug)]
+pub enum Progress {
+    Waiting,
+    Answered(http1::Response),
+    Failed(String),
+}
+
+pub struct Lane {
+    token: Token,
+    stream: Option<TcpStream>,
+    /// The non-blocking connect has completed.
+    connected: bool,
+    /// The connection has carried a whole call before (it may have gone stale since).
+    reused: bool,
+    request: Vec<u8>,
+    written: usize,
+    answer: Vec<u8>,
+    busy: bool,
+    /// Which of the endpoint's addresses the next connection tries.
+    next_addr: usize,
+}
+
+impl Lane {
+    pub fn new(token: Token) -> Lane {
+        Lane {
+            token,
+            stream: None,
+            connected: false,
+            reused: false,
+            request: Vec::new(),
+            written: 0,
+            answer: Vec::new(),
+            busy: false,
+            next_addr: 0,
+        }
+    }
+
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Sends `request` (connecting to one of `addrs` first if no connection is open) as far
+    /// as the socket takes it now.
+    pub fn start(
+        &mut self,
+        registry: &Registry,
+        addrs: &[SocketAddr],
+        request: Vec<u8>,
+    ) -> Progress {
+        self.request = request;
+        self.written = 0;
+        self.answer.clear();
+        self.busy = true;
+        if self.stream.is_none() {
+            if let Err(e) = self.connect(registry, addrs) {
+                return self.fail(registry, e);
+            }
+        }
+        self.advance(registry)
+    }
+
+    /// Moves the call on after a readiness event (or at any time: it only does what the
+    /// socket allows). An idle lane checks whether the peer closed its connection.
+    pub fn advance(&mut self, registry: &Registry) -> Progress {
+        if !self.busy {
+            self.check_idle(registry);
+            return Progress::Waiting;
+        }
+        match self.exchange() {
+            Ok(Some(answer)) => {
+                self.busy = false;
+                self.reused = true;
+                if !answer.keep_alive {
+                    self.disconnect(registry);
+                }
+                Progress::Answered(answer)
+            }
+            Ok(None) => Progress::Waiting,
+            Err(Stale) if self.reused && self.answer.is_empty() => self.resend(registry),
+            Err(Stale) => self.fail(
+                registry,
+                "sqs closed the connection before answering".into(),
+            ),
+            Err(Broken(why)) => self.fail(registry, why),
+        }
+    }
+
+    /// Gives up the call in progress (its deadline passed): the connection is closed, since
+    /// an answer may still be on its way.
+    pub fn abandon(&mut self, registry: &Registry) {
+        self.busy = false;
+        self.disconnect(registry);
+    }
+
+    fn connect(&mut self, registry: &Registry, addrs: &[SocketAddr]) -> Result<(), String> {
+        let Some(&addr) = addrs.get(self.next_addr % addrs.len().max(1)) else {
+            return Err("sqs endpoint has no address".to_string());
+        };
+        let mut stream =
+            TcpStream::connect(addr).map_err(|e| format!("connecting to sqs at {addr}: {e}"))?;
+        registry
+            .register(
+                &mut stream,
+                self.token,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .map_err(|e| format!("registering the sqs connection: {e}"))?;
+        // Requests are written whole; no reason to wait for an ACK before the next segment.
+        let _ = stream.set_nodelay(true);
+        self.stream = Some(stream);
+        self.connected = false;
+        self.reused = false;
+        Ok(())
+    }
+
+    /// The idle keep-alive connection went stale: once more on a new one.
+    fn resend(&mut self, registry: &Registry) -> Progress {
+        let peer = self
+            .stream
+            .as_ref()
+            .and_then(|s| s.peer_addr().ok())
+            .map(|a| vec![a]);
+        self.disconnect(registry);
+        let Some(addrs) = peer else {
+            return self.fail(registry, "sqs connection lost its peer".into());
+        };
+        let request = std::mem::take(&mut self.request);
+        match self.connect(registry, &addrs) {
+            Ok(()) => {
+                self.request = request;
+                self.written = 0;
+                self.advance(registry)
+            }
+            Err(e) => self.fail(registry, e),
+        }
+    }
+
+    fn fail(&mut self, registry: &Registry, why: String) -> Progress {
+        self.busy = false;
+        self.disconnect(registry);
+        // The next connection tries the endpoint's next address.
+        self.next_addr = self.next_addr.wrapping_add(1);
+        Progress::Failed(why)
+    }
+
+    fn disconnect(&mut self, registry: &Registry) {
+        if let Some(mut stream) = self.stream.take() {
+            let _ = registry.deregister(&mut stream);
+        }
+        self.connected = false;
+        self.reused = false;
+    }
+
+    /// An idle connection that became readable was closed by the peer (or sent something
+    /// unasked): it is of no more use.
+    fn check_idle(&mut self, registry: &Registry) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            _ => self.disconnect(registry),
+        }
+    }
+
+    /// Writes what is unsent, reads what arrived; `Some` once the whole answer is in.
+    fn exchange(&mut self) -> Result<Option<http1::Response>, Failure> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Broken("no connection".to_string()));
+        };
+        if !self.connected {
+            if let Ok(Some(e)) | Err(e) = stream.take_error() {
+                return Err(Broken(format!("connecting to sqs: {e}")));
+            }
+            match stream.peer_addr() {
+                Ok(_) => self.connected = true,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(None),
+                Err(e) => return Err(Broken(format!("connecting to sqs: {e}"))),
+            }
+        }
+        while self.written < self.request.len() {
+            match stream.write(&self.request[self.written..]) {
+                Ok(0) => return Err(Stale),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_reset(&e) => return Err(Stale),
+                Err(e) => return Err(Broken(format!("sending to sqs: {e}"))),
+            }
+        }
+        let closed = read_available(stream, &mut self.answer)?;
+        parse(&self.answer, closed)
+    }
+}
+
+enum Failure {
+    /// The peer closed or reset the connection (before any answer byte, if `answer` is empty).
+    Stale,
+    Broken(String),
+}
+use Failure::{Broken, Stale};
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Appends what the socket has to `answer`; true when the peer closed its side.
+fn read_available(stream: &mut TcpStream, answer: &mut Vec<u8>) -> Result<bool, Failure> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) if answer.len() + n > MAX_ANSWER => {
+                return Err(Broken(format!("sqs answer over {MAX_ANSWER} bytes")))
+            }
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_reset(&e) && answer.is_empty() => return Err(Stale),
+            Err(e) => return Err(Broken(format!("reading from sqs: {e}"))),
+        }
+    }
+}
+
+/// The whole answer if `received` holds it. What is missing is waited for unless the peer
+/// closed; what can never become an answer fails now.
+fn parse(received: &[u8], closed: bool) -> Result<Option<http1::Response>, Failure> {
+    if received.is_empty() {
+        return if closed { Err(Stale) } else { Ok(None) };
+    }
+    let mut reader = MessageReader::new(received);
+    let head = match reader.read_response_head(false, &Limits::default()) {
+        Ok(head) => head,
+        Err(e) => return incomplete_or_broken(e, closed),
+    };
+    if head.framing == Framing::UntilClose && !closed {
+        return Ok(None);
+    }
+    let (body, _) = match reader.read_body(head.framing, BodyLimit::Reject(MAX_ANSWER)) {
+        Ok(body) => body,
+        Err(e) => return incomplete_or_broken(e, closed),
+    };
+    // Bytes beyond the answer were never asked for: the connection is not reused.
+    let keep_alive = head.keep_alive && !closed && reader.buffered().is_empty();
+    Ok(Some(http1::Response {
+        version: head.version,
+        status: head.status,
+        reason: head.reason,
+        headers: head.headers,
+        body,
+        keep_alive,
+        truncated: false,
+    }))
+}
+
+/// The reader ran out of bytes (more may come) or found something no answer can be.
+fn incomplete_or_broken<T>(e: http1::Error, closed: bool) -> Result<Option<T>, Failure> {
+    match e {
+        http1::Error::Malformed(_) | http1::Error::TooLarge(_) | http1::Error::Tls(_) => {
+            Err(Broken(format!("sqs answer: {e}")))
+        }
+        _ if closed => Err(Broken(format!("sqs closed the connection mid-answer: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(bytes: &[u8], closed: bool) -> Result<Option<http1::Response>, String> {
+        parse(bytes, closed).map_err(|f| match f {
+            Stale => "stale".to_string(),
+            Broken(why) => why,
+        })
+    }
+
+    #[test]
+    fn an_answer_is_complete_only_when_its_body_is() {
+        let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        for cut in 0..whole.len() {
+            assert!(
+                answer(&whole[..cut], false).unwrap().is_none(),
+                "cut at {cut}"
+            );
+        }
+        let got = answer(whole, false).unwrap().unwrap();
+        assert_eq!(
+            (got.status, &got.body[..], got.keep_alive),
+            (200, &b"hello"[..], true)
+        );
+    }
+
+    #[test]
+    fn chunked_answers_are_read_and_garbage_fails_at_once() {
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        assert!(answer(&chunked[..chunked.len() - 3], false)
+            .unwrap()
+            .is_none());
+        assert_eq!(answer(chunked, false).unwrap().unwrap().body, b"hello");
+        let garbage = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nffffffffffffffff\r\n";
+        assert!(answer(garbage, false).is_err());
+        assert!(answer(b"NOT HTTP AT ALL\r\n\r\n", false).is_err());
+    }
+
+    #[test]
+    fn a_close_ends_an_answer_or_breaks_it() {
+        assert_eq!(answer(b"", true).unwrap_err(), "stale");
+        let until_close = b"HTTP/1.1 200 OK\r\n\r\nabc";
+        assert!(answer(until_close, false).unwrap().is_none());
+        let got = answer(until_close, true).unwrap().unwrap();
+        assert_eq!((&got.body[..], got.keep_alive), (&b"abc"[..], false));
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc";
+        assert!(answer(short, true).unwrap_err().contains("mid-answer"));
+        let extra = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naEXTRA";
+        assert!(!answer(extra, false).unwrap().unwrap().keep_alive);
+    }
+}

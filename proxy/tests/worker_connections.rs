@@ -1,0 +1,119 @@
+//! Workers' own SQS connections (`--worker-connections`, proxy/src/direct.rs): against
+//! LocalStack they carry the batches and what they answer is in the queue; what SQS fails
+//! for a reason worth a retry goes on to the forwarders, which retry it; what SQS refuses as
+//! the sender's fault is answered 400 at once; `--worker-connections 0` leaves every batch
+//! to the forwarders.
+mod util;
+
+use util::{multiset, sensor_body, Proxy, Queue, Stub};
+
+/// Sends `n` messages one after another; all must be answered 200.
+fn send_accepted(proxy: &Proxy, host: &str, n: u64) -> Vec<String> {
+    (1..=n)
+        .map(|seq| {
+            let body = sensor_body(host, 1, seq);
+            let resp = proxy.send(&body);
+            assert_eq!(resp.status, 200, "{}", resp.body_text());
+            body
+        })
+        .collect()
+}
+
+fn assert_in_queue(queue: &mut Queue, sent: &[String]) {
+    let got = queue.receive_exactly(sent.len());
+    let got = multiset(got.iter().map(|m| m.body.as_str()));
+    for body in sent {
+        assert!(
+            got.contains_key(body),
+            "answered 200 but not in SQS: {body}"
+        );
+    }
+}
+
+#[test]
+fn workers_carry_the_batches_while_sqs_is_healthy() {
+    let mut queue = Queue::new("proxy-worker-conns");
+    let proxy = Proxy::start(&queue.url, &queue.endpoint, &["--workers", "2"]);
+    let sent = send_accepted(&proxy, "direct", 20);
+    let calls = proxy.metric("proxy_sqs_calls_total");
+    assert!(calls >= 1.0);
+    assert_eq!(
+        proxy.metric("proxy_sqs_calls_by_workers_total"),
+        calls,
+        "a healthy standard queue over http: every call from a worker"
+    );
+    assert_eq!(proxy.metric("proxy_messages_forwarded_total"), 20.0);
+    assert_in_queue(&mut queue, &sent);
+}
+
+#[test]
+fn worker_connections_0_leaves_every_batch_to_the_forwarders() {
+    let mut queue = Queue::new("proxy-worker-conns-off");
+    let proxy = Proxy::start(
+        &queue.url,
+        &queue.endpoint,
+        &["--workers", "2", "--worker-connections", "0"],
+    );
+    let sent = send_accepted(&proxy, "forwarded", 5);
+    assert!(proxy.metric("proxy_sqs_calls_total") >= 1.0);
+    assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 0.0);
+    assert_in_queue(&mut queue, &sent);
+}
+
+/// A SendMessageBatch answer failing the batch's first entry (AWS SQS API Reference,
+/// SendMessageBatch: `Failed` lists `BatchResultErrorEntry` items with `SenderFault`). The
+/// stub gives every request the same answer, so it also carries what the proxy's
+/// GetQueueAttributes at start reads (each reader skips the other's fields).
+fn failing_answer(code: &str, sender_fault: bool) -> &'static [u8] {
+    let body = format!(
+        "{{\"Attributes\":{{\"MaximumMessageSize\":\"262144\"}},\"Successful\":[],\"Failed\":[{{\"Id\":\"0\",\"Code\":\"{code}\",\
+         \"Message\":\"from the test\",\"SenderFault\":{sender_fault}}}]}}"
+    );
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Box::leak(answer.into_bytes().into_boxed_slice())
+}
+
+#[test]
+fn an_entry_failed_for_a_retryable_reason_is_retried_by_the_forwarders() {
+    let queue = Queue::new("proxy-worker-conns-retry");
+    let port = edge_tests::net::free_port();
+    let _sqs = Stub::start(port, Some(failing_answer("InternalError", false)));
+    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let resp = proxy.send(&sensor_body("retry", 1, 1));
+    // The stub fails it every time: after the forwarders' retries, 503.
+    assert_eq!(resp.status, 503, "{}", resp.body_text());
+    assert!(
+        resp.body_text().contains("InternalError"),
+        "{}",
+        resp.body_text()
+    );
+    assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 1.0);
+    assert_eq!(
+        proxy.metric("proxy_sqs_calls_total"),
+        1.0 + 4.0,
+        "the worker's call, then the forwarder's first call and its 3 retries"
+    );
+    assert_eq!(proxy.metric("proxy_sqs_retries_total"), 3.0);
+}
+
+#[test]
+fn an_entry_refused_as_the_senders_fault_is_answered_400_without_a_retry() {
+    let queue = Queue::new("proxy-worker-conns-refused");
+    let port = edge_tests::net::free_port();
+    let _sqs = Stub::start(port, Some(failing_answer("InvalidMessageContents", true)));
+    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let resp = proxy.send(&sensor_body("refused", 1, 1));
+    assert_eq!(resp.status, 400, "{}", resp.body_text());
+    assert!(
+        resp.body_text().contains("InvalidMessageContents"),
+        "{}",
+        resp.body_text()
+    );
+    assert_eq!(proxy.metric("proxy_sqs_calls_total"), 1.0);
+    assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 1.0);
+    assert_eq!(proxy.metric("proxy_messages_refused_by_sqs_total"), 1.0);
+}
