@@ -68,3 +68,21 @@ fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     }
     Ok(addrs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_looked_up_at_start_and_kept_until_a_refresh_is_due() {
+        let ep = Endpoint::resolve("localhost", 4566).unwrap();
+        let first = ep.addrs();
+        assert!(first
+            .iter()
+            .all(|a| a.port() == 4566 && a.ip().is_loopback()));
+        ep.refresh_if_due(Instant::now());
+        assert!(Arc::ptr_eq(&first, &ep.addrs()), "not due yet: no lookup");
+        ep.refresh_if_due(Instant::now() + REFRESH);
+        assert!(!Arc::ptr_eq(&first, &ep.addrs()), "due: looked up again");
+    }
+}

@@ -93,14 +93,13 @@ impl Metrics {
             family(&mut o, name, help, "counter");
             sample(&mut o, name, &[], &value.load(Relaxed).to_string());
         }
-        // Over an interval: its rate divided by --forwarders is the share of the time the
-        // forwarders were inside a call (near 1: all busy, more forwarders would carry more);
-        // divided by the calls' rate, the mean call time.
+        // Over an interval: divided by the calls' rate, the mean call time; divided by the
+        // SQS connections (--forwarders + workers × --worker-connections), how busy they were.
         let name = "proxy_sqs_call_seconds_total";
         family(
             &mut o,
             name,
-            "Time forwarders spent in SendMessageBatch calls, summed.",
+            "Time spent in SendMessageBatch calls (forwarders' and workers'), summed.",
             "counter",
         );
         let secs = self.sqs_call_us.load(Relaxed) as f64 / 1e6;
