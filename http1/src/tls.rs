@@ -50,10 +50,7 @@ impl TlsConnector {
     /// Performs the handshake with `host` over `tcp`, all of it by `tcp`'s deadline: a peer
     /// that accepts TCP and never answers the ClientHello fails with [`Error::TimedOut`].
     pub fn connect(&self, tcp: DeadlineStream<TcpStream>, host: &str) -> Result<TlsStream, Error> {
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| Error::Tls(format!("server name {host:?}: {e}")))?;
-        let mut conn = rustls::ClientConnection::new(Arc::clone(&self.config), name)
-            .map_err(|e| Error::Tls(format!("setting up a session with {host}: {e}")))?;
+        let mut conn = self.session(host)?;
         let mut sock = tcp;
         while conn.is_handshaking() {
             match conn.complete_io(&mut sock) {
@@ -67,6 +64,23 @@ impl TlsConnector {
             }
         }
         Ok(rustls::StreamOwned::new(conn, sock))
+    }
+}
+
+impl TlsConnector {
+    /// A client session with `host` (checked against its certificate) for a caller that
+    /// drives the I/O itself, as a non-blocking event loop does.
+    pub fn session(&self, host: &str) -> Result<rustls::ClientConnection, Error> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| Error::Tls(format!("server name {host:?}: {e}")))?;
+        rustls::ClientConnection::new(Arc::clone(&self.config), name)
+            .map_err(|e| Error::Tls(format!("setting up a session with {host}: {e}")))
+    }
+}
+
+impl std::fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnector").finish_non_exhaustive()
     }
 }
 

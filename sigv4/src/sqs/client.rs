@@ -58,7 +58,8 @@ macro_rules! by_protocol {
 
 impl SqsClient {
     pub fn new(config: SqsConfig) -> SqsClient {
-        let transport = Transport::new(config.connect_timeout, config.io_timeout);
+        let transport =
+            Transport::new(config.connect_timeout, config.io_timeout).with_tls(config.tls.clone());
         SqsClient {
             config,
             transport,

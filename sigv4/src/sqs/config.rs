@@ -1,5 +1,9 @@
 //! Client configuration and how it is read from the environment.
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use http1::tls::TlsConnector;
 
 use super::error::{Error, ErrorKind};
 use super::url::Url;
@@ -43,6 +47,10 @@ pub struct SqsConfig {
     pub io_timeout: Duration,
     /// Default [`Protocol::Json`]; `SQS_PROTOCOL` overrides it in `from_env`.
     pub protocol: Protocol,
+    /// Who https endpoints are trusted from: `None` is the compiled-in webpki roots;
+    /// `from_env` adds the PEM bundle named by `AWS_CA_BUNDLE` (the AWS CLI's and SDKs'
+    /// variable; botocore trusts only the bundle, this client the bundle and the roots).
+    pub tls: Option<TlsConnector>,
 }
 
 impl SqsConfig {
@@ -59,12 +67,22 @@ impl SqsConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
             protocol: Protocol::Json,
+            tls: None,
+        }
+    }
+
+    /// The TLS client configuration https endpoints get.
+    pub fn tls_connector(&self) -> Result<TlsConnector, String> {
+        match &self.tls {
+            Some(tls) => Ok(tls.clone()),
+            None => default_tls(),
         }
     }
 
     /// region: arg, else AWS_REGION, else AWS_DEFAULT_REGION, else "us-east-1".
     /// endpoint: arg, else AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else None.
     /// protocol: SQS_PROTOCOL (`json` or `query`), else json.
+    /// tls: the webpki roots, plus the PEM bundle `AWS_CA_BUNDLE` names (unreadable: error).
     /// credentials: the AWS SDKs' chain (environment, shared files with `AWS_PROFILE`, web
     /// identity, container endpoint, EC2 IMDSv2; see [`crate::credentials`]); the error
     /// names everything looked at.
@@ -90,8 +108,30 @@ impl SqsConfig {
             })?;
         let mut config = SqsConfig::new(region, endpoint_url, credentials);
         config.protocol = protocol;
+        config.tls = resolve_ca_bundle(&env)?;
         Ok(config)
     }
+}
+
+/// The compiled-in roots, built once per process.
+pub(super) fn default_tls() -> Result<TlsConnector, String> {
+    static CONNECTOR: OnceLock<Result<TlsConnector, String>> = OnceLock::new();
+    CONNECTOR.get_or_init(TlsConnector::webpki).clone()
+}
+
+/// `AWS_CA_BUNDLE`: read now, so a wrong path fails at start rather than at the first call.
+fn resolve_ca_bundle(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<TlsConnector>, Error> {
+    let Some(path) = env("AWS_CA_BUNDLE").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    TlsConnector::with_extra_ca(Some(Path::new(&path)))
+        .map(Some)
+        .map_err(|why| {
+            Error::new(
+                ErrorKind::InvalidInput(format!("AWS_CA_BUNDLE: {why}")),
+                "reading sqs configuration",
+            )
+        })
 }
 
 /// `SQS_PROTOCOL`, else [`Protocol::Json`]; a value that is neither is an error, not ignored.
@@ -207,5 +247,22 @@ mod tests {
         assert!(err.to_string().contains("SQS_PROTOCOL"), "{err}");
         let new = SqsConfig::new("r", None, Credentials::new("a", "b", None));
         assert_eq!(new.protocol, Protocol::Json);
+    }
+
+    #[test]
+    fn a_ca_bundle_is_read_at_once_and_a_bad_one_is_an_error() {
+        assert!(resolve_ca_bundle(&env_of(&[])).unwrap().is_none());
+        assert!(resolve_ca_bundle(&env_of(&[("AWS_CA_BUNDLE", " ")]))
+            .unwrap()
+            .is_none());
+        let missing =
+            resolve_ca_bundle(&env_of(&[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")])).unwrap_err();
+        assert!(missing.to_string().contains("AWS_CA_BUNDLE"), "{missing}");
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../edge-node/tests/fixtures/test-ca.pem"
+        );
+        let env = move |name: &str| (name == "AWS_CA_BUNDLE").then(|| ca.to_string());
+        assert!(resolve_ca_bundle(&env).unwrap().is_some());
     }
 }

@@ -7,12 +7,12 @@
 //!
 //! TLS roots: webpki-roots (see `http1::tls`).
 use std::io::Write;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http1::tls::TlsConnector;
 use http1::{BodyLimit, DeadlineStream, Limits, MessageReader, Stream};
 
+use super::config::default_tls;
 use super::error::ErrorKind;
 use super::url::{Scheme, Url};
 
@@ -39,6 +39,8 @@ pub struct Transport {
     conn: Option<Connection>,
     connect_timeout: Duration,
     write_timeout: Duration,
+    /// For https; `None`: the webpki roots.
+    tls: Option<TlsConnector>,
 }
 
 /// Why one attempt failed, and whether the request may have reached the server.
@@ -54,7 +56,14 @@ impl Transport {
             conn: None,
             connect_timeout,
             write_timeout,
+            tls: None,
         }
+    }
+
+    /// https endpoints are trusted as `tls` says.
+    pub fn with_tls(mut self, tls: Option<TlsConnector>) -> Transport {
+        self.tls = tls;
+        self
     }
 
     /// Sends `request` (complete bytes) to `url`'s origin and reads the answer, which must be
@@ -118,7 +127,10 @@ impl Transport {
         let stream = match url.scheme {
             Scheme::Http => Stream::Plain(socket),
             Scheme::Https => {
-                let tls = tls_connector().map_err(ErrorKind::Connect)?;
+                let tls = match &self.tls {
+                    Some(tls) => tls.clone(),
+                    None => default_tls().map_err(ErrorKind::Connect)?,
+                };
                 let s = tls
                     .connect(socket, &url.host)
                     .map_err(|e| connect_error(e, &target))?;
@@ -132,11 +144,6 @@ impl Transport {
             io: MessageReader::new(stream),
         })
     }
-}
-
-fn tls_connector() -> Result<TlsConnector, String> {
-    static CONNECTOR: OnceLock<Result<TlsConnector, String>> = OnceLock::new();
-    CONNECTOR.get_or_init(TlsConnector::webpki).clone()
 }
 
 fn connect_error(e: http1::Error, target: &str) -> ErrorKind {
