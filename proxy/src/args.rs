@@ -45,8 +45,8 @@ What goes to SQS beside each body:
   --proxy-region NAME       the proxy_region attribute [env PROXY_REGION; the SQS region]
 Batching:
   --forwarders N            SQS connections = batches in flight, 1..=64 [4]
-  --worker-connections N    plain-HTTP SQS connections each worker drives itself for the
-                            common case, 0..=8; 0 sends every batch via the forwarders [2]
+  --worker-connections N    SQS connections each worker drives itself for the common
+                            case, 0..=8; 0 sends every batch via the forwarders [2]
   --linger-ms MS            longest a message waits for a batch to fill, 0..=1000 [2]
   --queue-capacity N        messages waiting for a forwarder; beyond it 503 at once [10000]
   --max-retries N           SQS retries per batch after the first call, 0..=10 [3]

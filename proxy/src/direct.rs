@@ -1,6 +1,6 @@
 //! A worker's own SendMessageBatch calls, made from its event loop over
 //! `--worker-connections` non-blocking connections ([`Lane`]): the common case (SQS healthy, a standard queue,
-//! plain HTTP, AWS JSON 1.0) goes to SQS without passing messages to a forwarder thread and
+//! AWS JSON 1.0, over HTTP or HTTPS) goes to SQS without passing messages to a forwarder thread and
 //! answers back, which saved two thread hand-offs per batch (measured: bench/RESULTS.md,
 //! `proxy-ab`).
 //!
@@ -66,7 +66,7 @@ impl Direct {
         let lanes = shared.config.worker_connections;
         Direct {
             lanes: (0..lanes)
-                .map(|i| Lane::new(Token(FIRST_LANE_TOKEN - i)))
+                .map(|i| Lane::new(Token(FIRST_LANE_TOKEN - i), endpoint.tls()))
                 .collect(),
             calls: (0..lanes).map(|_| None).collect(),
             client,

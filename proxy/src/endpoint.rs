@@ -2,6 +2,8 @@
 //! looked up at start and again by the supervisor thread every [`REFRESH`], so an event
 //! loop never waits on a name lookup and still follows DNS (AWS endpoints' addresses
 //! change; a connection already open stays where it is until it closes).
+use crate::lane::Tls;
+use http1::tls::TlsConnector;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,6 +15,8 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Endpoint {
     host: String,
     port: u16,
+    /// For an `https://` endpoint: who is trusted.
+    tls: Option<TlsConnector>,
     state: Mutex<State>,
 }
 
@@ -22,12 +26,13 @@ struct State {
 }
 
 impl Endpoint {
-    /// Looks `host` up now (at start, before any worker runs).
-    pub fn resolve(host: &str, port: u16) -> Result<Endpoint, String> {
+    /// Looks `host` up now (at start, before any worker runs); `tls` for https.
+    pub fn resolve(host: &str, port: u16, tls: Option<TlsConnector>) -> Result<Endpoint, String> {
         let addrs = lookup(host, port)?;
         Ok(Endpoint {
             host: host.to_string(),
             port,
+            tls,
             state: Mutex::new(State {
                 addrs: Arc::new(addrs),
                 next_refresh: Instant::now() + REFRESH,
@@ -38,6 +43,14 @@ impl Endpoint {
     fn state(&self) -> MutexGuard<'_, State> {
         // Each update replaces whole values: a panic elsewhere leaves them consistent.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How a connection speaks TLS to this endpoint, if it does.
+    pub fn tls(&self) -> Option<Tls> {
+        self.tls.as_ref().map(|connector| Tls {
+            connector: connector.clone(),
+            host: self.host.clone(),
+        })
     }
 
     /// The addresses to connect to (never empty).
@@ -75,7 +88,7 @@ mod tests {
 
     #[test]
     fn addresses_are_looked_up_at_start_and_kept_until_a_refresh_is_due() {
-        let ep = Endpoint::resolve("localhost", 4566).unwrap();
+        let ep = Endpoint::resolve("localhost", 4566, None).unwrap();
         let first = ep.addrs();
         assert!(first
             .iter()

@@ -2,17 +2,19 @@
 //! request at a time (a *lane*). The worker writes a prepared, signed request into it and is
 //! told when the whole answer is in; the lane knows nothing of batches or messages.
 //!
-//! Plain HTTP only: an `https://` endpoint is left to the forwarders, whose blocking client
-//! does TLS. The connection is kept alive between calls; if the peer closed it while idle
+//! Plain HTTP or TLS (`crate::wire`). The connection is kept alive between calls; if the peer closed it while idle
 //! (as servers do with idle keep-alive connections) the request goes once more on a new
 //! connection, but only if not a byte of answer had come, as the forwarders' transport does.
 //! Answers are read with `http1`'s reader (Content-Length, chunked, limits) over the bytes
 //! received so far; an incomplete answer just waits for more. Deadlines are the caller's.
+use crate::wire::{Failure, Wire};
+use http1::tls::TlsConnector;
 use http1::{BodyLimit, Framing, Limits, MessageReader};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
+use Failure::{Broken, Stale};
 
 /// SendMessageBatch answers are a few KiB; an error page has no reason to be larger.
 const MAX_ANSWER: usize = 1024 * 1024;
@@ -25,9 +27,17 @@ pub enum Progress {
     Failed(String),
 }
 
+/// TLS with `host` (the name its certificate must carry), trusted as `connector` says.
+#[derive(Clone)]
+pub struct Tls {
+    pub connector: TlsConnector,
+    pub host: String,
+}
+
 pub struct Lane {
     token: Token,
-    stream: Option<TcpStream>,
+    tls: Option<Tls>,
+    wire: Option<Wire>,
     /// The non-blocking connect has completed.
     connected: bool,
     /// The connection has carried a whole call before (it may have gone stale since).
@@ -41,10 +51,11 @@ pub struct Lane {
 }
 
 impl Lane {
-    pub fn new(token: Token) -> Lane {
+    pub fn new(token: Token, tls: Option<Tls>) -> Lane {
         Lane {
             token,
-            stream: None,
+            tls,
+            wire: None,
             connected: false,
             reused: false,
             request: Vec::new(),
@@ -75,7 +86,7 @@ impl Lane {
         self.written = 0;
         self.answer.clear();
         self.busy = true;
-        if self.stream.is_none() {
+        if self.wire.is_none() {
             if let Err(e) = self.connect(registry, addrs) {
                 return self.fail(registry, e);
             }
@@ -120,6 +131,14 @@ impl Lane {
         let Some(&addr) = addrs.get(self.next_addr % addrs.len().max(1)) else {
             return Err("sqs endpoint has no address".to_string());
         };
+        let session = match &self.tls {
+            Some(tls) => Some(Box::new(
+                tls.connector
+                    .session(&tls.host)
+                    .map_err(|e| format!("sqs at {addr}: {e}"))?,
+            )),
+            None => None,
+        };
         let mut stream =
             TcpStream::connect(addr).map_err(|e| format!("connecting to sqs at {addr}: {e}"))?;
         registry
@@ -131,7 +150,7 @@ impl Lane {
             .map_err(|e| format!("registering the sqs connection: {e}"))?;
         // Requests are written whole; no reason to wait for an ACK before the next segment.
         let _ = stream.set_nodelay(true);
-        self.stream = Some(stream);
+        self.wire = Some(Wire::new(stream, session));
         self.connected = false;
         self.reused = false;
         Ok(())
@@ -140,9 +159,9 @@ impl Lane {
     /// The idle keep-alive connection went stale: once more on a new one.
     fn resend(&mut self, registry: &Registry) -> Progress {
         let peer = self
-            .stream
+            .wire
             .as_ref()
-            .and_then(|s| s.peer_addr().ok())
+            .and_then(|w| w.stream.peer_addr().ok())
             .map(|a| vec![a]);
         self.disconnect(registry);
         let Some(addrs) = peer else {
@@ -168,87 +187,44 @@ impl Lane {
     }
 
     fn disconnect(&mut self, registry: &Registry) {
-        if let Some(mut stream) = self.stream.take() {
-            let _ = registry.deregister(&mut stream);
+        if let Some(mut wire) = self.wire.take() {
+            let _ = registry.deregister(&mut wire.stream);
         }
         self.connected = false;
         self.reused = false;
     }
 
-    /// An idle connection that became readable was closed by the peer (or sent something
-    /// unasked): it is of no more use.
+    /// An idle connection that the peer closed, or that brought bytes nobody asked for, is
+    /// of no more use. (TLS session tickets after a handshake are the session's business.)
     fn check_idle(&mut self, registry: &Registry) {
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(wire) = self.wire.as_mut() else {
             return;
         };
-        let mut byte = [0u8; 1];
-        match stream.read(&mut byte) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        let mut unasked = Vec::new();
+        match wire.receive(&mut unasked, MAX_ANSWER) {
+            Ok(false) if unasked.is_empty() => {}
             _ => self.disconnect(registry),
         }
     }
 
     /// Writes what is unsent, reads what arrived; `Some` once the whole answer is in.
     fn exchange(&mut self) -> Result<Option<http1::Response>, Failure> {
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(wire) = self.wire.as_mut() else {
             return Err(Broken("no connection".to_string()));
         };
         if !self.connected {
-            if let Ok(Some(e)) | Err(e) = stream.take_error() {
+            if let Ok(Some(e)) | Err(e) = wire.stream.take_error() {
                 return Err(Broken(format!("connecting to sqs: {e}")));
             }
-            match stream.peer_addr() {
+            match wire.stream.peer_addr() {
                 Ok(_) => self.connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(None),
                 Err(e) => return Err(Broken(format!("connecting to sqs: {e}"))),
             }
         }
-        while self.written < self.request.len() {
-            match stream.write(&self.request[self.written..]) {
-                Ok(0) => return Err(Stale),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_reset(&e) => return Err(Stale),
-                Err(e) => return Err(Broken(format!("sending to sqs: {e}"))),
-            }
-        }
-        let closed = read_available(stream, &mut self.answer)?;
+        wire.send(&self.request, &mut self.written)?;
+        let closed = wire.receive(&mut self.answer, MAX_ANSWER)?;
         parse(&self.answer, closed)
-    }
-}
-
-enum Failure {
-    /// The peer closed or reset the connection (before any answer byte, if `answer` is empty).
-    Stale,
-    Broken(String),
-}
-use Failure::{Broken, Stale};
-
-fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
-}
-
-/// Appends what the socket has to `answer`; true when the peer closed its side.
-fn read_available(stream: &mut TcpStream, answer: &mut Vec<u8>) -> Result<bool, Failure> {
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(true),
-            Ok(n) if answer.len() + n > MAX_ANSWER => {
-                return Err(Broken(format!("sqs answer over {MAX_ANSWER} bytes")))
-            }
-            Ok(n) => answer.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) && answer.is_empty() => return Err(Stale),
-            Err(e) => return Err(Broken(format!("reading from sqs: {e}"))),
-        }
     }
 }
 

@@ -30,6 +30,7 @@ mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 mod tls;
+mod wire;
 mod worker;
 
 use std::process::ExitCode;

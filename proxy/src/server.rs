@@ -191,8 +191,8 @@ fn log_startup(config: &Config, sqs: &SqsConfig, rules: &Rules, fault: Option<&F
 }
 
 /// Where workers send SQS calls themselves (`crate::direct`), when they may: a standard
-/// queue over plain HTTP with the JSON protocol, and no fault injection (whose tests are
-/// about the forwarders). Otherwise every message goes through the forwarders.
+/// queue with the JSON protocol, and no fault injection (whose tests are about the
+/// forwarders). Otherwise every message goes through the forwarders.
 fn direct_endpoint(sqs: &SqsConfig, shared: &Shared, fault: bool) -> Option<Arc<Endpoint>> {
     let client = SqsClient::new(sqs.clone());
     let origin = client.json_origin(&shared.config.sqs.queue_url).ok()?;
@@ -204,14 +204,16 @@ fn direct_endpoint(sqs: &SqsConfig, shared: &Shared, fault: bool) -> Option<Arc<
         Some("the queue is FIFO (the forwarders keep each group in order)".to_string())
     } else if sqs.protocol != Protocol::Json {
         Some("the query protocol is configured".to_string())
-    } else if origin.scheme != Scheme::Http {
-        Some("the endpoint is https (the forwarders' client does TLS)".to_string())
     } else {
         None
     };
-    let found = match why_not {
-        Some(why) => Err(why),
-        None => Endpoint::resolve(&origin.host, origin.port),
+    let tls = match origin.scheme {
+        Scheme::Http => Ok(None),
+        Scheme::Https => sqs.tls_connector().map(Some),
+    };
+    let found = match (why_not, tls) {
+        (Some(why), _) | (None, Err(why)) => Err(why),
+        (None, Ok(tls)) => Endpoint::resolve(&origin.host, origin.port, tls),
     };
     match found {
         Ok(endpoint) => {

@@ -1,11 +1,15 @@
 //! Workers' own SQS connections (`--worker-connections`, proxy/src/direct.rs): against
 //! LocalStack they carry the batches and what they answer is in the queue; what SQS fails
 //! for a reason worth a retry goes on to the forwarders, which retry it; what SQS refuses as
-//! the sender's fault is answered 400 at once; `--worker-connections 0` leaves every batch
-//! to the forwarders.
+//! the sender's fault is answered 400 at once; over https they speak TLS themselves,
+//! trusting `AWS_CA_BUNDLE`; `--worker-connections 0` leaves every batch to the forwarders.
 mod util;
 
-use util::{multiset, sensor_body, Proxy, Queue, Stub};
+use edge_tests::net;
+use util::{multiset, sensor_body, Proxy, Queue, Stub, TlsStub};
+
+/// The queue of the tests whose SQS is a stub (`--endpoint-url` says where requests go).
+const STUBBED_QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/000000000000/stubbed";
 
 /// Sends `n` messages one after another; all must be answered 200.
 fn send_accepted(proxy: &Proxy, host: &str, n: u64) -> Vec<String> {
@@ -79,10 +83,9 @@ fn failing_answer(code: &str, sender_fault: bool) -> &'static [u8] {
 
 #[test]
 fn an_entry_failed_for_a_retryable_reason_is_retried_by_the_forwarders() {
-    let queue = Queue::new("proxy-worker-conns-retry");
     let port = edge_tests::net::free_port();
     let _sqs = Stub::start(port, Some(failing_answer("InternalError", false)));
-    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
     let resp = proxy.send(&sensor_body("retry", 1, 1));
     // The stub fails it every time: after the forwarders' retries, 503.
     assert_eq!(resp.status, 503, "{}", resp.body_text());
@@ -102,10 +105,9 @@ fn an_entry_failed_for_a_retryable_reason_is_retried_by_the_forwarders() {
 
 #[test]
 fn an_entry_refused_as_the_senders_fault_is_answered_400_without_a_retry() {
-    let queue = Queue::new("proxy-worker-conns-refused");
     let port = edge_tests::net::free_port();
     let _sqs = Stub::start(port, Some(failing_answer("InvalidMessageContents", true)));
-    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
     let resp = proxy.send(&sensor_body("refused", 1, 1));
     assert_eq!(resp.status, 400, "{}", resp.body_text());
     assert!(
@@ -116,4 +118,43 @@ fn an_entry_refused_as_the_senders_fault_is_answered_400_without_a_retry() {
     assert_eq!(proxy.metric("proxy_sqs_calls_total"), 1.0);
     assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 1.0);
     assert_eq!(proxy.metric("proxy_messages_refused_by_sqs_total"), 1.0);
+}
+
+/// Every request's answer: the queue's attributes (for the start) and entry "0" sent.
+fn accepting_answer() -> &'static [u8] {
+    let body = "{\"Attributes\":{\"MaximumMessageSize\":\"262144\"},\"Successful\":\
+                [{\"Id\":\"0\",\"MessageId\":\"over-tls\",\"MD5OfMessageBody\":\"-\"}]}";
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Box::leak(answer.into_bytes().into_boxed_slice())
+}
+
+#[test]
+fn over_https_workers_speak_tls_themselves_trusting_aws_ca_bundle() {
+    let sqs = TlsStub::start(accepting_answer());
+    let endpoint = format!("https://127.0.0.1:{}", sqs.addr.port());
+    let ca = edge_tests::tls::fixture("test-ca.pem");
+    let ca = ca.to_str().expect("utf-8 path");
+    let bundle = [("AWS_CA_BUNDLE", ca)];
+    let proxy = Proxy::start_with(net::free_port(), STUBBED_QUEUE, &endpoint, &[], &bundle);
+    for seq in 1..=5 {
+        let resp = proxy.send(&sensor_body("tls", 1, seq));
+        assert_eq!(resp.status, 200, "{}", resp.body_text());
+        assert_eq!(resp.json()["message_id"], "over-tls");
+    }
+    assert_eq!(
+        proxy.metric("proxy_sqs_calls_by_workers_total"),
+        proxy.metric("proxy_sqs_calls_total")
+    );
+    assert!(sqs.sessions() >= 1);
+
+    // Without the bundle the certificate is not trusted, by the workers or the forwarders.
+    let untrusting = Proxy::start(STUBBED_QUEUE, &endpoint, &[]);
+    let resp = untrusting.send(&sensor_body("tls", 2, 1));
+    assert_eq!(resp.status, 503, "{}", resp.body_text());
+    assert!(resp.body_text().contains("certificate"), "{}", resp.body_text());
+    assert!(untrusting.metric("proxy_sqs_errors_total") >= 1.0);
 }

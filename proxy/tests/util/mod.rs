@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -371,4 +371,62 @@ pub fn read_responses(stream: &mut impl Read, n: usize) -> Vec<(u16, String)> {
         "unexpected bytes after {n} responses"
     );
     out
+}
+
+/// An https SQS stand-in presenting the test CA's certificate for localhost and 127.0.0.1
+/// (`edge_tests::tls`): every request read whole gets `answer`. Counts the TLS sessions
+/// that carried a request.
+pub struct TlsStub {
+    pub addr: SocketAddr,
+    sessions: Arc<AtomicUsize>,
+}
+
+impl TlsStub {
+    pub fn start(answer: &'static [u8]) -> TlsStub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind tls stub");
+        let addr = listener.local_addr().expect("tls stub addr");
+        let sessions = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&sessions);
+        let config = edge_tests::tls::server_config();
+        // Ends with the test process (the listener is never closed).
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (config, counter) = (Arc::clone(&config), Arc::clone(&counter));
+                std::thread::spawn(move || serve_tls(conn, config, answer, &counter));
+            }
+        });
+        TlsStub { addr, sessions }
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.sessions.load(Ordering::SeqCst)
+    }
+}
+
+fn serve_tls(
+    tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    answer: &'static [u8],
+    sessions: &AtomicUsize,
+) {
+    let Ok(session) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut reader = http1::MessageReader::new(rustls::StreamOwned::new(session, tcp));
+    let limits = http1::Limits::default();
+    let mut first = true;
+    while let Ok(Some(_)) = reader.read_request(&limits, http1::BodyLimit::Reject(4 << 20)) {
+        if first {
+            sessions.fetch_add(1, Ordering::SeqCst);
+            first = false;
+        }
+        let stream = reader.get_mut();
+        if stream
+            .write_all(answer)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
 }
