@@ -164,6 +164,33 @@ impl Direct {
         shared: &Shared,
         out: &mut Finished,
     ) {
+        let queue_url = &shared.config.sqs.queue_url;
+        let Ok(mut prepared) = self.prepare(queue_url, &jobs, credentials) else {
+            // Input the forwarders' client refuses the same way; they answer it.
+            out.handoff.extend(jobs);
+            return;
+        };
+        let metrics = &shared.metrics;
+        metrics.batch(jobs.len());
+        metrics.sqs_calls.fetch_add(1, Relaxed);
+        metrics.sqs_calls_by_workers.fetch_add(1, Relaxed);
+        let request = prepared.take_bytes();
+        self.calls[i] = Some(Call {
+            jobs,
+            prepared,
+            began: Instant::now(),
+        });
+        let progress = self.lanes[i].start(registry, &self.endpoint.addrs(), request);
+        self.settle(i, progress, shared, out);
+    }
+
+    /// The signed SendMessageBatch of `jobs` (entry ids are their indexes).
+    fn prepare(
+        &mut self,
+        queue_url: &str,
+        jobs: &[Job],
+        credentials: &sigv4::Credentials,
+    ) -> Result<PreparedBatch, sigv4::sqs::Error> {
         let ids: Vec<Cow<'static, str>> = (0..jobs.len()).map(entry_id).collect();
         let entries: Vec<BatchEntry<'_>> = jobs
             .iter()
@@ -176,31 +203,8 @@ impl Direct {
                 attributes: &job.extras.attributes,
             })
             .collect();
-        let queue_url = &shared.config.sqs.queue_url;
-        let prepared =
-            match self
-                .client
-                .prepare_send_message_batch(queue_url, &entries, credentials)
-            {
-                Ok(prepared) => prepared,
-                Err(_) => {
-                    // Input the forwarders' client refuses the same way; they answer it.
-                    out.handoff.extend(jobs);
-                    return;
-                }
-            };
-        let metrics = &shared.metrics;
-        metrics.batch(jobs.len());
-        metrics.sqs_calls.fetch_add(1, Relaxed);
-        metrics.sqs_calls_by_workers.fetch_add(1, Relaxed);
-        let request = prepared.bytes().to_vec();
-        self.calls[i] = Some(Call {
-            jobs,
-            prepared,
-            began: Instant::now(),
-        });
-        let progress = self.lanes[i].start(registry, &self.endpoint.addrs(), request);
-        self.settle(i, progress, shared, out);
+        self.client
+            .prepare_send_message_batch(queue_url, &entries, credentials)
     }
 
     /// After a readiness event for lane `i`.

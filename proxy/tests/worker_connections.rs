@@ -155,6 +155,10 @@ fn over_https_workers_speak_tls_themselves_trusting_aws_ca_bundle() {
     let untrusting = Proxy::start(STUBBED_QUEUE, &endpoint, &[]);
     let resp = untrusting.send(&sensor_body("tls", 2, 1));
     assert_eq!(resp.status, 503, "{}", resp.body_text());
-    assert!(resp.body_text().contains("certificate"), "{}", resp.body_text());
+    assert!(
+        resp.body_text().contains("certificate"),
+        "{}",
+        resp.body_text()
+    );
     assert!(untrusting.metric("proxy_sqs_errors_total") >= 1.0);
 }

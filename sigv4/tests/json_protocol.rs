@@ -400,7 +400,7 @@ fn a_prepared_batch_is_the_request_send_message_batch_makes_and_is_read_alike() 
         },
     ];
     let credentials = Credentials::new("AKFAKE", "secret-fake", None);
-    let prepared = c
+    let mut prepared = c
         .prepare_send_message_batch(QUEUE, &entries, &credentials)
         .expect("prepared");
     assert_eq!(
@@ -409,7 +409,9 @@ fn a_prepared_batch_is_the_request_send_message_batch_makes_and_is_read_alike() 
     );
     // Sent by hand, as an event loop would, and its answer read by the prepared call.
     let mut socket = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    std::io::Write::write_all(&mut socket, prepared.bytes()).unwrap();
+    let request = prepared.take_bytes();
+    assert!(prepared.bytes().is_empty(), "moved out");
+    std::io::Write::write_all(&mut socket, &request).unwrap();
     let mut reader = http1::MessageReader::new(socket);
     let got = reader
         .read_response(

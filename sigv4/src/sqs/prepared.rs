@@ -33,6 +33,12 @@ impl PreparedBatch {
         &self.bytes
     }
 
+    /// The request's bytes, moved out (the call can still read its answer): for a sender
+    /// that keeps them until they are written, without a copy.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
     /// Host name or IP literal (no brackets) and port the request goes to.
     pub fn host(&self) -> &str {
         &self.target.host
