@@ -81,19 +81,24 @@ fn failing_answer(code: &str, sender_fault: bool) -> &'static [u8] {
     Box::leak(answer.into_bytes().into_boxed_slice())
 }
 
+/// A proxy whose SQS is a stub giving every request `answer`, and its answer to one message,
+/// which must have `status` and mention `mentions`.
+fn one_message_against(answer: &'static [u8], status: u16, mentions: &str) -> (Proxy, Stub) {
+    let port = net::free_port();
+    let sqs = Stub::start(port, Some(answer));
+    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
+    let resp = proxy.send(&sensor_body("stubbed", 1, 1));
+    let text = resp.body_text();
+    assert_eq!(resp.status, status, "{text}");
+    assert!(text.contains(mentions), "{text}");
+    (proxy, sqs)
+}
+
 #[test]
 fn an_entry_failed_for_a_retryable_reason_is_retried_by_the_forwarders() {
-    let port = edge_tests::net::free_port();
-    let _sqs = Stub::start(port, Some(failing_answer("InternalError", false)));
-    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
-    let resp = proxy.send(&sensor_body("retry", 1, 1));
     // The stub fails it every time: after the forwarders' retries, 503.
-    assert_eq!(resp.status, 503, "{}", resp.body_text());
-    assert!(
-        resp.body_text().contains("InternalError"),
-        "{}",
-        resp.body_text()
-    );
+    let answer = failing_answer("InternalError", false);
+    let (proxy, _sqs) = one_message_against(answer, 503, "InternalError");
     assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 1.0);
     assert_eq!(
         proxy.metric("proxy_sqs_calls_total"),
@@ -105,16 +110,8 @@ fn an_entry_failed_for_a_retryable_reason_is_retried_by_the_forwarders() {
 
 #[test]
 fn an_entry_refused_as_the_senders_fault_is_answered_400_without_a_retry() {
-    let port = edge_tests::net::free_port();
-    let _sqs = Stub::start(port, Some(failing_answer("InvalidMessageContents", true)));
-    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
-    let resp = proxy.send(&sensor_body("refused", 1, 1));
-    assert_eq!(resp.status, 400, "{}", resp.body_text());
-    assert!(
-        resp.body_text().contains("InvalidMessageContents"),
-        "{}",
-        resp.body_text()
-    );
+    let answer = failing_answer("InvalidMessageContents", true);
+    let (proxy, _sqs) = one_message_against(answer, 400, "InvalidMessageContents");
     assert_eq!(proxy.metric("proxy_sqs_calls_total"), 1.0);
     assert_eq!(proxy.metric("proxy_sqs_calls_by_workers_total"), 1.0);
     assert_eq!(proxy.metric("proxy_messages_refused_by_sqs_total"), 1.0);
