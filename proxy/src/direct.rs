@@ -1,8 +1,8 @@
 //! A worker's own SendMessageBatch calls, made from its event loop over
-//! `--worker-connections` non-blocking connections ([`Lane`]): the common case (SQS healthy, a standard queue,
-//! AWS JSON 1.0, over HTTP or HTTPS) goes to SQS without passing messages to a forwarder thread and
-//! answers back, which saved two thread hand-offs per batch (measured: bench/RESULTS.md,
-//! `proxy-ab`).
+//! `--worker-connections` non-blocking connections ([`Lane`]): the common case (SQS
+//! healthy, a standard queue, AWS JSON 1.0, over HTTP or HTTPS) goes to SQS without passing
+//! messages to a forwarder thread and answers back, which saves two thread hand-offs per
+//! batch (measured: bench/RESULTS.md, `proxy-ab`).
 //!
 //! Everything else stays with the forwarders, which keep every rule of theirs (retries with
 //! backoff, credentials renewal, hung-call supervision, FIFO order): messages while SQS is

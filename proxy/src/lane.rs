@@ -2,9 +2,10 @@
 //! request at a time (a *lane*). The worker writes a prepared, signed request into it and is
 //! told when the whole answer is in; the lane knows nothing of batches or messages.
 //!
-//! Plain HTTP or TLS (`crate::wire`). The connection is kept alive between calls; if the peer closed it while idle
-//! (as servers do with idle keep-alive connections) the request goes once more on a new
-//! connection, but only if not a byte of answer had come, as the forwarders' transport does.
+//! Plain HTTP or TLS (`crate::wire`). The connection is kept alive between calls; if the
+//! peer closed it while idle (as servers do with idle keep-alive connections) the request goes
+//! once more on a new connection, but only if not a byte of answer had come, as the
+//! forwarders' transport does.
 //! Answers are read with `http1`'s reader (Content-Length, chunked, limits) over the bytes
 //! received so far; an incomplete answer just waits for more. Deadlines are the caller's.
 use crate::wire::{Failure, Wire};
@@ -305,7 +306,8 @@ mod tests {
             .unwrap()
             .is_none());
         assert_eq!(answer(chunked, false).unwrap().unwrap().body, b"hello");
-        let garbage = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nffffffffffffffff\r\n";
+        let garbage = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                        5\r\nhello\r\nffffffffffffffff\r\n";
         assert!(answer(garbage, false).is_err());
         assert!(answer(b"NOT HTTP AT ALL\r\n\r\n", false).is_err());
     }

@@ -6,6 +6,7 @@
 mod util;
 
 use edge_tests::net;
+use serde_json::json;
 use util::{multiset, sensor_body, Proxy, Queue, Stub, TlsStub};
 
 /// The queue of the tests whose SQS is a stub (`--endpoint-url` says where requests go).
@@ -69,10 +70,17 @@ fn worker_connections_0_leaves_every_batch_to_the_forwarders() {
 /// stub gives every request the same answer, so it also carries what the proxy's
 /// GetQueueAttributes at start reads (each reader skips the other's fields).
 fn failing_answer(code: &str, sender_fault: bool) -> &'static [u8] {
-    let body = format!(
-        "{{\"Attributes\":{{\"MaximumMessageSize\":\"262144\"}},\"Successful\":[],\"Failed\":[{{\"Id\":\"0\",\"Code\":\"{code}\",\
-         \"Message\":\"from the test\",\"SenderFault\":{sender_fault}}}]}}"
-    );
+    stub_answer(&json!({
+        "Attributes": {"MaximumMessageSize": "262144"},
+        "Successful": [],
+        "Failed": [{"Id": "0", "Code": code, "Message": "from the test",
+                    "SenderFault": sender_fault}],
+    }))
+}
+
+/// `body` as a 200 answer, kept for the stub's lifetime (the test's).
+fn stub_answer(body: &serde_json::Value) -> &'static [u8] {
+    let body = body.to_string();
     let answer = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
          Content-Length: {}\r\n\r\n{body}",
@@ -119,14 +127,10 @@ fn an_entry_refused_as_the_senders_fault_is_answered_400_without_a_retry() {
 
 /// Every request's answer: the queue's attributes (for the start) and entry "0" sent.
 fn accepting_answer() -> &'static [u8] {
-    let body = "{\"Attributes\":{\"MaximumMessageSize\":\"262144\"},\"Successful\":\
-                [{\"Id\":\"0\",\"MessageId\":\"over-tls\",\"MD5OfMessageBody\":\"-\"}]}";
-    let answer = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    Box::leak(answer.into_bytes().into_boxed_slice())
+    stub_answer(&json!({
+        "Attributes": {"MaximumMessageSize": "262144"},
+        "Successful": [{"Id": "0", "MessageId": "over-tls", "MD5OfMessageBody": "-"}],
+    }))
 }
 
 #[test]
