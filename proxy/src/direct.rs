@@ -16,6 +16,7 @@ use crate::batcher::Job;
 use crate::endpoint::Endpoint;
 use crate::forwarder::{Beat, Completion, Outcome};
 use crate::lane::{Lane, Progress};
+use crate::log;
 use crate::shared::Shared;
 use mio::{Registry, Token};
 use sigv4::sqs::{entry_id, BatchEntry, BatchOutcome, PreparedBatch, SqsClient};
@@ -281,6 +282,10 @@ fn finish(
         Ok(outcomes) => outcomes,
         Err(why) => {
             metrics.sqs_errors.fetch_add(1, Relaxed);
+            log::debug(|| {
+                let n = call.jobs.len();
+                format!("a worker's sqs call failed ({why}); {n} messages to the forwarders")
+            });
             shared.health.failure(&why);
             out.handoff.extend(call.jobs);
             return;
