@@ -287,6 +287,19 @@ impl<R: Read> MessageReader<R> {
         }
     }
 
+    /// A reader whose first bytes were already received (`buffered`); more, if needed, come
+    /// from `inner`. For a caller that gathers bytes itself (a non-blocking loop): a
+    /// complete message in `buffered` is read without any call on `inner`.
+    pub fn with_buffered(inner: R, buffered: Vec<u8>) -> MessageReader<R> {
+        let end = buffered.len();
+        MessageReader {
+            inner,
+            buf: buffered,
+            pos: 0,
+            end,
+        }
+    }
+
     pub fn get_ref(&self) -> &R {
         &self.inner
     }

@@ -238,3 +238,46 @@ fn requests_are_read_for_stand_ins() {
         .unwrap()
         .is_none());
 }
+
+/// Counts the reads made on it; gives `rest`.
+struct Counted<'a> {
+    rest: &'a [u8],
+    reads: usize,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reads += 1;
+        self.rest.read(buf)
+    }
+}
+
+#[test]
+fn bytes_already_received_are_read_first_and_the_rest_from_the_stream() {
+    let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 204 No Content\r\n\r\n";
+    let limits = Limits::default();
+    let inner = Counted {
+        rest: b"",
+        reads: 0,
+    };
+    let mut reader = MessageReader::with_buffered(inner, whole.to_vec());
+    let first = reader
+        .read_response(false, &limits, BodyLimit::Reject(64))
+        .unwrap();
+    assert_eq!((first.status, &first.body[..]), (200, &b"hello"[..]));
+    assert_eq!(reader.get_ref().reads, 0, "a complete answer needs no read");
+    let second = reader
+        .read_response(false, &limits, BodyLimit::Reject(64))
+        .unwrap();
+    assert_eq!(second.status, 204);
+
+    // Cut in the body: the rest comes from the stream.
+    let (got, rest) = whole.split_at(40);
+    let inner = Counted { rest, reads: 0 };
+    let mut reader = MessageReader::with_buffered(inner, got.to_vec());
+    let first = reader
+        .read_response(false, &limits, BodyLimit::Reject(64))
+        .unwrap();
+    assert_eq!(&first.body[..], b"hello");
+    assert!(reader.get_ref().reads > 0);
+}

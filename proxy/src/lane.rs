@@ -235,7 +235,9 @@ fn parse(received: &[u8], closed: bool) -> Result<Option<http1::Response>, Failu
     if received.is_empty() {
         return if closed { Err(Stale) } else { Ok(None) };
     }
-    let mut reader = MessageReader::new(received);
+    // The bytes are handed over as received: a complete answer is read without the
+    // reader's own read buffer (which a fresh reader would allocate and zero first).
+    let mut reader = MessageReader::with_buffered(io::empty(), received.to_vec());
     let head = match reader.read_response_head(false, &Limits::default()) {
         Ok(head) => head,
         Err(e) => return incomplete_or_broken(e, closed),
