@@ -99,11 +99,7 @@ impl Default for Beat {
 
 impl Beat {
     pub(crate) fn busy(&self) {
-        let nanos = Instant::now()
-            .saturating_duration_since(self.base)
-            .as_nanos();
-        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
-        self.busy_since.store(nanos + 1, Relaxed);
+        self.set_busy_since(Some(Instant::now()));
     }
 
     fn idle(&self) {

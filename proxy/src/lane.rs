@@ -49,6 +49,8 @@ pub struct Lane {
     busy: bool,
     /// Which of the endpoint's addresses the next connection tries.
     next_addr: usize,
+    /// The address of the open connection (a stale one's resend goes there again).
+    addr: Option<SocketAddr>,
 }
 
 impl Lane {
@@ -64,6 +66,7 @@ impl Lane {
             answer: Vec::new(),
             busy: false,
             next_addr: 0,
+            addr: None,
         }
     }
 
@@ -152,6 +155,7 @@ impl Lane {
         // Requests are written whole; no reason to wait for an ACK before the next segment.
         let _ = stream.set_nodelay(true);
         self.wire = Some(Wire::new(stream, session));
+        self.addr = Some(addr);
         self.connected = false;
         self.reused = false;
         Ok(())
@@ -159,15 +163,9 @@ impl Lane {
 
     /// The idle keep-alive connection went stale: once more on a new one.
     fn resend(&mut self, registry: &Registry) -> Progress {
-        let peer = self
-            .wire
-            .as_ref()
-            .and_then(|w| w.stream.peer_addr().ok())
-            .map(|a| vec![a]);
+        // Its own address: a reset socket may no longer say who its peer was.
+        let addrs: Vec<SocketAddr> = self.addr.into_iter().collect();
         self.disconnect(registry);
-        let Some(addrs) = peer else {
-            return self.fail(registry, "sqs connection lost its peer".into());
-        };
         let request = std::mem::take(&mut self.request);
         match self.connect(registry, &addrs) {
             Ok(()) => {
@@ -325,5 +323,47 @@ mod tests {
         assert!(answer(short, true).unwrap_err().contains("mid-answer"));
         let extra = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naEXTRA";
         assert!(!answer(extra, false).unwrap().unwrap().keep_alive);
+    }
+
+    /// Drives `lane` with a poll until its call ends (10 s at most).
+    fn finish(lane: &mut Lane, poll: &mut mio::Poll, mut progress: Progress) -> Progress {
+        let mut events = mio::Events::with_capacity(8);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while matches!(progress, Progress::Waiting) && std::time::Instant::now() < end {
+            poll.poll(&mut events, Some(std::time::Duration::from_millis(100)))
+                .unwrap();
+            progress = lane.advance(poll.registry());
+        }
+        progress
+    }
+
+    #[test]
+    fn a_keep_alive_connection_the_peer_closed_gets_the_request_once_more() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Answers one request per connection, then closes it: the second call finds the
+        // first connection stale (it said nothing of closing) and must go again.
+        let server = std::thread::spawn(move || {
+            for n in 0..2 {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf).unwrap();
+                let body = format!("answer {n}");
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
+            }
+        });
+        let mut poll = mio::Poll::new().unwrap();
+        let mut lane = Lane::new(Token(7), None);
+        let request = b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n".to_vec();
+        for n in 0..2 {
+            let started = lane.start(poll.registry(), &[addr], request.clone());
+            match finish(&mut lane, &mut poll, started) {
+                Progress::Answered(a) => assert_eq!(a.body, format!("answer {n}").as_bytes()),
+                other => panic!("call {n}: {other:?}"),
+            }
+        }
+        server.join().unwrap();
     }
 }

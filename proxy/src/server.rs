@@ -195,7 +195,13 @@ fn log_startup(config: &Config, sqs: &SqsConfig, rules: &Rules, fault: Option<&F
 /// forwarders). Otherwise every message goes through the forwarders.
 fn direct_endpoint(sqs: &SqsConfig, shared: &Shared, fault: bool) -> Option<Arc<Endpoint>> {
     let client = SqsClient::new(sqs.clone());
-    let origin = client.json_origin(&shared.config.sqs.queue_url).ok()?;
+    let origin = match client.json_origin(&shared.config.sqs.queue_url) {
+        Ok(origin) => origin,
+        Err(e) => {
+            log::info(&format!("all batches go through the forwarders: {e}"));
+            return None;
+        }
+    };
     let why_not = if shared.config.worker_connections == 0 {
         Some("--worker-connections 0".to_string())
     } else if fault {

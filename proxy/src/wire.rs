@@ -56,13 +56,13 @@ impl Wire {
     }
 }
 
-fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
+/// An I/O error as http1 classifies it (one place decides what a reset means): a close or
+/// reset before any byte of the answer (`started` false) is [`Stale`], the rest broken.
+fn failure(e: &io::Error, doing: &str, started: bool) -> Failure {
+    match http1::Error::from_io(e, doing, started) {
+        http1::Error::ClosedBeforeAnswer => Stale,
+        other => Broken(other.to_string()),
+    }
 }
 
 fn write_plain(stream: &mut TcpStream, request: &[u8], written: &mut usize) -> Result<(), Failure> {
@@ -72,8 +72,7 @@ fn write_plain(stream: &mut TcpStream, request: &[u8], written: &mut usize) -> R
             Ok(n) => *written += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) => return Err(Stale),
-            Err(e) => return Err(Broken(format!("sending to sqs: {e}"))),
+            Err(e) => return Err(failure(&e, "sending to sqs", false)),
         }
     }
     Ok(())
@@ -87,8 +86,7 @@ fn read_plain(stream: &mut TcpStream, into: &mut Vec<u8>, max: usize) -> Result<
             Ok(n) => append(into, &chunk[..n], max)?,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) && into.is_empty() => return Err(Stale),
-            Err(e) => return Err(Broken(format!("reading from sqs: {e}"))),
+            Err(e) => return Err(failure(&e, "reading from sqs", !into.is_empty())),
         }
     }
 }
@@ -109,8 +107,7 @@ fn flush_tls(stream: &mut TcpStream, session: &mut ClientConnection) -> Result<(
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) => return Err(Stale),
-            Err(e) => return Err(Broken(format!("sending to sqs: {e}"))),
+            Err(e) => return Err(failure(&e, "sending to sqs", false)),
         }
     }
     Ok(())
@@ -139,8 +136,7 @@ fn read_tls(
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) && into.is_empty() => return Err(Stale),
-            Err(e) => return Err(Broken(format!("reading from sqs: {e}"))),
+            Err(e) => return Err(failure(&e, "reading from sqs", !into.is_empty())),
         }
     }
 }
