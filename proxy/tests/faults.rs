@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use util::{sensor_body, wait_until, Proxy, Queue, Relay, Stub};
+use util::{sensor_body, wait_until, Behaviour, Proxy, Queue, Stub};
 
 /// The proxy's default `--request-budget`.
 const BUDGET: Duration = Duration::from_secs(10);
@@ -117,9 +117,8 @@ fn send_until_accepted(proxy: &Proxy, host: &str, bound: Duration) -> Vec<String
 #[test]
 fn sqs_endpoint_hung_answers_503_in_budget_and_recovers_when_sqs_returns() {
     let mut queue = Queue::new("fault-hung");
-    let port = net::free_port();
-    let hung = Stub::start(port, None);
-    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let hung = Stub::start(Behaviour::Silent);
+    let proxy = Proxy::start(&queue.url, &hung.url(), &[]);
 
     let bodies: Vec<String> = (1..=6).map(|i| sensor_body("hung", 1, i)).collect();
     for a in post_all(proxy.addr, &bodies) {
@@ -140,8 +139,7 @@ fn sqs_endpoint_hung_answers_503_in_budget_and_recovers_when_sqs_returns() {
 
     // SQS comes back on the same address; calls already sent to the hung server stay hung
     // until the proxy's read timeout ends them.
-    let _still_hung = hung.close_listener_only();
-    let _relay = Relay::start(port, localstack::endpoint_addr());
+    hung.behave(Behaviour::Relay(localstack::endpoint_addr()));
     let acked = send_until_accepted(&proxy, "hung", BUDGET * 2);
     assert!(net::wait_for_http_ok(proxy.addr, "/health", BUDGET));
     assert_all_arrived(&mut queue, &acked);
@@ -150,10 +148,10 @@ fn sqs_endpoint_hung_answers_503_in_budget_and_recovers_when_sqs_returns() {
 #[test]
 fn tls_stall_answers_503_in_budget_and_sigterm_still_exits_in_time() {
     let queue = Queue::new("fault-tls-stall");
-    let port = net::free_port();
     // Accepts TCP, never sends a byte: the TLS handshake never completes.
-    let stall = Stub::start(port, None);
-    let mut proxy = Proxy::start(&queue.url, &format!("https://127.0.0.1:{port}"), &[]);
+    let stall = Stub::start(Behaviour::Silent);
+    let endpoint = format!("https://127.0.0.1:{}", stall.port());
+    let mut proxy = Proxy::start(&queue.url, &endpoint, &[]);
 
     let bodies: Vec<String> = (1..=4).map(|i| sensor_body("tls", 1, i)).collect();
     for a in post_all(proxy.addr, &bodies) {
@@ -192,13 +190,11 @@ fn tls_stall_answers_503_in_budget_and_sigterm_still_exits_in_time() {
 #[test]
 fn chunked_garbage_from_sqs_costs_503s_not_the_proxy_and_it_recovers() {
     let mut queue = Queue::new("fault-chunked");
-    let port = net::free_port();
     // A first chunk, then a chunk size that overflows any length arithmetic.
-    let garbage = Stub::start(
-        port,
-        Some(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nffffffffffffffff\r\n"),
-    );
-    let proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let sqs = Stub::start(Behaviour::Answer(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nffffffffffffffff\r\n",
+    ));
+    let proxy = Proxy::start(&queue.url, &sqs.url(), &[]);
 
     for seq in 1..=4 {
         let a = post(proxy.addr, &sensor_body("chunked", 1, seq));
@@ -213,8 +209,9 @@ fn chunked_garbage_from_sqs_costs_503s_not_the_proxy_and_it_recovers() {
             >= 4.0
     });
 
-    drop(garbage);
-    let _relay = Relay::start(port, localstack::endpoint_addr());
+    // SQS is healthy again on the same address.
+    sqs.behave(Behaviour::Relay(localstack::endpoint_addr()));
+    sqs.close_accepted();
     let acked = send_until_accepted(&proxy, "chunked", BUDGET * 3);
     assert!(net::wait_for_http_ok(proxy.addr, "/health", BUDGET));
     assert_all_arrived(&mut queue, &acked);
@@ -289,9 +286,8 @@ fn a_forwarder_panic_costs_503s_is_restarted_and_loses_nothing() {
 #[test]
 fn sigterm_with_sqs_down_exits_within_the_drain_time_and_answers_503() {
     let queue = Queue::new("fault-sigterm-down");
-    let port = net::free_port();
-    let _hung = Stub::start(port, None);
-    let mut proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let hung = Stub::start(Behaviour::Silent);
+    let mut proxy = Proxy::start(&queue.url, &hung.url(), &[]);
 
     // Enough messages to fill every forwarder's batch and leave the rest queued.
     let addr = proxy.addr;
@@ -321,9 +317,8 @@ fn sigterm_with_sqs_down_exits_within_the_drain_time_and_answers_503() {
 #[test]
 fn a_second_signal_exits_at_once() {
     let queue = Queue::new("fault-second-signal");
-    let port = net::free_port();
-    let _hung = Stub::start(port, None);
-    let mut proxy = Proxy::start(&queue.url, &format!("http://127.0.0.1:{port}"), &[]);
+    let hung = Stub::start(Behaviour::Silent);
+    let mut proxy = Proxy::start(&queue.url, &hung.url(), &[]);
     let addr = proxy.addr;
     let client = std::thread::spawn(move || post(addr, &sensor_body("second", 1, 1)));
     wait_until("a call pending", Duration::from_secs(5), || {

@@ -4,14 +4,14 @@ mod util;
 
 use edge_tests::{localstack, net};
 use std::time::Duration;
-use util::{multiset, sensor_body, wait_until, Proxy, Queue, Relay};
+use util::{multiset, sensor_body, wait_until, Behaviour, Proxy, Queue, ReservedPort, Stub};
 
 #[test]
 fn sqs_unreachable_gives_503_and_recovers_by_itself() {
     let mut queue = Queue::new("proxy-outage");
-    let relay_port = net::free_port();
-    let endpoint = format!("http://127.0.0.1:{relay_port}");
-    // Nothing listens on the relay port yet: SQS is down from the start.
+    // Nothing listens on the port yet: SQS is down from the start.
+    let sqs_port = ReservedPort::new();
+    let endpoint = format!("http://127.0.0.1:{}", sqs_port.port());
     let proxy = Proxy::start(
         &queue.url,
         &endpoint,
@@ -49,7 +49,10 @@ fn sqs_unreachable_gives_503_and_recovers_by_itself() {
     assert!(health.json()["reason"].as_str().unwrap().contains("failed"));
 
     // SQS comes back.
-    let relay = Relay::start(relay_port, localstack::endpoint_addr());
+    let relay = Stub::on(
+        sqs_port.listen(),
+        Behaviour::Relay(localstack::endpoint_addr()),
+    );
     wait_until(
         "a message accepted after recovery",
         Duration::from_secs(30),

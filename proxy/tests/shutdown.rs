@@ -86,11 +86,10 @@ fn sigterm_under_load_keeps_every_acknowledged_message() {
 #[test]
 fn the_drain_cutoff_answers_503_to_what_sqs_has_not_accepted() {
     let queue = Queue::new("proxy-cutoff");
-    let hung_port = net::free_port();
-    let _hung = util::Stub::start(hung_port, None);
+    let hung = util::Stub::start(util::Behaviour::Silent);
     let mut proxy = Proxy::start(
         &queue.url,
-        &format!("http://127.0.0.1:{hung_port}"),
+        &hung.url(),
         &["--request-budget", "60", "--drain-timeout", "2"],
     );
     let addr = proxy.addr;

@@ -7,7 +7,7 @@ mod util;
 
 use edge_tests::net;
 use serde_json::json;
-use util::{multiset, sensor_body, Proxy, Queue, Stub, TlsStub};
+use util::{multiset, sensor_body, Behaviour, Proxy, Queue, Stub, TlsStub};
 
 /// The queue of the tests whose SQS is a stub (`--endpoint-url` says where requests go).
 const STUBBED_QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/000000000000/stubbed";
@@ -92,9 +92,8 @@ fn stub_answer(body: &serde_json::Value) -> &'static [u8] {
 /// A proxy whose SQS is a stub giving every request `answer`, and its answer to one message,
 /// which must have `status` and mention `mentions`.
 fn one_message_against(answer: &'static [u8], status: u16, mentions: &str) -> (Proxy, Stub) {
-    let port = net::free_port();
-    let sqs = Stub::start(port, Some(answer));
-    let proxy = Proxy::start(STUBBED_QUEUE, &format!("http://127.0.0.1:{port}"), &[]);
+    let sqs = Stub::start(Behaviour::Answer(answer));
+    let proxy = Proxy::start(STUBBED_QUEUE, &sqs.url(), &[]);
     let resp = proxy.send(&sensor_body("stubbed", 1, 1));
     let text = resp.body_text();
     assert_eq!(resp.status, status, "{text}");

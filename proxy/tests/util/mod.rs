@@ -1,15 +1,18 @@
 //! What the proxy's integration tests share: starting the real binary against a fresh
-//! LocalStack queue, reading the queue back with sigv4's client, and a TCP relay that plays
-//! an SQS endpoint going away and coming back.
+//! LocalStack queue, reading the queue back with sigv4's client, and stand-ins for the SQS
+//! endpoint (`endpoint`).
 #![allow(dead_code)]
+mod endpoint;
+// Not every test file uses every stand-in; the util module is compiled into each.
+#[allow(unused_imports)]
+pub use endpoint::{Behaviour, ReservedPort, Stub, TlsStub};
+
 use edge_tests::{localstack, net, unique_name};
 use sigv4::sqs::{Message, ReceiveOptions, SqsClient};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
@@ -185,141 +188,6 @@ impl Drop for Proxy {
 #[allow(unused_imports)]
 pub use edge_tests::wait_until;
 
-/// A TCP relay from a local port to LocalStack: the SQS endpoint the proxy sees. Dropping
-/// it closes the listener and every relayed connection, so SQS is unreachable again.
-pub struct Relay {
-    stop: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-    addr: SocketAddr,
-}
-
-impl Relay {
-    pub fn start(port: u16, target: SocketAddr) -> Relay {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind relay port");
-        let addr = listener.local_addr().expect("relay addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (stop2, conns2) = (Arc::clone(&stop), Arc::clone(&conns));
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                let Ok(upstream) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let mut list = conns2.lock().unwrap();
-                list.push(client.try_clone().unwrap());
-                list.push(upstream.try_clone().unwrap());
-                pipe(client.try_clone().unwrap(), upstream.try_clone().unwrap());
-                pipe(upstream, client);
-            }
-        });
-        Relay { stop, conns, addr }
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 || to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Write);
-    });
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag and drops the listener.
-        let _ = TcpStream::connect(self.addr);
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-/// A stand-in for a broken SQS endpoint on 127.0.0.1: it accepts connections and then either
-/// never says anything (`answer` None: a hung server, or a TLS endpoint that never speaks TLS)
-/// or answers every request with the same bytes. Dropping it closes the listener and every
-/// connection, so a relay can take the port over.
-pub struct Stub {
-    stop: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-    addr: SocketAddr,
-    acceptor: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Stub {
-    pub fn start(port: u16, answer: Option<&'static [u8]>) -> Stub {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind stub port");
-        let addr = listener.local_addr().expect("stub addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (stop2, conns2) = (Arc::clone(&stop), Arc::clone(&conns));
-        let acceptor = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                conns2.lock().unwrap().push(conn.try_clone().unwrap());
-                if let Some(answer) = answer {
-                    std::thread::spawn(move || answer_each_request(conn, answer));
-                }
-            }
-        });
-        Stub {
-            stop,
-            conns,
-            addr,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// Connections accepted so far.
-    pub fn accepted(&self) -> usize {
-        self.conns.lock().unwrap().len()
-    }
-
-    /// Closes the listener (the port is free again) but hands back the accepted connections
-    /// still open: whoever waits on them keeps waiting, as with a real hung server.
-    pub fn close_listener_only(self) -> Vec<TcpStream> {
-        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
-        drop(self);
-        conns
-    }
-}
-
-/// Answers each request head read from `conn` with `answer` (bodies are not parsed: a chunk
-/// of bytes containing a head end is one request).
-fn answer_each_request(mut conn: TcpStream, answer: &'static [u8]) {
-    let mut buf = [0u8; 64 * 1024];
-    while let Ok(n) = conn.read(&mut buf) {
-        if n == 0 || conn.write_all(answer).is_err() {
-            break;
-        }
-    }
-}
-
-impl Drop for Stub {
-    /// Returns once the port is free again (the listener is closed).
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
-    }
-}
-
 /// `POST /send` requests carrying `bodies`, one after another: one write of them pipelines.
 pub fn send_requests<S: AsRef<str>>(bodies: &[S]) -> Vec<u8> {
     let mut all = Vec::new();
@@ -371,62 +239,4 @@ pub fn read_responses(stream: &mut impl Read, n: usize) -> Vec<(u16, String)> {
         "unexpected bytes after {n} responses"
     );
     out
-}
-
-/// An https SQS stand-in presenting the test CA's certificate for localhost and 127.0.0.1
-/// (`edge_tests::tls`): every request read whole gets `answer`. Counts the TLS sessions
-/// that carried a request.
-pub struct TlsStub {
-    pub addr: SocketAddr,
-    sessions: Arc<AtomicUsize>,
-}
-
-impl TlsStub {
-    pub fn start(answer: &'static [u8]) -> TlsStub {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind tls stub");
-        let addr = listener.local_addr().expect("tls stub addr");
-        let sessions = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&sessions);
-        let config = edge_tests::tls::server_config();
-        // Ends with the test process (the listener is never closed).
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let (config, counter) = (Arc::clone(&config), Arc::clone(&counter));
-                std::thread::spawn(move || serve_tls(conn, config, answer, &counter));
-            }
-        });
-        TlsStub { addr, sessions }
-    }
-
-    pub fn sessions(&self) -> usize {
-        self.sessions.load(Ordering::SeqCst)
-    }
-}
-
-fn serve_tls(
-    tcp: TcpStream,
-    config: Arc<rustls::ServerConfig>,
-    answer: &'static [u8],
-    sessions: &AtomicUsize,
-) {
-    let Ok(session) = rustls::ServerConnection::new(config) else {
-        return;
-    };
-    let mut reader = http1::MessageReader::new(rustls::StreamOwned::new(session, tcp));
-    let limits = http1::Limits::default();
-    let mut first = true;
-    while let Ok(Some(_)) = reader.read_request(&limits, http1::BodyLimit::Reject(4 << 20)) {
-        if first {
-            sessions.fetch_add(1, Ordering::SeqCst);
-            first = false;
-        }
-        let stream = reader.get_mut();
-        if stream
-            .write_all(answer)
-            .and_then(|()| stream.flush())
-            .is_err()
-        {
-            return;
-        }
-    }
 }
