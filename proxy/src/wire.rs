@@ -79,24 +79,33 @@ fn write_plain(stream: &mut TcpStream, request: &[u8], written: &mut usize) -> R
 }
 
 fn read_plain(stream: &mut TcpStream, into: &mut Vec<u8>, max: usize) -> Result<bool, Failure> {
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(true),
-            Ok(n) => append(into, &chunk[..n], max)?,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(failure(&e, "reading from sqs", !into.is_empty())),
-        }
+    match read_available(stream, into, max) {
+        Ok(Some(closed)) => Ok(closed),
+        Ok(None) => Err(over(max)),
+        Err(e) => Err(failure(&e, "reading from sqs", !into.is_empty())),
     }
 }
 
-fn append(into: &mut Vec<u8>, bytes: &[u8], max: usize) -> Result<(), Failure> {
-    if into.len() + bytes.len() > max {
-        return Err(Broken(format!("sqs answer over {max} bytes")));
+/// Appends what `reader` has to `into` until it would block or ends: `Some(true)` at its
+/// end, `Some(false)` when it would block, `None` once `into` would pass `max` bytes.
+/// `read_to_end` reads straight into the vector's spare room: a chunk on the stack would be
+/// zeroed first on every call, 16 KiB per answer for a 1 KiB answer.
+fn read_available(reader: impl Read, into: &mut Vec<u8>, max: usize) -> io::Result<Option<bool>> {
+    // One byte past `max`: reaching the limit then means too much, not the end.
+    let room = (max + 1).saturating_sub(into.len()) as u64;
+    let got = reader.take(room).read_to_end(into);
+    if into.len() > max {
+        return Ok(None);
     }
-    into.extend_from_slice(bytes);
-    Ok(())
+    match got {
+        Ok(_) => Ok(Some(true)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Some(false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn over(max: usize) -> Failure {
+    Broken(format!("sqs answer over {max} bytes"))
 }
 
 /// Writes the session's pending ciphertext until it is all out or the socket would block.
@@ -148,14 +157,10 @@ fn drain_plaintext(
     into: &mut Vec<u8>,
     max: usize,
 ) -> Result<bool, Failure> {
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match session.reader().read(&mut chunk) {
-            Ok(0) => return Ok(true),
-            Ok(n) => append(into, &chunk[..n], max)?,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
-            Err(e) => return Err(Broken(format!("tls with sqs: {e}"))),
-        }
+    match read_available(session.reader(), into, max) {
+        Ok(Some(closed)) => Ok(closed),
+        Ok(None) => Err(over(max)),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(true),
+        Err(e) => Err(Broken(format!("tls with sqs: {e}"))),
     }
 }
