@@ -1,6 +1,7 @@
 //! `SqsClient`: checks each operation's input before any I/O, hands it to the configured
 //! protocol (`json_ops` or `query_ops`, which build the body and read the answer), and signs
 //! and sends the resulting POST over the keep-alive transport.
+use std::cell::RefCell;
 use std::time::{Duration, SystemTime};
 
 use super::config::{Protocol, SqsConfig};
@@ -28,6 +29,10 @@ pub struct SqsClient {
     config: SqsConfig,
     transport: Transport,
     keys: SigningKeyCache,
+    /// The last target worked out, with the queue URL it is for: a client speaks to one
+    /// queue, and parsing its URL (and the endpoint's) for every call was about a tenth of
+    /// what signing a batch costs besides the hashing.
+    last_target: RefCell<Option<(Option<String>, Url)>>,
 }
 
 /// A 2xx-or-not answer, its body as text, and what the request was (for error context).
@@ -64,6 +69,7 @@ impl SqsClient {
             config,
             transport,
             keys: SigningKeyCache::new(),
+            last_target: RefCell::new(None),
         }
     }
 
@@ -236,6 +242,17 @@ impl SqsClient {
     /// URL itself), or the service root for queue-less actions. (The JSON protocol then
     /// replaces the path with `/`.)
     pub(super) fn target(&self, queue_url: Option<&str>) -> Result<Url, String> {
+        if let Some((for_queue, target)) = &*self.last_target.borrow() {
+            if for_queue.as_deref() == queue_url {
+                return Ok(target.clone());
+            }
+        }
+        let target = self.work_out_target(queue_url)?;
+        *self.last_target.borrow_mut() = Some((queue_url.map(str::to_string), target.clone()));
+        Ok(target)
+    }
+
+    fn work_out_target(&self, queue_url: Option<&str>) -> Result<Url, String> {
         let endpoint = match &self.config.endpoint_url {
             Some(ep) => Some(Url::parse(ep).map_err(|why| format!("endpoint url {ep:?}: {why}"))?),
             None => None,
@@ -454,6 +471,33 @@ fn says_credentials_expired(answer: &Answer) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::Credentials;
+
+    #[test]
+    fn the_remembered_target_is_for_the_queue_asked_about() {
+        let config = SqsConfig::new(
+            "us-east-1",
+            Some("http://127.0.0.1:4566".to_string()),
+            Credentials::new("a", "b", None),
+        );
+        let client = SqsClient::new(config);
+        let q1 = "https://sqs.us-east-1.amazonaws.com/1/one";
+        let q2 = "https://sqs.us-east-1.amazonaws.com/1/two";
+        for (queue, path) in [
+            (Some(q1), "/1/one"),
+            (Some(q1), "/1/one"),
+            (Some(q2), "/1/two"),
+        ]
+        .into_iter()
+        .chain([(None, "/"), (Some(q1), "/1/one")])
+        {
+            let target = client.target(queue).unwrap();
+            assert_eq!((target.host.as_str(), target.port), ("127.0.0.1", 4566));
+            assert_eq!(target.path, path, "{queue:?}");
+        }
+        assert!(client.target(Some("not a url")).is_err());
+        assert_eq!(client.target(Some(q2)).unwrap().path, "/1/two");
+    }
 
     #[test]
     fn post_bytes_is_the_head_then_the_body() {
