@@ -80,6 +80,17 @@ impl HeadFields {
     }
 
     fn header(&mut self, name: &str, value: &[u8]) -> Result<(), (u16, String)> {
+        const READ: [&str; 5] = [
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "authorization",
+            "expect",
+        ];
+        // Only the headers read here are decoded (Host, Content-Type, User-Agent... are not).
+        if !READ.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            return Ok(());
+        }
         let value = String::from_utf8_lossy(value);
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
