@@ -51,20 +51,32 @@ impl CanonicalRequest {
         headers: &[(String, String)],
         body: &[u8],
     ) -> CanonicalRequest {
+        let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        CanonicalRequest::from_pairs(method, path, query, pairs, body)
+    }
+
+    /// [`CanonicalRequest::new`] with the headers as name/value pairs (the signer's are the
+    /// caller's and its own, chained without copying either).
+    pub fn from_pairs<'h>(
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: impl Iterator<Item = (&'h str, &'h str)> + Clone,
+        body: &[u8],
+    ) -> CanonicalRequest {
         let uri = uri_encode(&normalize_path(path), Slash::Keep);
-        let canonical_headers = canonical_headers(headers);
         // A caller-supplied x-amz-content-sha256 is the payload hash (first value, verbatim),
         // as in botocore; otherwise hash the body.
         let payload_hash = headers
-            .iter()
+            .clone()
             .find(|(n, _)| n.eq_ignore_ascii_case(header::X_AMZ_CONTENT_SHA256))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.to_string())
             .unwrap_or_else(|| hex(&Sha256::digest(body)));
         CanonicalRequest {
             method: method.to_ascii_uppercase(),
             uri,
             query: canonical_query(query),
-            headers: canonical_headers,
+            headers: canonical_headers(headers),
             payload_hash,
         }
     }
@@ -126,34 +138,51 @@ pub fn canonical_query(query: &[(&str, &str)]) -> String {
     joined.join("&")
 }
 
-fn canonical_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
-    // Group by lower-case name, keeping the order values were given in.
-    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+fn canonical_headers<'h>(
+    headers: impl Iterator<Item = (&'h str, &'h str)>,
+) -> Vec<(String, String)> {
+    // Group by lower-case name, joining values with `,` in the order they were given. Names
+    // are then unique, so the sort needs no tie-break.
+    let mut grouped: Vec<(String, String)> = Vec::with_capacity(8);
     for (name, value) in headers {
         let lname = name.trim().to_ascii_lowercase();
         if UNSIGNED_HEADERS.contains(&lname.as_str()) {
             continue;
         }
-        let value = trim_all(value);
         match grouped.iter_mut().find(|(n, _)| *n == lname) {
-            Some((_, values)) => values.push(value),
-            None => grouped.push((lname, vec![value])),
+            Some((_, values)) => {
+                values.push(',');
+                push_trimmed(values, value);
+            }
+            None => {
+                let mut values = String::with_capacity(value.len());
+                push_trimmed(&mut values, value);
+                grouped.push((lname, values));
+            }
         }
     }
-    grouped.sort_by(|a, b| a.0.cmp(&b.0));
+    grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     grouped
-        .into_iter()
-        .map(|(name, values)| (name, values.join(",")))
-        .collect()
 }
 
 /// Trims and collapses whitespace runs to one space. "Whitespace" is Python's `str.isspace`
 /// set (what botocore's `' '.join(value.split())` uses): Unicode White_Space plus the ASCII
 /// information separators U+001C..U+001F.
 pub fn trim_all(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_trimmed(&mut out, value);
+    out
+}
+
+/// [`trim_all`] appending to `out` (a header's values are joined in place).
+fn push_trimmed(out: &mut String, value: &str) {
     let is_space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
-    let words: Vec<&str> = value.split(is_space).filter(|w| !w.is_empty()).collect();
-    words.join(" ")
+    for (i, word) in value.split(is_space).filter(|w| !w.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -61,44 +61,36 @@ pub fn sign_request(request: &SignableRequest<'_>, params: &SigningParams<'_>) -
     sign_request_cached(request, params, &mut SigningKeyCache::new())
 }
 
-/// Header names and values, in order.
-type Headers = Vec<(String, String)>;
+/// Whether signing replaces a header of the caller's: `authorization` and `x-amz-date`
+/// always, `x-amz-security-token` only when we have a token of our own (botocore does the
+/// same: without session credentials it is just another header).
+fn replaced(name: &str, has_token: bool) -> bool {
+    let name = name.trim();
+    name.eq_ignore_ascii_case(header::AUTHORIZATION)
+        || name.eq_ignore_ascii_case(header::X_AMZ_DATE)
+        || (has_token && name.eq_ignore_ascii_case(header::X_AMZ_SECURITY_TOKEN))
+}
 
-/// The headers the signature covers (the caller's, minus what signing replaces, plus what it
-/// adds) and the ones signing adds: `host` when missing, `x-amz-date`, and the session
-/// token. A caller's x-amz-security-token is replaced only when we have a token of our own
-/// (botocore does the same: without session credentials it is just another header).
-fn signed_headers(
+/// The headers signing adds: `host` when the caller's have none, `x-amz-date`, and the
+/// session token.
+fn added_headers(
     request: &SignableRequest<'_>,
     params: &SigningParams<'_>,
     timestamp: &str,
-) -> (Headers, Headers) {
-    let has_token = params.credentials.session_token.is_some();
-    let replaced = |name: &str| {
-        let name = name.trim();
-        name.eq_ignore_ascii_case(header::AUTHORIZATION)
-            || name.eq_ignore_ascii_case(header::X_AMZ_DATE)
-            || (has_token && name.eq_ignore_ascii_case(header::X_AMZ_SECURITY_TOKEN))
-    };
-    let mut headers: Vec<(String, String)> = request
+) -> Vec<(String, String)> {
+    let mut added = Vec::with_capacity(4);
+    if !request
         .headers
-        .iter()
-        .filter(|(n, _)| !replaced(n))
-        .cloned()
-        .collect();
-    let mut headers_to_add = Vec::new();
-    if !headers
         .iter()
         .any(|(n, _)| n.trim().eq_ignore_ascii_case(header::HOST))
     {
-        headers_to_add.push((header::HOST.to_string(), request.host.to_string()));
+        added.push((header::HOST.to_string(), request.host.to_string()));
     }
-    headers_to_add.push((header::X_AMZ_DATE.to_string(), timestamp.to_string()));
+    added.push((header::X_AMZ_DATE.to_string(), timestamp.to_string()));
     if let Some(token) = &params.credentials.session_token {
-        headers_to_add.push((header::X_AMZ_SECURITY_TOKEN.to_string(), token.clone()));
+        added.push((header::X_AMZ_SECURITY_TOKEN.to_string(), token.clone()));
     }
-    headers.extend(headers_to_add.iter().cloned());
-    (headers, headers_to_add)
+    added
 }
 
 pub fn sign_request_cached(
@@ -110,12 +102,21 @@ pub fn sign_request_cached(
     let timestamp = when.timestamp();
     let date = when.date_stamp();
 
-    let (headers, mut headers_to_add) = signed_headers(request, params, &timestamp);
-    let canonical_request = CanonicalRequest::new(
+    let mut headers_to_add = added_headers(request, params, &timestamp);
+    // What the signature covers: the caller's headers but those signing replaces, and the
+    // added ones.
+    let has_token = params.credentials.session_token.is_some();
+    let signed = request
+        .headers
+        .iter()
+        .filter(|(n, _)| !replaced(n, has_token))
+        .chain(headers_to_add.iter())
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    let canonical_request = CanonicalRequest::from_pairs(
         request.method,
         request.path,
         request.query,
-        &headers,
+        signed,
         request.body,
     );
     let scope = CredentialScope {
@@ -123,7 +124,7 @@ pub fn sign_request_cached(
         region: params.region.to_string(),
         service: params.service.to_string(),
     };
-    let string_to_sign = StringToSign::new(&timestamp, scope, &canonical_request.to_string());
+    let string_to_sign = StringToSign::for_request(&timestamp, scope, &canonical_request);
     let key = keys.get(
         &params.credentials.secret_access_key,
         &date,
