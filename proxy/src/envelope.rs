@@ -4,8 +4,7 @@
 //! request arrives, so a retry, a resend by the sensor or the same message through another
 //! proxy gets the same ids.
 use flags::Error;
-use json_fields::Fields;
-use serde_json::Value;
+use json_fields::{Field, Fields};
 use sha2::{Digest, Sha256};
 use sigv4::sqs::{is_fifo_token, MessageAttribute};
 
@@ -212,7 +211,7 @@ fn sqs_accepts(v: &str) -> bool {
 /// other values become their SHA-256 (hex), and a message without the field joins
 /// [`UNGROUPED`].
 fn group_id(message: &Fields, by: GroupBy) -> String {
-    match message.get(by.field()).and_then(Value::as_str) {
+    match message.get(by.field()).and_then(Field::as_str) {
         Some(v) if is_fifo_token(v) => v.to_string(),
         Some(v) if !v.is_empty() => hex_sha256(v.as_bytes()),
         _ => UNGROUPED.to_string(),
@@ -224,8 +223,8 @@ fn group_id(message: &Fields, by: GroupBy) -> String {
 /// Otherwise SHA-256 (hex) of the body, so identical bodies within SQS's 5-minute window
 /// count as one message.
 pub fn deduplication_id(body: &str, message: &Fields) -> String {
-    let execution = message.get("execution_id").and_then(Value::as_str);
-    let sequence = message.get("sequence").and_then(Value::as_u64);
+    let execution = message.get("execution_id").and_then(Field::as_str);
+    let sequence = message.get("sequence").and_then(Field::as_u64);
     match (execution, sequence) {
         (Some(e), Some(s)) if !e.is_empty() => hex_sha256(format!("{e}\n{s}").as_bytes()),
         _ => hex_sha256(body.as_bytes()),
@@ -242,10 +241,12 @@ fn hex_sha256(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn msg(v: Value) -> Fields {
-        json_fields::top_level(&v.to_string(), &crate::routes::READ_FIELDS).unwrap()
+    /// The fields read from `v` written out (kept for the test's life: the fields borrow it).
+    fn msg(v: Value) -> Fields<'static> {
+        let body: &'static str = Box::leak(v.to_string().into_boxed_str());
+        json_fields::top_level(body, &crate::routes::READ_FIELDS).unwrap()
     }
 
     fn rules(fifo: Option<GroupBy>, attributes: &[Attribute]) -> Rules {

@@ -8,8 +8,7 @@
 //! hostnames; when a shard is full, the quarter of its hostnames seen least recently is
 //! forgotten. Forgetting fails open: a forgotten host's next message is forwarded, never
 //! dropped, so eviction can cause a duplicate-era message to pass, not a loss.
-use json_fields::Fields;
-use serde_json::Value;
+use json_fields::{Field, Fields};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -57,8 +56,8 @@ impl Filter {
     /// the current schema (as the original did) loses data with a 200 answer.
     pub fn check(&self, message: &Fields) -> Verdict {
         let (Some(host), Some(time)) = (
-            message.get("hostname").and_then(Value::as_str),
-            message.get("job_submission_time").and_then(Value::as_f64),
+            message.get("hostname").and_then(Field::as_str),
+            message.get("job_submission_time").and_then(Field::as_f64),
         ) else {
             return Verdict::Forward;
         };
@@ -127,10 +126,12 @@ fn evict_least_recent(shard: &mut HashMap<String, Entry>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn msg(v: Value) -> Fields {
-        json_fields::top_level(&v.to_string(), &crate::routes::READ_FIELDS).unwrap()
+    /// The fields read from `v` written out (kept for the test's life: the fields borrow it).
+    fn msg(v: Value) -> Fields<'static> {
+        let body: &'static str = Box::leak(v.to_string().into_boxed_str());
+        json_fields::top_level(body, &crate::routes::READ_FIELDS).unwrap()
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::envelope::{Extras, Rules};
 use crate::filter::{Filter, Verdict};
 use crate::http::Request;
 use crate::response::Response;
-use json_fields::Invalid;
+use json_fields::{Field, Invalid};
 use serde_json::json;
 
 pub const ROUTE_SEND: usize = 0;
@@ -108,8 +108,8 @@ fn send(body: Vec<u8>, filter: &Filter, rules: &Rules) -> Action {
             &json!({
                 "status": "filtered",
                 "reason": "a newer job_submission_time was seen for this hostname",
-                "hostname": message.get("hostname"),
-                "job_submission_time": message.get("job_submission_time"),
+                "hostname": message.get("hostname").map(Field::to_value),
+                "job_submission_time": message.get("job_submission_time").map(Field::to_value),
                 "newest_job_submission_time": newest,
             }),
         )),

@@ -1,8 +1,7 @@
 //! What a message body is: a sensor message (the publisher's schema), some other JSON, or not
 //! JSON at all. Only sensor messages take part in loss accounting; the others are still
 //! delivered (unless `--require-schema`) and counted.
-use json_fields::{Fields, Invalid};
-use serde_json::Value;
+use json_fields::{Field, Fields, Invalid};
 use sigv4::date_time::parse_rfc3339_ms;
 use std::borrow::Cow;
 
@@ -118,13 +117,13 @@ impl Body {
 /// counters (non-negative integers when present). Strings move out of `fields` (this runs
 /// once per message; copying them was a good part of its cost).
 fn sensor_from(mut fields: Fields) -> Result<SensorMessage, String> {
-    let sequence = match fields.get(field::SEQUENCE).map(Value::as_u64) {
+    let sequence = match fields.get(field::SEQUENCE).map(Field::as_u64) {
         Some(Some(n)) if n >= 1 => n,
         Some(_) => return Err("field 'sequence' is not a positive integer".to_string()),
         None => return Err("field 'sequence' is missing".to_string()),
     };
     let timestamp_ms = match fields.get(field::TIMESTAMP) {
-        Some(Value::String(t)) => parse_rfc3339_ms(t)
+        Some(Field::Str(t)) => parse_rfc3339_ms(t)
             .ok_or_else(|| format!("field 'timestamp' is not RFC 3339: {t:?}"))?,
         Some(_) => return Err("field 'timestamp' is not a string".to_string()),
         None => return Err("field 'timestamp' is missing".to_string()),
@@ -133,7 +132,7 @@ fn sensor_from(mut fields: Fields) -> Result<SensorMessage, String> {
     let job_id = take_text(&mut fields, field::JOB_ID)?;
     let hostname = take_text(&mut fields, field::HOSTNAME)?;
     let region = take_text(&mut fields, field::REGION)?;
-    let counter = |name: &str| match fields.get(name).map(Value::as_u64) {
+    let counter = |name: &str| match fields.get(name).map(Field::as_u64) {
         None => Ok(0),
         Some(Some(n)) => Ok(n),
         Some(None) => Err(format!("field '{name}' is not a non-negative integer")),
@@ -146,12 +145,12 @@ fn sensor_from(mut fields: Fields) -> Result<SensorMessage, String> {
         hostname,
         job_submission_time: fields
             .get(field::JOB_SUBMISSION_TIME)
-            .and_then(Value::as_i64),
+            .and_then(Field::as_i64),
         icon_name: take_optional_text(&mut fields, field::ICON_NAME),
         timestamp_ms,
         color: fields
             .get(field::COLOR)
-            .and_then(Value::as_str)
+            .and_then(Field::as_str)
             .and_then(Rgb::parse),
         sequence,
         region,
@@ -163,7 +162,7 @@ fn sensor_from(mut fields: Fields) -> Result<SensorMessage, String> {
 /// A required string field, moved out of `fields`.
 fn take_text(fields: &mut Fields, name: &str) -> Result<String, String> {
     match fields.remove(name) {
-        Some(Value::String(s)) => Ok(s),
+        Some(Field::Str(s)) => Ok(s.into_owned()),
         Some(_) => Err(format!("field '{name}' is not a string")),
         None => Err(format!("field '{name}' is missing")),
     }
@@ -172,7 +171,7 @@ fn take_text(fields: &mut Fields, name: &str) -> Result<String, String> {
 /// An optional string field, moved out of `fields` ("" when absent or not a string).
 fn take_optional_text(fields: &mut Fields, name: &str) -> String {
     match fields.remove(name) {
-        Some(Value::String(s)) => s,
+        Some(Field::Str(s)) => s.into_owned(),
         _ => String::new(),
     }
 }
