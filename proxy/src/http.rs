@@ -8,6 +8,7 @@
 //! nothing more, flush, then close). Requests that wait for their answer sit in `pending`,
 //! a FIFO, so a pipelined request answered early still leaves after the earlier ones.
 use crate::response::{Response, CONTINUE};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +39,8 @@ impl Default for Limits {
 pub struct Request {
     /// Per-connection sequence number; the answer is given back with it.
     pub id: u64,
-    pub method: String,
-    pub path: String,
+    pub method: Cow<'static, str>,
+    pub path: Cow<'static, str>,
     /// The `Authorization` header's value, for `--auth-token-file`.
     pub authorization: Option<String>,
     pub body: Vec<u8>,
@@ -47,8 +48,8 @@ pub struct Request {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Head {
-    method: String,
-    path: String,
+    method: Cow<'static, str>,
+    path: Cow<'static, str>,
     close: bool,
     authorization: Option<String>,
 }
@@ -60,13 +61,26 @@ struct HeadFields {
     expect_continue: bool,
 }
 
+/// The methods and targets nearly every request of the proxy has (its routes, `routes.rs`):
+/// these are kept without a copy.
+const COMMON_METHODS: [&str; 2] = ["POST", "GET"];
+const COMMON_PATHS: [&str; 3] = ["/send", "/health", "/metrics"];
+
+/// `token` without a copy when it is one of `known`.
+fn common(token: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == token) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(token.to_string()),
+    }
+}
+
 impl HeadFields {
     /// Reads the framing and connection headers; `Err` is the status and message to fail with.
     fn from_request(req: &httparse::Request<'_, '_>) -> Result<HeadFields, (u16, String)> {
         let mut fields = HeadFields {
             head: Head {
-                method: req.method.unwrap_or_default().to_string(),
-                path: req.path.unwrap_or_default().to_string(),
+                method: common(req.method.unwrap_or_default(), &COMMON_METHODS),
+                path: common(req.path.unwrap_or_default(), &COMMON_PATHS),
                 close: req.version == Some(0),
                 authorization: None,
             },

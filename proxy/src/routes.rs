@@ -133,8 +133,8 @@ mod tests {
     fn req(method: &str, path: &str, body: &[u8]) -> Request {
         Request {
             id: 0,
-            method: method.into(),
-            path: path.into(),
+            method: method.to_string().into(),
+            path: path.to_string().into(),
             authorization: None,
             body: body.to_vec(),
         }
