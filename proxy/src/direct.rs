@@ -139,6 +139,10 @@ impl Direct {
             // The forwarders' single-attempt probe decides when SQS is back.
             return None;
         }
+        if self.endpoint.addrs().is_empty() {
+            // The endpoint's name has not resolved yet (the supervisor keeps trying).
+            return None;
+        }
         self.client.config().credentials.current_if_valid()
     }
 

@@ -217,20 +217,22 @@ fn direct_endpoint(sqs: &SqsConfig, shared: &Shared, fault: bool) -> Option<Arc<
         Scheme::Http => Ok(None),
         Scheme::Https => sqs.tls_connector().map(Some),
     };
-    let found = match (why_not, tls) {
-        (Some(why), _) | (None, Err(why)) => Err(why),
-        (None, Ok(tls)) => Endpoint::resolve(&origin.host, origin.port, tls),
-    };
-    match found {
-        Ok(endpoint) => {
-            log::info("workers send batches to sqs themselves; forwarders take the rest");
-            Some(Arc::new(endpoint))
-        }
-        Err(why) => {
+    let tls = match (why_not, tls) {
+        (Some(why), _) | (None, Err(why)) => {
             log::info(&format!("all batches go through the forwarders: {why}"));
-            None
+            return None;
         }
+        (None, Ok(tls)) => tls,
+    };
+    let (endpoint, found) = Endpoint::resolve(&origin.host, origin.port, tls);
+    match found {
+        Ok(()) => log::info("workers send batches to sqs themselves; forwarders take the rest"),
+        Err(why) => log::info(&format!(
+            "workers send batches to sqs themselves once {why:?} succeeds (tried again every \
+             few seconds); until then the forwarders take every batch"
+        )),
     }
+    Some(Arc::new(endpoint))
 }
 
 fn make_workers(
