@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod ca_bundle;
 pub mod canonical_request;
 pub mod credentials;
 pub mod date_time;

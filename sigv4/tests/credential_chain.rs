@@ -62,6 +62,44 @@ fn web_identity_assumes_the_role_at_a_real_sts() {
     }
 }
 
+/// STS over https with a private certificate authority (a TLS-inspecting proxy, a private
+/// endpoint): moto's STS behind a TLS front with the test CA's certificate. With
+/// `AWS_CA_BUNDLE` naming the CA the role is assumed; without it the certificate is refused.
+#[test]
+fn web_identity_trusts_aws_ca_bundle_for_an_https_sts() {
+    let sts = edge_tests::moto::require();
+    let sts_addr = sts
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("moto's address");
+    let front = edge_tests::tls::Terminator::start(sts_addr);
+    let token = temp_file("oidc-token-tls", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
+    let ca = edge_tests::tls::fixture("test-ca.pem");
+    let url = front.url();
+    let provider = |ca_bundle: Option<&str>| {
+        let mut vars = vec![
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/edge-proxy"),
+            ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        ];
+        vars.extend(ca_bundle.map(|path| ("AWS_CA_BUNDLE", path)));
+        resolve(&env(&vars), Some("eu-west-1"), None)
+    };
+    let trusted = provider(Some(ca.to_str().unwrap())).unwrap();
+    let creds = trusted.current().unwrap();
+    assert!(creds.access_key_id.starts_with("ASIA"), "{creds:?}");
+
+    // The chain fetches once as it resolves: the refusal shows there.
+    let err = provider(None).unwrap_err().to_string();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+
+    let missing = provider(Some("/nonexistent/ca.pem"))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("AWS_CA_BUNDLE"), "{missing}");
+}
+
 #[test]
 fn web_identity_errors_name_the_file_not_the_token() {
     let sts = edge_tests::moto::require();

@@ -9,7 +9,8 @@
 //! - [`bins`]: paths of the workspace binaries (built by `cargo build --workspace` first).
 //! - [`stand_in`]: an HTTP server on 127.0.0.1 for endpoints nothing else provides (the
 //!   container credentials endpoint, EC2 IMDS).
-//! - [`tls`]: the committed test CA and server certificate, as a rustls server config.
+//! - [`tls`]: the committed test CA and server certificate, as a rustls server config, and an
+//!   https front for a plain-HTTP service (moto's STS behind TLS).
 //! - [`sqs`]: a LocalStack SQS client; [`wait_until`]: polling with a deadline.
 //! - [`process`]: running a binary expected to exit, killed (and failing) after a deadline.
 //! - [`net`]: free ports, waiting for a port or an HTTP health route, a tiny blocking HTTP client

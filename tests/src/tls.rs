@@ -28,3 +28,89 @@ pub fn server_config() -> Arc<rustls::ServerConfig> {
         .expect("server config");
     Arc::new(config)
 }
+
+/// An https front for a plain-HTTP service (moto's STS, say) on 127.0.0.1, presenting the
+/// fixture certificate: each connection's requests are read whole, sent on to `target` and
+/// answered with what it answered (bodies re-framed by Content-Length). The acceptor ends
+/// with the test process.
+pub struct Terminator {
+    pub addr: std::net::SocketAddr,
+}
+
+impl Terminator {
+    pub fn start(target: std::net::SocketAddr) -> Terminator {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tls terminator");
+        let addr = listener.local_addr().expect("terminator addr");
+        let config = server_config();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let config = Arc::clone(&config);
+                std::thread::spawn(move || relay_requests(conn, config, target));
+            }
+        });
+        Terminator { addr }
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+}
+
+fn relay_requests(
+    conn: std::net::TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    target: std::net::SocketAddr,
+) {
+    use std::io::Write;
+    let Ok(session) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let limits = http1::Limits::default();
+    let mut client = http1::MessageReader::new(rustls::StreamOwned::new(session, conn));
+    while let Ok(Some(request)) = client.read_request(&limits, http1::BodyLimit::Reject(1 << 20)) {
+        let Some(answer) = forward(&request, target) else {
+            return;
+        };
+        let stream = client.get_mut();
+        if stream
+            .write_all(&answer)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// `request` sent to `target` on a connection of its own; the answer's bytes for the client.
+fn forward(request: &http1::Request, target: std::net::SocketAddr) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut upstream = std::net::TcpStream::connect(target).ok()?;
+    upstream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    let mut bytes = format!("{} {} HTTP/1.1\r\n", request.method, request.target).into_bytes();
+    for (name, value) in &request.headers {
+        if !name.eq_ignore_ascii_case("connection") {
+            bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+    }
+    bytes.extend_from_slice(b"connection: close\r\n\r\n");
+    bytes.extend_from_slice(&request.body);
+    upstream.write_all(&bytes).ok()?;
+    let limits = http1::Limits::default();
+    let answer = http1::MessageReader::new(upstream)
+        .read_response(false, &limits, http1::BodyLimit::Reject(4 << 20))
+        .ok()?;
+    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, answer.reason).into_bytes();
+    for (name, value) in &answer.headers {
+        let framing = ["content-length", "transfer-encoding", "connection"];
+        if !framing.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", answer.body.len()).as_bytes());
+    out.extend_from_slice(&answer.body);
+    Some(out)
+}

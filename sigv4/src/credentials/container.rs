@@ -93,7 +93,9 @@ impl Container {
             ],
             None => vec![("accept", "application/json")],
         };
-        let answer = http::call("GET", &self.url, &headers, b"", TIMEOUT)
+        // botocore's container fetcher does not use AWS_CA_BUNDLE either: these endpoints
+        // are link-local http, or https with a public certificate.
+        let answer = http::call("GET", &self.url, &headers, b"", TIMEOUT, None)
             .map_err(|why| CredentialsError::new(format!("{source}: {why}")))?;
         if answer.status != 200 {
             return Err(CredentialsError::new(format!(

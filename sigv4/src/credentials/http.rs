@@ -2,6 +2,8 @@
 //! sigv4's own transport, on a fresh connection with the caller's deadline.
 use std::time::Duration;
 
+use http1::tls::TlsConnector;
+
 use crate::sqs::transport::Transport;
 use crate::sqs::url::Url;
 
@@ -11,13 +13,15 @@ pub(crate) struct Answer {
 }
 
 /// `method url` with `headers` and `body`; `timeout` bounds the connect, the write and each
-/// read. The error names the URL and what failed, never a header value (tokens travel there).
+/// read; `tls` is who an https endpoint is trusted from (`None`: the webpki roots). The error
+/// names the URL and what failed, never a header value (tokens travel there).
 pub(crate) fn call(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: &[u8],
     timeout: Duration,
+    tls: Option<&TlsConnector>,
 ) -> Result<Answer, String> {
     let target = Url::parse(url).map_err(|why| format!("url {url:?}: {why}"))?;
     let mut request = format!(
@@ -37,7 +41,7 @@ pub(crate) fn call(
     ));
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
-    let mut transport = Transport::new(timeout, timeout);
+    let mut transport = Transport::new(timeout, timeout).with_tls(tls.cloned());
     let response = transport
         .round_trip(&target, &bytes, timeout)
         .map_err(|kind| format!("{method} {}{}: {kind}", target.origin(), target.path))?;

@@ -68,6 +68,7 @@ impl Imds {
             &[("x-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS)],
             b"",
             TIMEOUT,
+            None,
         )
         .map_err(ImdsError::Unavailable)?;
         if token.status != 200 {
@@ -85,6 +86,7 @@ impl Imds {
                 &[("x-aws-ec2-metadata-token", &token)],
                 b"",
                 TIMEOUT,
+                None,
             )
             .map_err(&failed)?;
             match answer.status {

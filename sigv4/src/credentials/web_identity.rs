@@ -5,13 +5,18 @@
 //! as in the AWS SDKs ("Assume role credential provider", feature-assume-role-credentials.html).
 //! The call is an unsigned query-API POST (`Action=AssumeRoleWithWebIdentity&Version=2011-06-15`,
 //! STS API Reference) to the regional endpoint `https://sts.REGION.amazonaws.com/`, or to
-//! `AWS_ENDPOINT_URL_STS` / `AWS_STS_ENDPOINT_URL` / `AWS_ENDPOINT_URL` when set. The token
-//! file is read again for every refresh: the platform rotates it.
+//! `AWS_ENDPOINT_URL_STS` / `AWS_STS_ENDPOINT_URL` / `AWS_ENDPOINT_URL` when set, trusting
+//! the certificate authorities of `AWS_CA_BUNDLE` too when it is set (as botocore's STS
+//! client does; [`crate::ca_bundle`]). The token file is read again for every refresh: the
+//! platform rotates it.
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use http1::tls::TlsConnector;
+
 use super::http;
 use super::{parse_expiration, Credentials, CredentialsError, Env};
+use crate::ca_bundle;
 use crate::sqs::xml;
 use crate::uri_encode::{uri_encode, Slash};
 
@@ -34,6 +39,8 @@ pub struct WebIdentity {
     pub session_name: String,
     /// `scheme://host[:port]` plus path, where the POST goes.
     pub endpoint: String,
+    /// Who an https STS is trusted from (`None`: the webpki roots).
+    pub tls: Option<TlsConnector>,
 }
 
 impl WebIdentity {
@@ -60,11 +67,14 @@ impl WebIdentity {
         } else {
             format!("{endpoint}/")
         };
+        let tls = ca_bundle::from_value(env.get(ca_bundle::ENV_CA_BUNDLE))
+            .map_err(|why| CredentialsError::new(format!("web identity: {why}")))?;
         Ok(Some(WebIdentity {
             token_file: PathBuf::from(token_file),
             role_arn,
             session_name,
             endpoint,
+            tls,
         }))
     }
 
@@ -106,6 +116,7 @@ impl WebIdentity {
             )],
             body.as_bytes(),
             TIMEOUT,
+            self.tls.as_ref(),
         )
         .map_err(|why| CredentialsError::new(format!("{source}: {why}")))?;
         read_answer(answer.status, &answer.body)

@@ -1,5 +1,4 @@
 //! Client configuration and how it is read from the environment.
-use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -7,6 +6,7 @@ use http1::tls::TlsConnector;
 
 use super::error::{Error, ErrorKind};
 use super::url::Url;
+use crate::ca_bundle;
 use crate::credentials::CredentialsProvider;
 
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -119,19 +119,10 @@ pub(super) fn default_tls() -> Result<TlsConnector, String> {
     CONNECTOR.get_or_init(TlsConnector::webpki).clone()
 }
 
-/// `AWS_CA_BUNDLE`: read now, so a wrong path fails at start rather than at the first call.
+/// `AWS_CA_BUNDLE` ([`crate::ca_bundle`]).
 fn resolve_ca_bundle(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<TlsConnector>, Error> {
-    let Some(path) = env("AWS_CA_BUNDLE").filter(|v| !v.trim().is_empty()) else {
-        return Ok(None);
-    };
-    TlsConnector::with_extra_ca(Some(Path::new(&path)))
-        .map(Some)
-        .map_err(|why| {
-            Error::new(
-                ErrorKind::InvalidInput(format!("AWS_CA_BUNDLE: {why}")),
-                "reading sqs configuration",
-            )
-        })
+    ca_bundle::from_value(env(ca_bundle::ENV_CA_BUNDLE))
+        .map_err(|why| Error::new(ErrorKind::InvalidInput(why), "reading sqs configuration"))
 }
 
 /// `SQS_PROTOCOL`, else [`Protocol::Json`]; a value that is neither is an error, not ignored.
