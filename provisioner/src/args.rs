@@ -40,6 +40,10 @@ options:
   --no-create-queue     up: fail when the queue does not exist instead of creating it
   --config-dir DIR      up: where the Bacalhau node configs are written and mounted from
                         (down removes them) [WORKSPACE/target/bacalhau/PROJECT]
+  --proxy-token-file F  up: proxies require a bearer token from F (one per line, as
+                        proxy --auth-token-file reads it) and every edge node gets F's last
+                        token as PROXY_TOKEN; kept in the config dir until down, so scale and
+                        a later up keep it [no authentication]
   --force               go above 500 edge nodes even if `tune check` says the host is not ready
   --json                status: print JSON
   --workspace DIR       images: workspace to build from [the one provisioner was built in]
@@ -71,6 +75,7 @@ pub struct LowArgs {
     pub endpoint_url: Option<String>,
     pub no_create_queue: bool,
     pub config_dir: Option<PathBuf>,
+    pub proxy_token_file: Option<PathBuf>,
     pub force: bool,
     pub json: bool,
     pub workspace: Option<PathBuf>,
@@ -118,6 +123,8 @@ pub struct HiArgs {
     pub no_create_queue: bool,
     /// Where `up` writes the Bacalhau node configs (`{config_dir}` in profiles).
     pub config_dir: PathBuf,
+    /// `up`: the proxies' bearer tokens (`proxy_token.rs`).
+    pub proxy_token_file: Option<PathBuf>,
     pub force: bool,
     pub json: bool,
     pub workspace: PathBuf,
@@ -150,6 +157,9 @@ pub fn parse_low(mut parser: Parser) -> Result<LowArgs, Error> {
                 "endpoint-url" => low.endpoint_url = Some(parser.value()?),
                 "no-create-queue" => low.no_create_queue = true,
                 "config-dir" => low.config_dir = Some(PathBuf::from(parser.value()?)),
+                "proxy-token-file" => {
+                    low.proxy_token_file = Some(PathBuf::from(parser.value()?));
+                }
                 "force" => low.force = true,
                 "json" => low.json = true,
                 "workspace" => low.workspace = Some(PathBuf::from(parser.value()?)),
@@ -169,6 +179,12 @@ impl HiArgs {
     pub fn from_low(low: LowArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<HiArgs, Error> {
         let env_num = |name: &str| env_number(env, name);
         let command = parse_command(&low.positional)?;
+        if low.proxy_token_file.is_some() && command != Command::Up {
+            // Silently ignored, it would leave new edge nodes without the token a user meant.
+            return Err(Error::new(
+                "--proxy-token-file is for up; scale and later commands use the file up installed",
+            ));
+        }
         let counts = replica_counts(low.replicas, &low.region_counts, &env_num)?;
         let (launch, batch) = launch_plan(&low, env)?;
         let project = low.project.unwrap_or_else(|| "edge-sensors".to_string());
@@ -213,6 +229,7 @@ impl HiArgs {
             endpoint_url: low.endpoint_url,
             no_create_queue: low.no_create_queue,
             config_dir,
+            proxy_token_file: low.proxy_token_file.map(absolute),
             force: low.force,
             json: low.json,
             workspace,
@@ -444,6 +461,15 @@ mod tests {
         assert_eq!(a.proxy_ports, [9091, 9092, 9093]);
         assert_eq!(a.profile, "bacalhau");
         assert!(!a.force);
+    }
+
+    #[test]
+    fn a_proxy_token_file_is_for_up_only() {
+        assert_eq!(parse(&["up"]).proxy_token_file, None);
+        let a = parse(&["up", "--proxy-token-file", "/run/tokens"]);
+        assert_eq!(a.proxy_token_file, Some(PathBuf::from("/run/tokens")));
+        let err = parse_with(&["scale", "us", "5", "--proxy-token-file", "/t"], &[]).unwrap_err();
+        assert!(err.to_string().contains("for up"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::args::{HiArgs, REGIONS};
 use crate::docker::{label, Docker};
 use crate::error::Error;
 use crate::profile::Profile;
+use crate::proxy_token;
 use crate::template::Vars;
 
 pub struct Context {
@@ -41,12 +42,16 @@ impl Context {
     }
 
     /// Project-wide placeholders: builtins, then the profile's vars, then flag overrides.
-    pub fn vars(&self) -> Vars {
+    /// Fails only when a proxy token file `up` installed cannot be read.
+    pub fn vars(&self) -> Result<Vars, Error> {
         let mut vars = Vars::default();
         vars.set("project", self.args.project.clone());
         vars.set("gateway", self.bridge_gateway());
         vars.set("modules_dir", self.args.modules_dir.display().to_string());
         vars.set("config_dir", self.args.config_dir.display().to_string());
+        let tokens = proxy_token::vars(&self.args.config_dir)?;
+        vars.set("proxy_token", tokens.proxy_token);
+        vars.set("proxy_auth_token_file", tokens.proxy_auth_token_file);
         for (k, v) in &self.profile.vars {
             vars.set(k, v.clone());
         }
@@ -56,7 +61,7 @@ impl Context {
         if let Some(e) = &self.args.endpoint_url {
             vars.set("endpoint_url", e.clone());
         }
-        vars
+        Ok(vars)
     }
 
     /// The host as containers see it: the gateway of the project's core network (created by

@@ -44,9 +44,13 @@ pub fn bacalhau() -> Value {
             "image": tag("proxy"),
             "host_gateway": true,
             "ports": ["{proxy_port}:8080"],
+            // The bearer tokens of `up --proxy-token-file` (proxy_token.rs): an empty
+            // PROXY_AUTH_TOKEN_FILE (no token file) serves without authentication.
+            "volumes": ["{config_dir}/proxy:/etc/edge-sensors:ro"],
             "command": ["--port", "8080", "--queue-url", "{queue_url}", "--endpoint-url", "{endpoint_url}"],
             "env": {"AWS_ACCESS_KEY_ID": "env:AWS_ACCESS_KEY_ID|test", "AWS_SECRET_ACCESS_KEY": "env:AWS_SECRET_ACCESS_KEY|test",
-                    "AWS_REGION": "us-east-1", "REGION": "{region}"},
+                    "AWS_REGION": "us-east-1", "REGION": "{region}",
+                    "PROXY_AUTH_TOKEN_FILE": "{proxy_auth_token_file}"},
             "health": {"http": "http://127.0.0.1:{proxy_port}/health"},
             "health_timeout_s": 60
         },
@@ -62,7 +66,9 @@ pub fn bacalhau() -> Value {
             "image": "ghcr.io/bacalhau-project/bacalhau:latest",
             "host_gateway": true,
             "volumes": ["{modules_dir}:/app/modules", "{config_dir}/edge-{region}.yaml:/etc/bacalhau/config.yaml:ro"],
-            "env": {"REGION": "{region}"},
+            // PROXY_TOKEN: what publisher jobs send with `-V PROXY_TOKEN=env:PROXY_TOKEN`
+            // (`none` without `up --proxy-token-file`).
+            "env": {"REGION": "{region}", "PROXY_TOKEN": "{proxy_token}"},
             "cpus": "0.03",
             "memory": "200m",
             "nofile": 4096,
@@ -99,6 +105,7 @@ pub fn standin() -> Value {
             "image": tag("runner"),
             "volumes": ["{modules_dir}:/app/modules"],
             "command": ["run", "/app/modules/publisher.wasm", "--hostname", "{hostname}", "--region", "{region}",
+                        "--env", "PROXY_TOKEN={proxy_token}",
                         "--", "--proxy=http://{gateway}:{proxy_port}", "--region={region}", "--emoji=-1",
                         "--color=-1", "--interval=5", "--max-messages=0", "--submission-time=1"]
         }

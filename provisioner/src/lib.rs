@@ -23,6 +23,7 @@ pub mod ops;
 pub mod pool;
 pub mod profile;
 pub mod progress;
+pub mod proxy_token;
 pub mod queue;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -34,9 +34,10 @@ pub const SERVICE_JOB_ENV: [&str; 4] = [
 ];
 
 /// What the publisher jobs (jobs/deploy-*.yaml, jobs/sqs-publisher.yaml) may resolve from an
-/// edge node with `env:NAME`: its hostname (the node id with `NameProvider: hostname`) and the
-/// region the container is started with.
-pub const EDGE_JOB_ENV: [&str; 2] = ["HOSTNAME", "REGION"];
+/// edge node with `env:NAME`: its hostname (the node id with `NameProvider: hostname`), the
+/// region the container is started with, and the proxy's bearer token (`PROXY_TOKEN`, `none`
+/// when the proxies do not authenticate; see `proxy_token.rs`).
+pub const EDGE_JOB_ENV: [&str; 3] = ["HOSTNAME", "REGION", "PROXY_TOKEN"];
 
 /// Local paths edge executions may mount: the modules directory, read-only.
 pub const EDGE_LOCAL_PATHS: [&str; 1] = ["/app/**:ro"];
@@ -203,6 +204,7 @@ Compute:
     AllowList:
       - \"^HOSTNAME$\"
       - \"^REGION$\"
+      - \"^PROXY_TOKEN$\"
   Orchestrators:
     - \"nats://host.docker.internal:4222\"
 Labels:

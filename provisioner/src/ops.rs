@@ -121,6 +121,7 @@ pub fn down(ctx: &Context) -> Result<(), Error> {
     if let Some(e) = first_error {
         return Err(e);
     }
+    crate::proxy_token::remove(&ctx.args.config_dir)?;
     crate::node_config::remove_all(&ctx.args.config_dir, &REGIONS)?;
     eprintln!(
         "down: removed {} containers, {} networks, {} volumes",
@@ -286,7 +287,7 @@ pub fn scale(ctx: &Context, region: &str, count: u32) -> Result<(), Error> {
         .collect();
     let mut counts = [0u32; 3];
     counts[crate::args::HiArgs::region_index(region)] = count;
-    crate::up::bring_edges(ctx, &existing, &ctx.vars(), &counts)?;
+    crate::up::bring_edges(ctx, &existing, &ctx.vars()?, &counts)?;
     eprintln!(
         "scale {region}: {count} edge nodes ({} removed, {} left stopped)",
         extra.len(),

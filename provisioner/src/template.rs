@@ -11,6 +11,8 @@
 //! | `{gateway}`      | the docker bridge gateway IP, i.e. the host seen from inside |
 //! | `{modules_dir}`  | absolute path of the modules directory on the host           |
 //! | `{config_dir}`   | where `up` writes the Bacalhau node configs (node_config.rs) |
+//! | `{proxy_token}`  | the token edge nodes send (`none`: no `up --proxy-token-file`) |
+//! | `{proxy_auth_token_file}` | the proxies' token file in their container, or empty (proxy_token.rs) |
 //! | `{endpoint_url}`, `{queue_url}`, ... | the profile's `vars` (overridable by flags) |
 //!
 //! Environment values of the form `env:NAME` or `env:NAME|DEFAULT` are read from the

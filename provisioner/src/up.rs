@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::health::{wait_healthy, wait_settled, SETTLE};
 use crate::node_config;
 use crate::profile::Role;
+use crate::proxy_token;
 use crate::queue;
 use crate::template::Vars;
 use std::time::Duration;
@@ -19,8 +20,9 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
     ensure_images(ctx)?;
     ensure_networks(ctx)?;
     node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
+    proxy_token::prepare(&ctx.args.config_dir, ctx.args.proxy_token_file.as_deref())?;
     let existing = ctx.docker.containers(ctx.project())?;
-    let vars = ctx.vars();
+    let vars = ctx.vars()?;
     ensure_queue(ctx, &vars)?;
     let mut started = Vec::new();
     for (plan, role, port) in core_plans(ctx) {
@@ -55,7 +57,7 @@ pub fn up(ctx: &Context) -> Result<(), Error> {
 /// Every image `up` will run is on this host (pulled if need be) before anything is created,
 /// so a missing image fails at once with what to do, not halfway through the core.
 fn ensure_images(ctx: &Context) -> Result<(), Error> {
-    let vars = ctx.vars();
+    let vars = ctx.vars()?;
     let mut checked: Vec<String> = Vec::new();
     for role in [
         Role::Orchestrator,

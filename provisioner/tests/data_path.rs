@@ -4,7 +4,9 @@
 //!
 //! `edge_nodes_publish_to_their_regions_proxy_port` puts a recording HTTP stub on the proxy
 //! ports, so it checks the runner → proxy leg without depending on the proxy binary.
-//! `runner_proxy_localstack_end_to_end` uses our proxy image against LocalStack.
+//! `runner_proxy_localstack_end_to_end` uses our proxy image against LocalStack, with
+//! `up --proxy-token-file`: the proxies refuse a message without a token, so every message
+//! that arrives was sent with the token `up` gave the edge nodes.
 mod util;
 
 use serde_json::{json, Value};
@@ -142,6 +144,12 @@ fn runner_proxy_localstack_end_to_end() {
     let p = Project::new(&json!({"base": "standin", "puller": {"enabled": false}}));
     let endpoint = format!("http://{{gateway}}:{port}");
     let queue_url = format!("{endpoint}/000000000000/{queue}");
+    let tokens = std::env::temp_dir().join(format!("{}-tokens", p.name));
+    std::fs::write(
+        &tokens,
+        "# retired, still accepted\nold-token\nfleet-token-1\n",
+    )
+    .unwrap();
     let out = p.run(&[
         "up",
         "--replicas",
@@ -150,8 +158,15 @@ fn runner_proxy_localstack_end_to_end() {
         &endpoint,
         "--queue-url",
         &queue_url,
+        "--proxy-token-file",
+        tokens.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "up failed:\n{}", text(&out));
+    let us_port: u16 = p.ports.split(',').next().unwrap().parse().unwrap();
+    let us_proxy = std::net::SocketAddr::from(([127, 0, 0, 1], us_port));
+    let body = br#"{"hostname":"intruder","job_submission_time":1}"#;
+    let anonymous = edge_tests::net::request(us_proxy, "POST", "/send", &[], body).unwrap();
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body_text());
 
     let mut want = vec!["edge-us-0001", "edge-eu-0001", "edge-as-0001"];
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -168,4 +183,5 @@ fn runner_proxy_localstack_end_to_end() {
         util::logs(&format!("{}-proxy-us", p.name))
     );
     sqs(&format!("/000000000000/{queue}"), "Action=DeleteQueue");
+    let _ = std::fs::remove_file(&tokens);
 }
