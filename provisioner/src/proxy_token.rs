@@ -34,16 +34,26 @@ fn path(config_dir: &Path) -> PathBuf {
 /// Creates the folder proxies mount (it exists with or without a token) and, given
 /// `source`, installs a checked copy of it (readable by its owner only).
 pub fn prepare(config_dir: &Path, source: Option<&Path>) -> Result<(), Error> {
+    // The file is checked before anything is written.
+    let text = match source {
+        Some(source) => Some(checked(source)?),
+        None => None,
+    };
     let dir = config_dir.join(DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let Some(source) = source else {
+    let Some(text) = text else {
         return Ok(());
     };
+    let target = path(config_dir);
+    write_private(&target, &text).map_err(|e| Error::io(&target, e))
+}
+
+/// The text of the token file at `source`, if it holds tokens the proxy accepts.
+fn checked(source: &Path) -> Result<String, Error> {
     let text = std::fs::read_to_string(source).map_err(|e| Error::io(source, e))?;
     tokens(&text)
         .map_err(|why| Error::io(source, io::Error::new(io::ErrorKind::InvalidData, why)))?;
-    let target = path(config_dir);
-    write_private(&target, &text).map_err(|e| Error::io(&target, e))
+    Ok(text)
 }
 
 /// Writes `text` to a new file only its owner may read, replacing `target` in one rename.
@@ -175,7 +185,7 @@ mod tests {
             std::fs::write(&source, text).unwrap();
             let err = prepare(&dir, Some(&source)).unwrap_err().to_string();
             assert!(err.contains(why) && !err.contains("good"), "{err}");
-            assert!(!path(&dir).exists(), "nothing installed");
+            assert!(!dir.join(DIR).exists(), "nothing written");
         }
         let missing = prepare(&dir, Some(&dir.join("missing"))).unwrap_err();
         assert!(missing.to_string().contains("missing"), "{missing}");

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 pub fn up(ctx: &Context) -> Result<(), Error> {
     crate::tune::check_capacity(ctx.args.total_edges(), ctx.args.force)?;
+    // First: a token file that cannot be used fails `up` before anything is created.
+    proxy_token::prepare(&ctx.args.config_dir, ctx.args.proxy_token_file.as_deref())?;
     ensure_images(ctx)?;
     ensure_networks(ctx)?;
     node_config::write_all(&ctx.args.config_dir, &REGIONS)?;
-    proxy_token::prepare(&ctx.args.config_dir, ctx.args.proxy_token_file.as_deref())?;
     let existing = ctx.docker.containers(ctx.project())?;
     let vars = ctx.vars()?;
     ensure_queue(ctx, &vars)?;
