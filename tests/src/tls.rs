@@ -63,6 +63,13 @@ fn relay_requests(
     target: std::net::SocketAddr,
 ) {
     use std::io::Write;
+    // A client that goes quiet ends its thread rather than holding it for the process's life.
+    if conn
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .is_err()
+    {
+        return;
+    }
     let Ok(session) = rustls::ServerConnection::new(config) else {
         return;
     };
@@ -83,30 +90,28 @@ fn relay_requests(
     }
 }
 
-/// `request` sent to `target` on a connection of its own; the answer's bytes for the client.
+/// `request` sent on to `target` (`net::request`: a fresh connection, with its deadline);
+/// the answer's bytes for the client, framed by Content-Length.
 fn forward(request: &http1::Request, target: std::net::SocketAddr) -> Option<Vec<u8>> {
-    use std::io::Write;
-    let mut upstream = std::net::TcpStream::connect(target).ok()?;
-    upstream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .ok()?;
-    let mut bytes = format!("{} {} HTTP/1.1\r\n", request.method, request.target).into_bytes();
-    for (name, value) in &request.headers {
-        if !name.eq_ignore_ascii_case("connection") {
-            bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-        }
-    }
-    bytes.extend_from_slice(b"connection: close\r\n\r\n");
-    bytes.extend_from_slice(&request.body);
-    upstream.write_all(&bytes).ok()?;
-    let limits = http1::Limits::default();
-    let answer = http1::MessageReader::new(upstream)
-        .read_response(false, &limits, http1::BodyLimit::Reject(4 << 20))
-        .ok()?;
-    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, answer.reason).into_bytes();
+    // net::request writes its own Host, Content-Length and Connection.
+    let own = ["host", "content-length", "connection", "transfer-encoding"];
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !own.iter().any(|o| name.eq_ignore_ascii_case(o)))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let answer = crate::net::request(
+        target,
+        &request.method,
+        &request.target,
+        &headers,
+        &request.body,
+    )
+    .ok()?;
+    let mut out = format!("HTTP/1.1 {} \r\n", answer.status).into_bytes();
     for (name, value) in &answer.headers {
-        let framing = ["content-length", "transfer-encoding", "connection"];
-        if !framing.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+        if !own.iter().any(|o| name.eq_ignore_ascii_case(o)) {
             out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
     }
