@@ -269,17 +269,8 @@ fn finish(
     let metrics = &shared.metrics;
     metrics.sqs_call_time(call.began.elapsed());
     let outcomes = result.and_then(|answer| {
-        // Error codes are looked up by lower-case header name.
-        let headers: Vec<(String, String)> = match answer.status {
-            200..=299 => Vec::new(),
-            _ => answer
-                .headers
-                .into_iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), v))
-                .collect(),
-        };
         call.prepared
-            .outcomes(answer.status, &headers, &answer.body)
+            .outcomes(answer.status, &answer.headers, &answer.body)
             .map_err(|e| e.to_string())
     });
     let outcomes = match outcomes {

@@ -426,7 +426,7 @@ fn service_error(status: u16, headers: &[(String, String)], text: &str) -> Error
     };
     let header_code = headers
         .iter()
-        .find(|(n, _)| n == QUERY_ERROR_HEADER)
+        .find(|(n, _)| n.eq_ignore_ascii_case(QUERY_ERROR_HEADER))
         .and_then(|(_, v)| v.split(';').next())
         .map(str::trim)
         .filter(|c| !c.is_empty());
@@ -535,6 +535,24 @@ mod tests {
         let request: Value = serde_json::from_slice(&batch_request("u", &[*e])).unwrap();
         assert_eq!(request["QueueUrl"], "u");
         request["Entries"][0].clone()
+    }
+
+    #[test]
+    fn the_query_error_header_is_found_whatever_its_case() {
+        // HTTP header names are case-insensitive (RFC 9110 §5.1); a reader that does not
+        // lower-case them (the proxy's own connections) must still find the code.
+        let body = r#"{"__type":"com.amazon.coral.service#Other","message":"m"}"#;
+        for name in ["x-amzn-query-error", "X-Amzn-Query-Error"] {
+            let headers = [(
+                name.to_string(),
+                "AWS.SimpleQueueService.NonExistentQueue;Sender".to_string(),
+            )];
+            let e = service_error(400, &headers, body).to_string();
+            assert!(
+                e.contains("AWS.SimpleQueueService.NonExistentQueue"),
+                "{name}: {e}"
+            );
+        }
     }
 
     #[test]
